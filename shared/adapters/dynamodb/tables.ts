@@ -1,0 +1,54 @@
+/**
+ * The DynamoDB tables, described once. The CDK stack (infra/) and the local
+ * server (local/) both build their tables from this list, so the two cannot drift.
+ * Access patterns and key shapes are written down in docs/data-model.md.
+ */
+
+export interface IndexDefinition {
+  indexName: string;
+  partitionKey: string;
+  sortKey: string;
+}
+
+export interface TableDefinition {
+  /** Construct id in CDK and name suffix locally. */
+  id: string;
+  /** Environment variable through which functions receive the table name. */
+  envVar: string;
+  partitionKey: string;
+  sortKey?: string;
+  indexes: IndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry, where items expire. */
+  timeToLiveAttribute?: string;
+  /** Only in the sandbox stage and locally (never holds production data). */
+  sandboxOnly?: boolean;
+}
+
+export const tableDefinitions = {
+  /** Batches, payments, entitlements, account links: the system of record. */
+  core: {
+    id: 'Core',
+    envVar: 'CORE_TABLE_NAME',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: [{ indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+  },
+  /** Append-only audit trail of state changes. */
+  audit: {
+    id: 'Audit',
+    envVar: 'AUDIT_TABLE_NAME',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: [],
+  },
+  /** Sandbox population register (stands in for the national database). */
+  registry: {
+    id: 'SandboxRegistry',
+    envVar: 'REGISTRY_TABLE_NAME',
+    partitionKey: 'pk',
+    indexes: [],
+    sandboxOnly: true,
+  },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableKey = keyof typeof tableDefinitions;
