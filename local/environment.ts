@@ -1,0 +1,25 @@
+/**
+ * The process environment the functions expect, as the CDK stack sets it when
+ * deployed. Imported first by the local server, so that module-scope clients,
+ * the logger and configuration see it (per-run values such as the store's
+ * endpoint are added by sandbox.ts before any handler loads).
+ */
+import { readFileSync } from 'node:fs';
+
+const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const defaults: Record<string, string> = {
+  STAGE: 'local',
+  APP_VERSION: packageJson.version,
+  POWERTOOLS_SERVICE_NAME: 'social-payments',
+  POWERTOOLS_LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
+  POWERTOOLS_METRICS_NAMESPACE: 'SocialPayments',
+  AWS_REGION: 'ap-southeast-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  LOCAL_PROVIDER_SECRET: 'local-provider-secret',
+};
+
+for (const [name, value] of Object.entries(defaults)) {
+  process.env[name] ??= value;
+}

@@ -1,0 +1,195 @@
+import type { Context } from 'aws-lambda';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ulid } from 'ulid';
+import { AppError, NotFoundError, PayloadTooLargeError, UnauthenticatedError } from '../shared/domain/errors.js';
+import { MAX_BODY_BYTES, type ApiEvent, type ApiResult } from '../shared/http/api-handler.js';
+import { internalProblem, PROBLEM_CONTENT_TYPE, problemFromError, type ProblemDocument } from '../shared/http/problem.js';
+import { routes, type RouteDefinition } from '../shared/http/routes.js';
+import type { LocalAuthority } from './auth.js';
+
+export type LambdaHttpHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
+
+/** A route served by the local server alone (never deployed): receives the raw request, answers JSON. */
+export interface LocalRoute {
+  method: string;
+  path: string;
+  /** Receives a payload-format-2.0 event holding only headers and body, so that shared/http readers apply. */
+  handle(event: ApiEvent, requestId: string): Promise<{ statusCode: number; body: unknown }>;
+}
+
+interface CompiledRoute {
+  route: RouteDefinition;
+  pattern: RegExp;
+  parameterNames: string[];
+}
+
+function compile(route: RouteDefinition): CompiledRoute {
+  const parameterNames: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((segment) => {
+      const match = /^\{(\w+)\}$/.exec(segment);
+      if (!match) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      parameterNames.push(match[1]!);
+      return '([^/]+)';
+    })
+    .join('/');
+  return { route, pattern: new RegExp(`^${source}$`), parameterNames };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function lambdaContext(functionName: string, requestId: string): Context {
+  const deadline = Date.now() + 30_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(`The body is larger than ${MAX_BODY_BYTES} bytes.`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).byteLength;
+    if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(`The body is larger than ${MAX_BODY_BYTES} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function headersOf(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    // API Gateway joins repeated headers with commas, names lower-cased.
+    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return headers;
+}
+
+function queryOf(url: URL): Record<string, string> | undefined {
+  const query: Record<string, string> = {};
+  for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.getAll(key).join(',');
+  return Object.keys(query).length > 0 ? query : undefined;
+}
+
+export interface LocalHttpOptions {
+  authority: LocalAuthority;
+  loadHandler: (functionName: string) => Promise<LambdaHttpHandler>;
+  localRoutes: LocalRoute[];
+  onRequest?: (line: { method: string; path: string; status: number; ms: number; requestId: string }) => void;
+}
+
+/**
+ * The local stand-in for API Gateway: matches the route table, checks the
+ * bearer token as the JWT authorizer would, builds a payload-format-2.0 event
+ * and calls the very handler the Lambda function runs.
+ */
+export function createLocalHttpServer(options: LocalHttpOptions): Server {
+  const compiled = routes.map((route) => compile(route));
+
+  async function dispatch(request: IncomingMessage, requestId: string): Promise<ApiResult> {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const method = (request.method ?? 'GET').toUpperCase();
+
+    const local = options.localRoutes.find((route) => route.method === method && route.path === url.pathname);
+    if (local) {
+      const body = await readBody(request);
+      const event = { headers: headersOf(request), body: body.toString('base64'), isBase64Encoded: true } as ApiEvent;
+      const result = await local.handle(event, requestId);
+      return { statusCode: result.statusCode, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(result.body) };
+    }
+
+    let match: { compiled: CompiledRoute; values: string[] } | undefined;
+    for (const candidate of compiled) {
+      if (candidate.route.method !== method) continue;
+      const found = candidate.pattern.exec(url.pathname);
+      if (found) {
+        match = { compiled: candidate, values: found.slice(1) };
+        break;
+      }
+    }
+    if (!match) throw new NotFoundError(`No route for ${method} ${url.pathname}.`);
+    const { route } = match.compiled;
+
+    let claims: Record<string, unknown> | undefined;
+    if (route.auth === 'jwt') {
+      const authorization = request.headers.authorization ?? '';
+      const token = /^Bearer (\S+)$/i.exec(authorization)?.[1];
+      claims = token ? await options.authority.verify(token) : undefined;
+      if (!claims) throw new UnauthenticatedError('A valid bearer token is required.');
+    }
+
+    const body = await readBody(request);
+    const pathParameters: Record<string, string> = {};
+    match.compiled.parameterNames.forEach((name, index) => {
+      pathParameters[name] = decodeURIComponent(match.values[index]!);
+    });
+    const now = new Date();
+    const headers = headersOf(request);
+    const event: ApiEvent = {
+      version: '2.0',
+      routeKey: `${route.method} ${route.path}`,
+      rawPath: url.pathname,
+      rawQueryString: url.search.slice(1),
+      headers,
+      queryStringParameters: queryOf(url),
+      pathParameters: match.compiled.parameterNames.length > 0 ? pathParameters : undefined,
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: (claims ?? {}) as Record<string, string>, scopes: [] } },
+        domainName: headers.host ?? 'localhost',
+        domainPrefix: 'localhost',
+        http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: request.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+        requestId,
+        routeKey: `${route.method} ${route.path}`,
+        stage: '$default',
+        time: now.toISOString(),
+        timeEpoch: now.getTime(),
+      },
+      // Always base64, as API Gateway does for binary media: the handler decodes and checks UTF-8 itself.
+      body: body.byteLength > 0 ? body.toString('base64') : undefined,
+      isBase64Encoded: body.byteLength > 0,
+      stageVariables: undefined,
+    };
+    const handler = await options.loadHandler(route.functionName);
+    return handler(event, lambdaContext(route.functionName, requestId));
+  }
+
+  return createServer((request, response: ServerResponse) => {
+    const started = performance.now();
+    const given = request.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : ulid();
+    const finish = (result: ApiResult) => {
+      const headers: Record<string, string> = { 'x-request-id': requestId };
+      for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+      const status = result.statusCode ?? 200;
+      response.writeHead(status, headers);
+      response.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body);
+      options.onRequest?.({ method: request.method ?? '', path: (request.url ?? '').split('?')[0]!, status, ms: performance.now() - started, requestId });
+    };
+    dispatch(request, requestId).then(finish, (error: unknown) => {
+      const problem: ProblemDocument = error instanceof AppError ? problemFromError(error, requestId) : internalProblem(requestId);
+      if (!(error instanceof AppError)) console.error('local server error', error instanceof Error ? error.name : 'unknown');
+      // Drain what the client is still sending so that it reads our answer instead of a reset.
+      request.resume();
+      finish({ statusCode: problem.status, headers: { 'content-type': PROBLEM_CONTENT_TYPE }, body: JSON.stringify(problem) });
+    });
+  });
+}

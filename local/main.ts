@@ -1,0 +1,61 @@
+/**
+ * `npm start`: the whole API on this machine, no cloud account needed.
+ * PORT (default 3000), HOST (default 127.0.0.1), LOG_LEVEL (default WARN).
+ */
+import './environment.js';
+import { startSandbox, type Sandbox } from './sandbox.js';
+
+const port = Number(process.env.PORT ?? 3000);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number, got "${process.env.PORT}".`);
+  process.exit(1);
+}
+const quiet = process.env.LOCAL_QUIET === '1';
+
+let sandbox: Sandbox;
+try {
+  sandbox = await startSandbox({
+    port,
+    ...(process.env.HOST ? { host: process.env.HOST } : {}),
+    onRequest: quiet
+      ? undefined
+      : ({ method, path, status, ms, requestId }) =>
+          console.log(`${new Date().toISOString()} ${method} ${path} ${status} ${ms.toFixed(1)}ms ${requestId}`),
+  });
+} catch (error) {
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    console.error(`Port ${port} is already in use. Stop the other process or start with PORT=3001 npm start.`);
+  } else {
+    console.error('The local server could not start:', error);
+  }
+  process.exit(1);
+}
+
+const { url } = sandbox;
+console.log(`
+Social payments API (local) listening on ${url}
+
+  Health:        curl ${url}/v1/health
+  API document:  curl ${url}/v1/openapi.json
+  Get a token:   curl -s -X POST ${url}/local/token -H 'content-type: application/json' \\
+                   -d '{"role":"province","provinceCode":"79"}'
+  Use it:        curl ${url}/v1/programs -H "authorization: Bearer <accessToken>"
+
+  Store:         in-memory DynamoDB (dynalite) at ${sandbox.dynamoEndpoint}, tables created; data is lost on exit
+  Provider callback secret (every provider): ${sandbox.providerSecret}
+  Docs:          README.md (walk-through), docs/ (data model, decisions, deploy)
+
+Press Ctrl-C to stop.
+`);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping...`);
+  await sandbox.stop();
+  console.log('Stopped.');
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,157 @@
+import middy, { type MiddlewareObj } from '@middy/core';
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import { ulid } from 'ulid';
+import {
+  AppError,
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnauthenticatedError,
+  UnsupportedMediaTypeError,
+  ValidationFailedError,
+} from '../domain/errors.js';
+import { logger } from '../observability/logger.js';
+import { principalFromClaims, type Principal } from './principal.js';
+import { internalProblem, PROBLEM_CONTENT_TYPE, problemFromError, type ProblemDocument } from './problem.js';
+import { routes, type RouteDefinition } from './routes.js';
+
+export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+
+/** What a handler receives: the event, who calls, and ways to read the request. */
+export interface ApiRequest {
+  event: ApiEvent;
+  requestId: string;
+  route: RouteDefinition;
+  /** Present on every `jwt` route (the middleware refuses the call otherwise). */
+  principal: Principal | undefined;
+}
+
+export interface ApiContext extends Context {
+  apiRequest: ApiRequest;
+}
+
+/** Lambda's synchronous invocation payload limit; API Gateway allows 10 MB but the function never sees more. */
+export const MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+const routesByKey = new Map<string, RouteDefinition>(routes.map((route) => [`${route.method} ${route.path}`, route]));
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function header(event: ApiEvent, name: string): string | undefined {
+  // API Gateway HTTP APIs lower-case header names in payload format 2.0.
+  return event.headers?.[name];
+}
+
+function chooseRequestId(event: ApiEvent): string {
+  const given = header(event, 'x-request-id');
+  if (given && REQUEST_ID.test(given)) return given;
+  return event.requestContext?.requestId || ulid();
+}
+
+function problemResponse(problem: ProblemDocument): ApiResult {
+  return {
+    statusCode: problem.status,
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': problem.requestId },
+    body: JSON.stringify(problem),
+  };
+}
+
+function authorize(route: RouteDefinition, event: ApiEvent): Principal | undefined {
+  if (route.auth !== 'jwt') return undefined;
+  const principal = principalFromClaims(event.requestContext?.authorizer?.jwt?.claims);
+  if (!principal) throw new UnauthenticatedError('A valid bearer token is required.');
+  if (route.scopes.length > 0 && !route.scopes.some((scope) => principal.scopes.has(scope))) {
+    throw new ForbiddenError(`This operation needs one of the scopes: ${route.scopes.join(', ')}.`);
+  }
+  return principal;
+}
+
+/**
+ * The one HTTP middleware: request id in and out, route lookup, authentication
+ * and scope check from the route table, and the single mapping of errors to
+ * problem+json (only AppError messages reach clients; anything else is a 500
+ * with no internals).
+ */
+function apiMiddleware(): MiddlewareObj<ApiEvent, ApiResult, Error, ApiContext> {
+  return {
+    before: (request) => {
+      const requestId = chooseRequestId(request.event);
+      logger.appendKeys({ requestId });
+      const route = routesByKey.get(request.event.routeKey);
+      const apiRequest: ApiRequest = { event: request.event, requestId, route: route as RouteDefinition, principal: undefined };
+      request.context.apiRequest = apiRequest;
+      if (!route) throw new NotFoundError('No such route.');
+      apiRequest.principal = authorize(route, request.event);
+    },
+    after: (request) => {
+      const requestId = request.context.apiRequest.requestId;
+      request.response = { ...request.response, headers: { ...request.response?.headers, 'x-request-id': requestId } };
+    },
+    onError: (request) => {
+      const requestId = request.context.apiRequest?.requestId ?? chooseRequestId(request.event);
+      const error = request.error;
+      if (error instanceof AppError) {
+        if (error.status >= 500) logger.error('request failed', { error });
+        request.response = problemResponse(problemFromError(error, requestId));
+        return;
+      }
+      logger.error('unexpected error', { error: error ?? undefined });
+      request.response = problemResponse(internalProblem(requestId));
+    },
+  };
+}
+
+export type ApiHandlerFn = (request: ApiRequest) => Promise<ApiResult>;
+
+/** Builds a Lambda handler for API Gateway HTTP API routes; the same handler runs in the local server. */
+export function apiHandler(fn: ApiHandlerFn) {
+  return middy<ApiEvent, ApiResult, Error, ApiContext>()
+    .use(apiMiddleware())
+    .handler((_event, context) => fn(context.apiRequest));
+}
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult {
+  return { statusCode, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) };
+}
+
+function mediaType(event: ApiEvent): string {
+  return (header(event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The raw body as text, refusing bodies that are too large or not UTF-8. */
+export function readText(event: ApiEvent): string {
+  if (event.body === undefined || event.body === null || event.body === '') return '';
+  const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (bytes.byteLength > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(`The body is larger than ${MAX_BODY_BYTES} bytes.`);
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new ValidationFailedError('The body is not valid UTF-8.', { status: 400 });
+  }
+}
+
+/** The body as JSON; only `application/json` (or a `+json` type) is accepted. */
+export function readJson(event: ApiEvent): unknown {
+  const type = mediaType(event);
+  if (type !== 'application/json' && !type.endsWith('+json')) {
+    throw new UnsupportedMediaTypeError('Send the body as application/json.');
+  }
+  const text = readText(event);
+  if (text.trim() === '') throw new ValidationFailedError('The request body is empty; a JSON document is expected.', { status: 400 });
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationFailedError('The request body is not valid JSON.', { status: 400 });
+  }
+}
+
+export { mediaType };
