@@ -109,10 +109,12 @@ function apiMiddleware(): MiddlewareObj<ApiEvent, ApiResult, Error, ApiContext> 
 export type ApiHandlerFn = (request: ApiRequest) => Promise<ApiResult>;
 
 /** Builds a Lambda handler for API Gateway HTTP API routes; the same handler runs in the local server. */
-export function apiHandler(fn: ApiHandlerFn) {
-  return middy<ApiEvent, ApiResult, Error, ApiContext>()
+export function apiHandler(fn: ApiHandlerFn): (event: ApiEvent, context: Context) => Promise<ApiResult> {
+  const handler = middy<ApiEvent, ApiResult, Error, ApiContext>()
     .use(apiMiddleware())
     .handler((_event, context) => fn(context.apiRequest));
+  // Lambda passes a plain Context; the middleware adds `apiRequest` before the handler runs.
+  return (event, context) => handler(event, context as ApiContext);
 }
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult {
