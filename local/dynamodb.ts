@@ -41,7 +41,7 @@ export async function createTables(client: DynamoDBClient, prefix: string): Prom
                     { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
                     { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
                   ],
-                  Projection: { ProjectionType: 'ALL' as const },
+                  Projection: { ProjectionType: index.projection },
                 })),
               }
             : {}),

@@ -8,6 +8,8 @@ export interface IndexDefinition {
   indexName: string;
   partitionKey: string;
   sortKey: string;
+  /** KEYS_ONLY where the index only finds items (no write amplification on updates), ALL where it serves reads. */
+  projection: 'ALL' | 'KEYS_ONLY';
 }
 
 export interface TableDefinition {
@@ -31,7 +33,12 @@ export const tableDefinitions = {
     envVar: 'CORE_TABLE_NAME',
     partitionKey: 'pk',
     sortKey: 'sk',
-    indexes: [{ indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+    indexes: [
+      // A person's payments, newest first (beneficiary reads, release of held payments).
+      { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'KEYS_ONLY' },
+      // A province's batches, newest first.
+      { indexName: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'ALL' },
+    ],
   },
   /** Append-only audit trail of state changes. */
   audit: {

@@ -1,0 +1,129 @@
+import { Aws, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { tableDefinitions, type TableDefinition, type TableKey } from '../../shared/adapters/dynamodb/tables.js';
+import type { StageConfig } from '../stages.js';
+import type { Grantee } from './service-function.js';
+
+export type TableAccess = 'read' | 'readWrite';
+
+/** Reads by key and by index. No Scan: every access pattern is a Query (docs/data-model.md). */
+const readActions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
+/** Single-item conditional writes and BatchWriteItem (TransactWriteItems needs these same actions). */
+const writeActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+/**
+ * The DynamoDB tables of shared/adapters/dynamodb/tables.ts, encrypted with one
+ * customer-managed key. On-demand, point-in-time recovery; in production deletion
+ * protection and RETAIN, in the sandbox DESTROY (a sandbox is disposable).
+ * Sandbox-only tables exist only in the sandbox stage.
+ */
+export class DataTables extends Construct {
+  readonly key: kms.Key;
+  private readonly tables = new Map<TableKey, dynamodb.TableV2>();
+  private readonly stage: StageConfig;
+  private readonly keyGrants = new Map<Grantee, Set<TableAccess>>();
+
+  constructor(scope: Construct, id: string, props: { stage: StageConfig }) {
+    super(scope, id);
+    this.stage = props.stage;
+    const removalPolicy = props.stage.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.key = new kms.Key(this, 'Key', {
+      description: `DynamoDB tables of social-payments (${props.stage.name})`,
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    for (const [tableKey, definition] of Object.entries(tableDefinitions) as [TableKey, TableDefinition][]) {
+      if (definition.sandboxOnly && props.stage.name !== 'sandbox') continue;
+      const table = new dynamodb.TableV2(this, definition.id, {
+        partitionKey: { name: definition.partitionKey, type: dynamodb.AttributeType.STRING },
+        ...(definition.sortKey ? { sortKey: { name: definition.sortKey, type: dynamodb.AttributeType.STRING } } : {}),
+        globalSecondaryIndexes: definition.indexes.map((index) => ({
+          indexName: index.indexName,
+          partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+          sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+          projectionType: dynamodb.ProjectionType[index.projection],
+        })),
+        billing: dynamodb.Billing.onDemand(),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        encryption: dynamodb.TableEncryptionV2.customerManagedKey(this.key),
+        deletionProtection: props.stage.production,
+        removalPolicy,
+        ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+      });
+      this.tables.set(tableKey, table);
+    }
+  }
+
+  /** Whether the table exists in this stage (sandbox-only tables do not in prod). */
+  has(tableKey: TableKey): boolean {
+    return this.tables.has(tableKey);
+  }
+
+  table(tableKey: TableKey): dynamodb.TableV2 {
+    const table = this.tables.get(tableKey);
+    if (!table) {
+      throw new Error(`Table "${tableKey}" does not exist in stage "${this.stage.name}" (it is sandbox-only).`);
+    }
+    return table;
+  }
+
+  /** Tables of this stage, in definition order. */
+  entries(): [TableKey, dynamodb.TableV2][] {
+    return [...this.tables.entries()];
+  }
+
+  /**
+   * Grants `access` to one table and its indexes (named, no wildcard) and the
+   * key use DynamoDB needs on the caller's behalf, and sets the table-name
+   * variable of the definition. A sandbox-only table is skipped outside the
+   * sandbox: the function's configuration must treat its variable as optional.
+   */
+  grant(grantee: Grantee, tableKey: TableKey, access: TableAccess): void {
+    const definition: TableDefinition = tableDefinitions[tableKey];
+    if (definition.sandboxOnly && !this.has(tableKey)) return;
+    const table = this.table(tableKey);
+    grantee.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: sid(`${definition.id}${access === 'readWrite' ? 'ReadWrite' : 'Read'}`),
+        actions: access === 'readWrite' ? [...readActions, ...writeActions] : readActions,
+        resources: [table.tableArn, ...definition.indexes.map((index) => `${table.tableArn}/index/${index.indexName}`)],
+      }),
+    );
+    this.grantKey(grantee, access);
+    grantee.addEnvironment(definition.envVar, table.tableName);
+  }
+
+  grantRead(grantee: Grantee, tableKey: TableKey): void {
+    this.grant(grantee, tableKey, 'read');
+  }
+
+  grantReadWrite(grantee: Grantee, tableKey: TableKey): void {
+    this.grant(grantee, tableKey, 'readWrite');
+  }
+
+  private grantKey(grantee: Grantee, access: TableAccess): void {
+    // One statement per access level per function, however many tables share the key.
+    const granted = this.keyGrants.get(grantee) ?? new Set<TableAccess>();
+    if (granted.has(access)) return;
+    granted.add(access);
+    this.keyGrants.set(grantee, granted);
+    grantee.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: sid(`TableKey${access === 'readWrite' ? 'ReadWrite' : 'Read'}`),
+        actions: access === 'readWrite' ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt', 'kms:DescribeKey'],
+        resources: [this.key.keyArn],
+        // Only through DynamoDB: the function cannot decrypt with this key directly.
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Aws.REGION}.amazonaws.com` } },
+      }),
+    );
+  }
+}
+
+function sid(name: string): string {
+  return name.replace(/[^A-Za-z0-9]/g, '');
+}

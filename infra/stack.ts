@@ -1,0 +1,157 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { tableDefinitions, type TableKey } from '../shared/adapters/dynamodb/tables.js';
+import { queueDefinitions, type QueueKey } from '../shared/adapters/sqs/queues.js';
+import { httpFunctionNames, routes } from '../shared/http/routes.js';
+import { AlarmTopic } from './constructs/alarm-topic.js';
+import { DataTables, type TableAccess } from './constructs/data-tables.js';
+import { PaymentsApi } from './constructs/payments-api.js';
+import { ServiceFunction } from './constructs/service-function.js';
+import { WorkQueues } from './constructs/work-queues.js';
+import type { StageConfig } from './stages.js';
+import {
+  consumerDefaults,
+  consumerWiring,
+  httpDefaults,
+  httpFunctionWiring,
+  unauthenticatedRouteReasons,
+  type FunctionWiring,
+} from './wiring.js';
+
+export interface PaymentsStackProps extends StackProps {
+  stage: StageConfig;
+  appVersion: string;
+  projectRoot: string;
+}
+
+/**
+ * The whole platform for one stage: tables, work queues with dead-letter queues
+ * and alarms, the HTTP API and one function per route handler (and, once they
+ * exist, one per queue consumer). What each function may touch is declared in
+ * wiring.ts.
+ */
+export class PaymentsStack extends Stack {
+  readonly stage: StageConfig;
+  readonly alarms: AlarmTopic;
+  readonly tables: DataTables;
+  readonly queues: WorkQueues;
+  readonly api: PaymentsApi;
+  /** Functions by name (directory under functions/). */
+  readonly functions = new Map<string, ServiceFunction>();
+  private readonly appVersion: string;
+  private readonly projectRoot: string;
+
+  constructor(scope: Construct, id: string, props: PaymentsStackProps) {
+    super(scope, id, props);
+    this.stage = props.stage;
+    this.appVersion = props.appVersion;
+    this.projectRoot = props.projectRoot;
+
+    this.alarms = new AlarmTopic(this, 'Alarms', { stage: this.stage });
+    this.tables = new DataTables(this, 'Tables', { stage: this.stage });
+    this.queues = new WorkQueues(this, 'Queues', { stage: this.stage, alarms: this.alarms });
+    this.api = new PaymentsApi(this, 'Api', { stage: this.stage, unauthenticatedRouteReasons });
+
+    for (const name of httpFunctionNames) {
+      const wiring = httpFunctionWiring[name];
+      if (!wiring) {
+        throw new Error(`Function "${name}" (from shared/http/routes.ts) has no entry in infra/wiring.ts httpFunctionWiring.`);
+      }
+      this.addFunction(name, {
+        memorySize: wiring.memorySize ?? httpDefaults.memorySize,
+        timeout: Duration.seconds(wiring.timeoutSeconds ?? httpDefaults.timeoutSeconds),
+        wiring,
+      });
+    }
+    for (const route of routes) {
+      this.api.addRoute(route, this.fn(route.functionName).function);
+    }
+    for (const [queueKey, wiring] of Object.entries(consumerWiring) as [QueueKey, FunctionWiring][]) {
+      this.addQueueConsumer(queueKey, wiring);
+    }
+
+    this.addOutputs();
+  }
+
+  fn(name: string): ServiceFunction {
+    const fn = this.functions.get(name);
+    if (!fn) throw new Error(`No function "${name}" in this stack.`);
+    return fn;
+  }
+
+  /**
+   * Creates functions/<name>/handler.ts as a function and applies its wiring:
+   * table grants and queue send grants, each setting its environment variable.
+   */
+  addFunction(
+    name: string,
+    options: { memorySize: number; timeout: Duration; wiring: FunctionWiring; description?: string },
+  ): ServiceFunction {
+    if (this.functions.has(name)) throw new Error(`Function "${name}" is defined twice.`);
+    const fn = new ServiceFunction(this, `${pascal(name)}Function`, {
+      functionName: name,
+      stage: this.stage,
+      appVersion: this.appVersion,
+      projectRoot: this.projectRoot,
+      memorySize: options.memorySize,
+      timeout: options.timeout,
+      ...(options.description ? { description: options.description } : {}),
+    });
+    for (const [tableKey, access] of Object.entries(options.wiring.tables ?? {}) as [TableKey, TableAccess][]) {
+      this.tables.grant(fn, tableKey, access);
+    }
+    for (const queueKey of options.wiring.sendsTo ?? []) {
+      this.queues.grantSend(fn, queueKey);
+    }
+    this.functions.set(name, fn);
+    return fn;
+  }
+
+  /**
+   * Creates the consumer function the queue definition names and attaches it
+   * to the queue: timeout = the definition's consumerTimeoutSeconds (the
+   * visibility timeout is sized for it), batch size, maximum concurrency and
+   * partial batch failures from the definition.
+   */
+  addQueueConsumer(queueKey: QueueKey, wiring: FunctionWiring = {}): ServiceFunction {
+    const definition = queueDefinitions[queueKey];
+    const fn = this.addFunction(definition.consumer, {
+      memorySize: wiring.memorySize ?? consumerDefaults.memorySize,
+      timeout: Duration.seconds(wiring.timeoutSeconds ?? definition.consumerTimeoutSeconds),
+      wiring,
+      description: `Consumer of the ${definition.id} queue (${this.stage.name})`,
+    });
+    this.queues.addConsumer(queueKey, fn);
+    return fn;
+  }
+
+  private addOutputs(): void {
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API (append v1/...)' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'SNS topic of every alarm' });
+    for (const [tableKey, table] of this.tables.entries()) {
+      const definition = tableDefinitions[tableKey];
+      new CfnOutput(this, `${definition.id}TableName`, {
+        value: table.tableName,
+        description: `DynamoDB table "${tableKey}" (${definition.envVar})`,
+      });
+    }
+    for (const [queueKey, { definition, queue, deadLetterQueue }] of this.queues.entries()) {
+      new CfnOutput(this, `${definition.id}QueueUrl`, {
+        value: queue.queueUrl,
+        description: `SQS queue "${queueKey}" (${definition.envVar})`,
+      });
+      new CfnOutput(this, `${definition.id}DeadLetterQueueUrl`, {
+        value: deadLetterQueue.queueUrl,
+        description: `Dead-letter queue of "${queueKey}"`,
+      });
+    }
+  }
+}
+
+function pascal(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}

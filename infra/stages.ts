@@ -1,0 +1,129 @@
+/**
+ * Deployment stages. Chosen with `-c stage=sandbox|prod` (default sandbox).
+ *
+ * Why here and not in cdk.json context: the stage settings are typed and checked
+ * by the compiler, they can carry comments explaining each value, the tests import
+ * them directly (no JSON parsing or context plumbing), and cdk.json stays what the
+ * CDK CLI writes and reads (the app command and feature flags). Values that differ
+ * per person or per account rather than per stage (an alarm e-mail, a different
+ * identity provider for a personal sandbox) can still be overridden on the command
+ * line with context: see `contextOverrides` below.
+ */
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+
+export const stageNames = ['sandbox', 'prod'] as const;
+export type StageName = (typeof stageNames)[number];
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+export interface StageConfig {
+  name: StageName;
+  /**
+   * AWS account the stage must be deployed to. When set, a deploy with
+   * credentials for any other account fails in CloudFormation instead of
+   * creating production resources in the wrong place. Leave undefined to use
+   * the account of the current credentials (CDK_DEFAULT_ACCOUNT).
+   */
+  account?: string;
+  region: string;
+  /** True only for the stage holding real people's data. */
+  production: boolean;
+  jwt: {
+    /** OIDC issuer (`iss` claim); API Gateway fetches `<issuer>/.well-known/openid-configuration`. */
+    issuerUrl: string;
+    /** Accepted `aud` values (or `client_id` for access tokens without `aud`). */
+    audience: string[];
+  };
+  /** Retention of Lambda and API access logs. */
+  logRetention: RetentionDays;
+  /** Default route throttling of the API stage (requests per second, and burst). */
+  throttling: { rateLimit: number; burstLimit: number };
+  logLevel: LogLevel;
+  /** Alarm when the oldest message of a work queue is older than this (backlog stuck). */
+  queueAgeAlarmSeconds: number;
+  /** Optional e-mail subscribed to the alarm topic (confirm the subscription by mail). */
+  alarmEmail?: string;
+}
+
+export const stages: Record<StageName, StageConfig> = {
+  sandbox: {
+    name: 'sandbox',
+    region: 'ap-southeast-1',
+    production: false,
+    jwt: {
+      // Placeholder identity provider for the sandbox: replace with the sandbox
+      // OIDC issuer (for example a Cognito user pool URL
+      // https://cognito-idp.ap-southeast-1.amazonaws.com/<poolId>) or pass
+      // -c jwtIssuerUrl=... -c jwtAudience=... on the command line.
+      issuerUrl: 'https://auth.sandbox.social-payments.example/',
+      audience: ['social-payments-api-sandbox'],
+    },
+    logRetention: RetentionDays.TWO_WEEKS,
+    throttling: { rateLimit: 50, burstLimit: 100 },
+    logLevel: 'DEBUG',
+    queueAgeAlarmSeconds: 3600,
+  },
+  prod: {
+    name: 'prod',
+    region: 'ap-southeast-1',
+    production: true,
+    jwt: {
+      // The national identity provider's issuer and the audience registered for this API.
+      issuerUrl: 'https://auth.social-payments.example/',
+      audience: ['social-payments-api'],
+    },
+    // Payment operations are audited for years; one year of operational logs
+    // online, the audit table holds the long-term record.
+    logRetention: RetentionDays.ONE_YEAR,
+    // 63 provinces uploading chunks and beneficiaries checking their payments.
+    throttling: { rateLimit: 500, burstLimit: 1000 },
+    logLevel: 'INFO',
+    queueAgeAlarmSeconds: 3600,
+  },
+};
+
+/** Context keys that override one setting of the chosen stage, for one deploy. */
+export const contextOverrides = {
+  alarmEmail: 'alarmEmail',
+  jwtIssuerUrl: 'jwtIssuerUrl',
+  /** Comma-separated list. */
+  jwtAudience: 'jwtAudience',
+} as const;
+
+function isStageName(value: string): value is StageName {
+  return (stageNames as readonly string[]).includes(value);
+}
+
+/**
+ * The stage config for a `-c stage=...` value (undefined: sandbox), with context
+ * overrides applied. Fails with a message naming the valid stages.
+ */
+export function resolveStage(
+  stage: unknown,
+  context: (key: string) => unknown = () => undefined,
+): StageConfig {
+  const name = stage === undefined ? 'sandbox' : String(stage);
+  if (!isStageName(name)) {
+    throw new Error(`Unknown stage "${name}": use -c stage=${stageNames.join(' or -c stage=')}.`);
+  }
+  const base = stages[name];
+  const issuerUrl = optionalString(context(contextOverrides.jwtIssuerUrl)) ?? base.jwt.issuerUrl;
+  const audienceOverride = optionalString(context(contextOverrides.jwtAudience));
+  const audience = audienceOverride ? audienceOverride.split(',').map((a) => a.trim()).filter(Boolean) : base.jwt.audience;
+  const alarmEmail = optionalString(context(contextOverrides.alarmEmail)) ?? base.alarmEmail;
+
+  if (!/^https:\/\/[^\s/]+/.test(issuerUrl)) {
+    throw new Error(`Stage "${name}": the JWT issuer must be an https URL, got "${issuerUrl}".`);
+  }
+  if (audience.length === 0) {
+    throw new Error(`Stage "${name}": at least one JWT audience is required.`);
+  }
+  if (alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(alarmEmail)) {
+    throw new Error(`Stage "${name}": alarmEmail "${alarmEmail}" is not an e-mail address.`);
+  }
+  return { ...base, jwt: { issuerUrl, audience }, ...(alarmEmail ? { alarmEmail } : {}) };
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}

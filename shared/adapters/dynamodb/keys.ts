@@ -1,0 +1,34 @@
+/**
+ * Every key of the core table is built here and nowhere else (docs/data-model.md
+ * lists the access patterns). No key holds a personal ID number or any text a
+ * client chose: those enter keys only as keyed hashes.
+ */
+
+export const entity = {
+  batch: 'BATCH',
+  batchRef: 'BATCH_REF',
+  payment: 'PAYMENT',
+} as const;
+
+export const keys = {
+  batch: (batchId: string) => ({ pk: `BATCH#${batchId}`, sk: 'BATCH' }),
+  /** A province's batches, newest first (gsi2). */
+  batchByProvince: (provinceCode: string, createdAt: string, batchId: string) => ({
+    gsi2pk: `PROVINCE#${provinceCode}`,
+    gsi2sk: `${createdAt}#${batchId}`,
+  }),
+  provinceBatchesPartition: (provinceCode: string) => `PROVINCE#${provinceCode}`,
+  /** Uniqueness of a batchRef within a province; the ref enters as a keyed hash. */
+  batchRef: (provinceCode: string, batchRefHash: string) => ({ pk: `BATCHREF#${provinceCode}#${batchRefHash}`, sk: 'BATCH_REF' }),
+  /** Payments of a batch are spread over `shardCount` partitions so that no partition runs hot. */
+  paymentShard: (batchId: string, shard: number) => `BATCH#${batchId}#S${String(shard).padStart(2, '0')}`,
+  payment: (batchId: string, shard: number, refDigest: string) => ({
+    pk: keys.paymentShard(batchId, shard),
+    sk: `PAY#${refDigest}`,
+  }),
+  /** A person's payments, newest first (gsi1, keys only). */
+  paymentByPerson: (personHash: string, createdAt: string, paymentId: string) => ({
+    gsi1pk: `PERSON#${personHash}`,
+    gsi1sk: `${createdAt}#${paymentId}`,
+  }),
+};

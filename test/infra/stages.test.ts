@@ -1,0 +1,73 @@
+/** Stage selection and per-deploy overrides (`-c stage=...`, `-c alarmEmail=...`, ...). */
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { createPaymentsApp } from '../../infra/payments-app.js';
+import { resolveStage, stages } from '../../infra/stages.js';
+import { featureFlags } from './support.js';
+
+const context = (values: Record<string, string>) => (key: string) => values[key];
+
+describe('resolveStage', () => {
+  it('defaults to the sandbox', () => {
+    expect(resolveStage(undefined)).toEqual(stages.sandbox);
+  });
+
+  it('selects prod', () => {
+    expect(resolveStage('prod')).toEqual(stages.prod);
+    expect(resolveStage('prod').production).toBe(true);
+    expect(resolveStage('sandbox').production).toBe(false);
+  });
+
+  it('rejects an unknown stage, naming the valid ones', () => {
+    expect(() => resolveStage('staging')).toThrow('Unknown stage "staging": use -c stage=sandbox or -c stage=prod.');
+    expect(() => resolveStage('')).toThrow(/Unknown stage ""/);
+  });
+
+  it('applies issuer, audience and alarm e-mail overrides from context', () => {
+    const stage = resolveStage(
+      'sandbox',
+      context({
+        jwtIssuerUrl: 'https://cognito-idp.ap-southeast-1.amazonaws.com/ap-southeast-1_abc',
+        jwtAudience: 'client-a, client-b',
+        alarmEmail: 'ops@example.org',
+      }),
+    );
+    expect(stage.jwt).toEqual({
+      issuerUrl: 'https://cognito-idp.ap-southeast-1.amazonaws.com/ap-southeast-1_abc',
+      audience: ['client-a', 'client-b'],
+    });
+    expect(stage.alarmEmail).toBe('ops@example.org');
+  });
+
+  it('rejects a non-https issuer, an empty audience and a malformed e-mail', () => {
+    expect(() => resolveStage('prod', context({ jwtIssuerUrl: 'http://issuer.example/' }))).toThrow(/https URL/);
+    expect(() => resolveStage('prod', context({ jwtAudience: ' , ' }))).toThrow(/audience/);
+    expect(() => resolveStage('prod', context({ alarmEmail: 'not-an-address' }))).toThrow(/not an e-mail/);
+  });
+
+  it('keeps both stages in ap-southeast-1 with retention and throttling set', () => {
+    for (const stage of Object.values(stages)) {
+      expect(stage.region).toBe('ap-southeast-1');
+      expect(stage.logRetention).toBeGreaterThan(0);
+      expect(stage.throttling.burstLimit).toBeGreaterThanOrEqual(stage.throttling.rateLimit);
+    }
+  });
+});
+
+describe('createPaymentsApp', () => {
+  it('fails on an unknown stage before building anything', () => {
+    expect(() => createPaymentsApp({ context: { ...featureFlags, stage: 'qa' } })).toThrow(/Unknown stage "qa"/);
+  });
+
+  it('names the stack after the stage and subscribes the alarm e-mail when given', () => {
+    const { stack } = createPaymentsApp({
+      context: { ...featureFlags, stage: 'prod', alarmEmail: 'oncall@example.org', 'aws:cdk:bundling-stacks': [] },
+      builtinCloudFormationValidation: false,
+    });
+    expect(stack.stackName).toBe('SocialPayments-prod');
+    Template.fromStack(stack).hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.org',
+    });
+  });
+});

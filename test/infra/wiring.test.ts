@@ -1,0 +1,181 @@
+/**
+ * The wiring API for functions still to come: a route function with table and
+ * queue access, and a queue consumer. Built in a scratch project root holding
+ * empty handlers, so it does not depend on which handlers exist today.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueDefinitions } from '../../shared/adapters/sqs/queues.js';
+import { httpFunctionNames, routes } from '../../shared/http/routes.js';
+import { esbuildOptions, esbuildSettings } from '../../infra/bundling.js';
+import { nodejsBundling } from '../../infra/constructs/service-function.js';
+import { PaymentsStack } from '../../infra/stack.js';
+import { resolveStage, type StageName } from '../../infra/stages.js';
+import { httpFunctionWiring, unauthenticatedRouteReasons } from '../../infra/wiring.js';
+import { featureFlags, must, referencedId, resourcesOfType } from './support.js';
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+let scratch: string;
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'payments-wiring-'));
+  writeFileSync(join(scratch, 'package-lock.json'), '{}');
+  for (const name of [...httpFunctionNames, 'batches', queueDefinitions.verification.consumer]) {
+    mkdirSync(join(scratch, 'functions', name), { recursive: true });
+    writeFileSync(join(scratch, 'functions', name, 'handler.ts'), 'export const handler = async () => ({});\n');
+  }
+});
+
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+function buildStack(stageName: StageName): PaymentsStack {
+  const app = new App({ context: { ...featureFlags, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+  const stage = resolveStage(stageName);
+  return new PaymentsStack(app, `Wiring-${stageName}`, {
+    stage,
+    appVersion: '0.0.0-test',
+    projectRoot: scratch,
+    env: { region: stage.region },
+  });
+}
+
+function policyStatementsOf(template: Template, functionLogicalId: string): Statement[] {
+  const fn = must(template.findResources('AWS::Lambda::Function')[functionLogicalId], functionLogicalId);
+  const roleId = referencedId(fn.Properties.Role);
+  return resourcesOfType<{ Roles: unknown[]; PolicyDocument: { Statement: Statement[] } }>(template, 'AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((r) => referencedId(r) === roleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+}
+
+function functionId(template: Template, name: string): string {
+  return must(Object.keys(template.findResources('AWS::Lambda::Function')).find((id) => id.startsWith(name)), name);
+}
+
+describe.each(['sandbox', 'prod'] as const)('wiring in %s', (stageName) => {
+  let stack: PaymentsStack;
+  let template: Template;
+
+  beforeAll(() => {
+    stack = buildStack(stageName);
+    stack.addFunction('batches', {
+      memorySize: 1024,
+      timeout: Duration.seconds(29),
+      wiring: { tables: { core: 'readWrite', audit: 'read' }, sendsTo: ['verification'] },
+    });
+    stack.addQueueConsumer('verification', {
+      tables: { core: 'readWrite', registry: 'read' },
+      sendsTo: ['disbursement'],
+    });
+    template = Template.fromStack(stack);
+  });
+
+  it('grants a route function its tables and queue, and sets their variables', () => {
+    const id = functionId(template, 'BatchesFunction');
+    const fn = must(template.findResources('AWS::Lambda::Function')[id], id);
+    const vars = fn.Properties.Environment.Variables as Record<string, unknown>;
+    expect(referencedId(vars.CORE_TABLE_NAME)).toBe(stack.resolve(stack.tables.table('core').tableName).Ref);
+    expect(referencedId(vars.AUDIT_TABLE_NAME)).toMatch(/^TablesAudit/);
+    expect(referencedId(vars.VERIFICATION_QUEUE_URL)).toMatch(/^QueuesVerificationQueue/);
+    expect(vars.DISBURSEMENT_QUEUE_URL).toBeUndefined();
+
+    const statements = policyStatementsOf(template, id);
+    const core = must(statements.find((s) => s.Sid === 'CoreReadWrite'), 'CoreReadWrite');
+    expect(core.Action).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
+    expect(core.Action).not.toContain('dynamodb:Scan');
+    expect(JSON.stringify(core.Resource)).toContain('/index/gsi1');
+    const audit = must(statements.find((s) => s.Sid === 'AuditRead'), 'AuditRead');
+    expect(audit.Action).not.toContain('dynamodb:PutItem');
+    expect(must(statements.find((s) => s.Sid === 'VerificationSend'), 'VerificationSend').Action).toBe('sqs:SendMessage');
+    const tableKey = must(statements.find((s) => s.Sid === 'TableKeyReadWrite'), 'TableKeyReadWrite');
+    expect(JSON.stringify(tableKey.Condition)).toContain('kms:ViaService');
+    for (const statement of statements) {
+      for (const action of [statement.Action].flat()) expect(action).not.toContain('*');
+    }
+  });
+
+  it('attaches a consumer with the queue definition: batch size, concurrency, partial failures, timeout', () => {
+    const definition = queueDefinitions.verification;
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: definition.batchSize,
+      ScalingConfig: { MaximumConcurrency: definition.maximumConcurrency },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const id = functionId(template, 'VerifyWorkerFunction');
+    const fn = must(template.findResources('AWS::Lambda::Function')[id], id);
+    expect(fn.Properties.Timeout).toBe(definition.consumerTimeoutSeconds);
+    expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    const statements = policyStatementsOf(template, id);
+    expect(statements.flatMap((s) => [s.Action].flat())).toEqual(
+      expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'kms:Decrypt']),
+    );
+  });
+
+  it('leaves cdk-nag nothing to report on the wired functions', () => {
+    const report = new AwsSolutionsChecks(stack, { verbose: true }).validateScope(stack);
+    expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+  });
+
+  it(`grants the sandbox-only registry table ${stageName === 'sandbox' ? 'in the sandbox' : 'nowhere in prod'}`, () => {
+    const id = functionId(template, 'VerifyWorkerFunction');
+    const vars = must(template.findResources('AWS::Lambda::Function')[id], id).Properties.Environment.Variables as Record<string, unknown>;
+    const statements = policyStatementsOf(template, id);
+    if (stageName === 'sandbox') {
+      expect(referencedId(vars.REGISTRY_TABLE_NAME)).toMatch(/^TablesSandboxRegistry/);
+      expect(statements.some((s) => s.Sid === 'SandboxRegistryRead')).toBe(true);
+    } else {
+      expect(vars.REGISTRY_TABLE_NAME).toBeUndefined();
+      expect(statements.some((s) => s.Sid === 'SandboxRegistryRead')).toBe(false);
+    }
+  });
+});
+
+describe('guards', () => {
+  it('refuses a consumer whose timeout exceeds what the queue is sized for', () => {
+    const stack = buildStack('sandbox');
+    expect(() => stack.addQueueConsumer('verification', { timeoutSeconds: 120 })).toThrow(/sized for at most 60s/);
+  });
+
+  it('refuses a second function with the same name', () => {
+    const stack = buildStack('sandbox');
+    expect(() => stack.addFunction('health', { memorySize: 256, timeout: Duration.seconds(5), wiring: {} })).toThrow(/defined twice/);
+  });
+
+  it('has a wiring entry for every HTTP function and a reason for every route without a JWT', () => {
+    for (const name of httpFunctionNames) expect(httpFunctionWiring[name], name).toBeDefined();
+    for (const route of routes.filter((r) => r.auth !== 'jwt')) {
+      expect(unauthenticatedRouteReasons[route.operationId], route.operationId).toBeDefined();
+    }
+  });
+});
+
+describe('bundling', () => {
+  it('gives NodejsFunction the same esbuild options a benchmark gets', () => {
+    const cdk = nodejsBundling();
+    const plain = esbuildOptions('health', '/tmp/out');
+    expect(cdk.target).toBe(plain.target);
+    expect(cdk.format).toBe(plain.format);
+    expect(cdk.minify).toBe(plain.minify);
+    expect(cdk.keepNames).toBe(plain.keepNames);
+    expect(cdk.sourceMap).toBe(plain.sourcemap);
+    expect(cdk.sourcesContent).toBe(plain.sourcesContent);
+    expect(cdk.mainFields).toEqual(plain.mainFields);
+    expect(cdk.externalModules).toEqual(plain.external);
+    expect(cdk.banner).toBe(plain.banner?.js);
+    expect(plain.outfile).toBe('/tmp/out/index.mjs');
+    expect(esbuildSettings.target).toBe('node24');
+  });
+});
