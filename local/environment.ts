@@ -18,6 +18,8 @@ const defaults: Record<string, string> = {
   AWS_ACCESS_KEY_ID: 'local',
   AWS_SECRET_ACCESS_KEY: 'local',
   LOCAL_PROVIDER_SECRET: 'local-provider-secret',
+  // Development pepper: deployed, the pepper comes from Secrets Manager.
+  HASH_PEPPER: 'local-development-pepper-not-secret',
 };
 
 for (const [name, value] of Object.entries(defaults)) {

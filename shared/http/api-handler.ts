@@ -157,3 +157,9 @@ export function readJson(event: ApiEvent): unknown {
 }
 
 export { mediaType };
+
+/** The caller on a `jwt` route (the middleware has already refused calls without one). */
+export function requirePrincipal(request: ApiRequest): Principal {
+  if (!request.principal) throw new UnauthenticatedError('A valid bearer token is required.');
+  return request.principal;
+}

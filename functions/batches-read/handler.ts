@@ -1,0 +1,57 @@
+import { listBatchesQuerySchema, listBatchPaymentsQuerySchema } from '../../shared/domain/schemas.js';
+import { apiHandler, json, requirePrincipal } from '../../shared/http/api-handler.js';
+import { parseQuery, pathParameter } from '../../shared/http/query.js';
+import { reportCsv, reportRow, reportTotals } from '../../shared/app/report.js';
+import { batchView, paymentView } from '../../shared/app/views.js';
+import { createBatchContext } from '../../shared/wiring/batches.js';
+
+const { batches } = await createBatchContext();
+
+/** Provincial reads: a batch, the province's batches, a batch's payments, the reconciliation report, one payment. */
+export const handler = apiHandler(async (request) => {
+  const principal = requirePrincipal(request);
+  const { event, route } = request;
+  const batchId = pathParameter(event, 'batchId');
+  switch (route.operationId) {
+    case 'getBatch':
+      return json(200, batchView(await batches.getBatch(principal, batchId)));
+    case 'listBatches': {
+      const query = parseQuery(listBatchesQuerySchema, event);
+      const page = await batches.listBatches(principal, query);
+      return json(200, { items: page.items.map(batchView), nextCursor: page.nextCursor });
+    }
+    case 'listBatchPayments': {
+      const query = parseQuery(listBatchPaymentsQuerySchema, event);
+      const page = await batches.listBatchPayments(principal, batchId, query);
+      return json(200, {
+        items: page.items.map((payment) => paymentView(payment, { withHistory: true, withPersonalId: true })),
+        nextCursor: page.nextCursor,
+      });
+    }
+    case 'getBatchReport': {
+      const query = parseQuery(listBatchPaymentsQuerySchema, event);
+      const page = await batches.listBatchPayments(principal, batchId, query, 'getBatchReport');
+      if ((event.headers?.accept ?? '').includes('text/csv')) {
+        return {
+          statusCode: 200,
+          headers: {
+            'content-type': 'text/csv; charset=utf-8',
+            'content-disposition': `attachment; filename="batch-${page.batch.batchId}-report.csv"`,
+            ...(page.nextCursor ? { 'x-next-cursor': page.nextCursor } : {}),
+          },
+          body: reportCsv(page.batch, page.items, page.nextCursor === null),
+        };
+      }
+      return json(200, {
+        batch: batchView(page.batch),
+        totals: reportTotals(page.batch),
+        items: page.items.map(reportRow),
+        nextCursor: page.nextCursor,
+      });
+    }
+    case 'getPayment':
+      return json(200, paymentView(await batches.getPayment(principal, pathParameter(event, 'paymentId')), { withHistory: true, withPersonalId: true }));
+    default:
+      throw new Error(`batches-read does not serve ${route.operationId}`);
+  }
+});

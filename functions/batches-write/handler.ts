@@ -1,0 +1,42 @@
+import { appendPaymentsRequestSchema, createBatchRequestSchema } from '../../shared/domain/schemas.js';
+import { UnsupportedMediaTypeError } from '../../shared/domain/errors.js';
+import { parseOrThrow, paymentsFromCsv } from '../../shared/domain/validation.js';
+import { apiHandler, json, mediaType, readJson, readText, requirePrincipal } from '../../shared/http/api-handler.js';
+import { pathParameter } from '../../shared/http/query.js';
+import { batchView } from '../../shared/app/views.js';
+import { createBatchContext } from '../../shared/wiring/batches.js';
+
+const { batches } = await createBatchContext();
+
+/** Provincial writes: create, append a chunk (JSON or CSV), seal, cancel. */
+export const handler = apiHandler(async (request) => {
+  const principal = requirePrincipal(request);
+  const { event, route } = request;
+  const batchId = pathParameter(event, 'batchId');
+  switch (route.operationId) {
+    case 'createBatch': {
+      const body = parseOrThrow(createBatchRequestSchema, readJson(event));
+      const { created, batch } = await batches.createBatch(principal, body);
+      return json(created ? 201 : 200, batchView(batch), created ? { location: `/v1/batches/${batch.batchId}` } : {});
+    }
+    case 'appendPayments': {
+      const type = mediaType(event);
+      const payments =
+        type === 'text/csv'
+          ? paymentsFromCsv(readText(event))
+          : type === 'application/json'
+            ? parseOrThrow(appendPaymentsRequestSchema, readJson(event)).payments
+            : (() => {
+                throw new UnsupportedMediaTypeError('Send the chunk as application/json or text/csv.');
+              })();
+      const result = await batches.appendPayments(principal, batchId, payments);
+      return json(200, { accepted: result.accepted, alreadyStored: result.alreadyStored, batch: batchView(result.batch) });
+    }
+    case 'sealBatch':
+      return json(200, batchView(await batches.sealBatch(principal, batchId)));
+    case 'cancelBatch':
+      return json(200, batchView(await batches.cancelBatch(principal, batchId)));
+    default:
+      throw new Error(`batches-write does not serve ${route.operationId}`);
+  }
+});

@@ -1,0 +1,439 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { BatchRecord, PaymentRecord, Totals } from '../../domain/batch.js';
+import { InvalidStateError, ConflictError } from '../../domain/errors.js';
+import type { BatchStatus, PaymentStatus } from '../../domain/lifecycle.js';
+import { addAmounts } from '../../domain/money.js';
+import type { ReasonCode } from '../../domain/reason-codes.js';
+import { ConditionFailed, type BatchStore, type Page, type PagePosition, type PaymentKey } from '../../ports/batch-store.js';
+import { entity, keys } from './keys.js';
+import { batchGetAll, batchWriteAll } from './batching.js';
+
+type Item = Record<string, unknown>;
+
+const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'entity'];
+
+function strip<T>(item: Item): T {
+  const record = { ...item };
+  for (const attribute of KEY_ATTRIBUTES) delete record[attribute];
+  return record as T;
+}
+
+function batchItem(batch: BatchRecord): Item {
+  return {
+    ...keys.batch(batch.batchId),
+    ...keys.batchByProvince(batch.provinceCode, batch.createdAt, batch.batchId),
+    entity: entity.batch,
+    ...batch,
+  };
+}
+
+function paymentItem(payment: PaymentRecord): Item {
+  return {
+    ...keys.payment(payment.batchId, payment.shard, payment.refDigest),
+    ...keys.paymentByPerson(payment.personHash, payment.createdAt, payment.paymentId),
+    entity: entity.payment,
+    ...payment,
+  };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+}
+
+/** Builds `#status IN (:s0, :s1, ...)` for a status guard. */
+function statusIn(statuses: readonly string[], values: Record<string, unknown>, prefix: string): string {
+  const names = statuses.map((status, index) => {
+    values[`:${prefix}${index}`] = status;
+    return `:${prefix}${index}`;
+  });
+  return `#status IN (${names.join(', ')})`;
+}
+
+export class DynamoBatchStore implements BatchStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async claimBatchRef(claim: { provinceCode: string; batchRefHash: string; batchId: string; fingerprint: string; at: string }) {
+    const key = keys.batchRef(claim.provinceCode, claim.batchRefHash);
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, entity: entity.batchRef, batchId: claim.batchId, fingerprint: claim.fingerprint, createdAt: claim.at },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { claimed: true, batchId: claim.batchId, fingerprint: claim.fingerprint };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const existing = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    const item = existing.Item as { batchId: string; fingerprint: string };
+    return { claimed: false, batchId: item.batchId, fingerprint: item.fingerprint };
+  }
+
+  async putBatchIfAbsent(batch: BatchRecord): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({ TableName: this.tableName, Item: batchItem(batch), ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async getBatch(batchId: string): Promise<BatchRecord | undefined> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.batch(batchId), ConsistentRead: true }));
+    return result.Item ? strip<BatchRecord>(result.Item) : undefined;
+  }
+
+  async listBatches(
+    provinceCode: string,
+    query: { period?: string | undefined; status?: BatchStatus | undefined; limit: number; after?: PagePosition | undefined },
+  ): Promise<Page<BatchRecord>> {
+    const filters: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':pk': keys.provinceBatchesPartition(provinceCode) };
+    if (query.period) {
+      filters.push('#period = :period');
+      names['#period'] = 'period';
+      values[':period'] = query.period;
+    }
+    if (query.status) {
+      filters.push('#status = :status');
+      names['#status'] = 'status';
+      values[':status'] = query.status;
+    }
+    const items: BatchRecord[] = [];
+    let start = query.after as Item | undefined;
+    // A filter is applied after DynamoDB's page limit: keep reading until the page is full or the index ends.
+    do {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'gsi2',
+          KeyConditionExpression: 'gsi2pk = :pk',
+          ...(filters.length > 0 ? { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          Limit: query.limit - items.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of result.Items ?? []) items.push(strip<BatchRecord>(item));
+      start = result.LastEvaluatedKey;
+    } while (start && items.length < query.limit);
+    return { items, next: start };
+  }
+
+  async acquireUploadLease(batchId: string, owner: string, now: Date, leaseMs: number): Promise<BatchRecord> {
+    const nowIso = now.toISOString();
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batch(batchId),
+          UpdateExpression: 'SET uploadLease = :lease',
+          ConditionExpression: 'attribute_exists(pk) AND #status = :open AND (attribute_not_exists(uploadLease) OR uploadLease.expiresAt < :now)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':lease': { owner, expiresAt: new Date(now.getTime() + leaseMs).toISOString() },
+            ':open': 'OPEN',
+            ':now': nowIso,
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const before = strip<BatchRecord>(result.Attributes!);
+      if (before.uploadLease) {
+        // The previous holder died mid-chunk: its payments may be stored but not counted.
+        await this.client.send(
+          new UpdateCommand({ TableName: this.tableName, Key: keys.batch(batchId), UpdateExpression: 'SET recountNeeded = :t', ExpressionAttributeValues: { ':t': true } }),
+        );
+        before.recountNeeded = true;
+      }
+      return { ...before, uploadLease: { owner, expiresAt: new Date(now.getTime() + leaseMs).toISOString() } };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.getBatch(batchId);
+      if (!current) throw new ConditionFailed(undefined);
+      if (current.status !== 'OPEN') throw new InvalidStateError(`The batch is ${current.status}; payments can only be added while it is OPEN.`);
+      throw new ConflictError('Another chunk of this batch is being uploaded right now. Retry in a few seconds.');
+    }
+  }
+
+  async completeUpload(batchId: string, owner: string, added: Totals, now: string): Promise<BatchRecord> {
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression:
+          'ADD received.itemCount :n, received.totalAmount :a, counts.RECEIVED :n, amounts.RECEIVED :a, chunkCount :one SET updatedAt = :now REMOVE uploadLease',
+        ConditionExpression: '#status = :open AND uploadLease.#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner', '#status': 'status' },
+        ExpressionAttributeValues: { ':n': added.itemCount, ':a': added.totalAmount, ':one': 1, ':now': now, ':owner': owner, ':open': 'OPEN' },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return strip<BatchRecord>(result.Attributes!);
+  }
+
+  async releaseUploadLease(batchId: string, owner: string, options: { recount: boolean } = { recount: false }): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batch(batchId),
+          UpdateExpression: options.recount ? 'SET recountNeeded = :t REMOVE uploadLease' : 'REMOVE uploadLease',
+          ConditionExpression: 'uploadLease.#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner, ...(options.recount ? { ':t': true } : {}) },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async repairReceived(batchId: string, received: Totals, now: Date): Promise<BatchRecord> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batch(batchId),
+          UpdateExpression:
+            'SET received = :received, counts.RECEIVED = :n, amounts.RECEIVED = :a, updatedAt = :now REMOVE recountNeeded, uploadLease',
+          ConditionExpression: '#status = :open AND (attribute_not_exists(uploadLease) OR uploadLease.expiresAt < :now)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':received': received,
+            ':n': received.itemCount,
+            ':a': received.totalAmount,
+            ':now': now.toISOString(),
+            ':open': 'OPEN',
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<BatchRecord>(result.Attributes!);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new ConditionFailed(await this.getBatch(batchId));
+    }
+  }
+
+  async sealBatch(batchId: string, received: Totals, now: Date): Promise<BatchRecord> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batch(batchId),
+          UpdateExpression: 'SET #status = :submitted, updatedAt = :now, sealedAt = :now REMOVE uploadLease',
+          ConditionExpression:
+            '#status = :open AND received.itemCount = :n AND received.totalAmount = :a AND attribute_not_exists(recountNeeded) AND (attribute_not_exists(uploadLease) OR uploadLease.expiresAt < :now)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':submitted': 'SUBMITTED',
+            ':open': 'OPEN',
+            ':n': received.itemCount,
+            ':a': received.totalAmount,
+            ':now': now.toISOString(),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<BatchRecord>(result.Attributes!);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new ConditionFailed(await this.getBatch(batchId));
+    }
+  }
+
+  async getPayments(paymentKeys: PaymentKey[]): Promise<PaymentRecord[]> {
+    const items = await batchGetAll(
+      this.client,
+      this.tableName,
+      paymentKeys.map((key) => keys.payment(key.batchId, key.shard, key.refDigest)),
+    );
+    return items.map((item) => strip<PaymentRecord>(item));
+  }
+
+  async getPayment(key: PaymentKey): Promise<PaymentRecord | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.payment(key.batchId, key.shard, key.refDigest) }),
+    );
+    return result.Item ? strip<PaymentRecord>(result.Item) : undefined;
+  }
+
+  async putPayments(payments: PaymentRecord[]): Promise<void> {
+    await batchWriteAll(this.client, this.tableName, payments.map(paymentItem));
+  }
+
+  async sumPayments(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>): Promise<Totals> {
+    const shards = Array.from({ length: batch.shardCount }, (_, shard) => shard);
+    const perShard = await Promise.all(
+      shards.map(async (shard) => {
+        let itemCount = 0;
+        let totalAmount = 0;
+        let start: Item | undefined;
+        do {
+          const result = await this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': keys.paymentShard(batch.batchId, shard) },
+              ProjectionExpression: 'amount',
+              ConsistentRead: true,
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const item of result.Items ?? []) {
+            itemCount += 1;
+            totalAmount = addAmounts(totalAmount, item.amount as number);
+          }
+          start = result.LastEvaluatedKey;
+        } while (start);
+        return { itemCount, totalAmount };
+      }),
+    );
+    return perShard.reduce((sum, part) => ({ itemCount: sum.itemCount + part.itemCount, totalAmount: addAmounts(sum.totalAmount, part.totalAmount) }), {
+      itemCount: 0,
+      totalAmount: 0,
+    });
+  }
+
+  async listPayments(
+    batch: Pick<BatchRecord, 'batchId' | 'shardCount'>,
+    query: { status?: PaymentStatus | undefined; reasonCode?: ReasonCode | undefined; limit: number; after?: PagePosition | undefined },
+  ): Promise<Page<PaymentRecord>> {
+    const filters: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    if (query.status) {
+      filters.push('#status = :status');
+      names['#status'] = 'status';
+      values[':status'] = query.status;
+    }
+    if (query.reasonCode) {
+      filters.push('reasonCode = :reason');
+      values[':reason'] = query.reasonCode;
+    }
+    // Shards are read one after the other; the position is (shard, last key in it).
+    let shard = typeof query.after?.shard === 'number' ? query.after.shard : 0;
+    let start = query.after?.key as Item | undefined;
+    const items: PaymentRecord[] = [];
+    while (shard < batch.shardCount && items.length < query.limit) {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: { ...values, ':pk': keys.paymentShard(batch.batchId, shard) },
+          Limit: query.limit - items.length,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of result.Items ?? []) items.push(strip<PaymentRecord>(item));
+      start = result.LastEvaluatedKey;
+      if (!start) shard += 1;
+    }
+    const next = shard < batch.shardCount ? { shard, ...(start ? { key: start } : {}) } : undefined;
+    return { items, next };
+  }
+
+  async transitionBatch(batchId: string, from: readonly BatchStatus[], to: BatchStatus, changes: Partial<BatchRecord>, now: string): Promise<BatchRecord> {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':to': to, ':now': now };
+    const sets = ['#status = :to', 'updatedAt = :now'];
+    for (const [field, value] of Object.entries(changes)) {
+      if (field === 'status' || field === 'updatedAt' || value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batch(batchId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<BatchRecord>(result.Attributes!);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new ConditionFailed(await this.getBatch(batchId));
+    }
+  }
+
+  async transitionPayment(
+    key: PaymentKey,
+    from: readonly PaymentStatus[],
+    to: PaymentStatus,
+    change: { reasonCode: ReasonCode | null; at: string },
+  ): Promise<PaymentRecord | undefined> {
+    const values: Record<string, unknown> = {
+      ':to': to,
+      ':reason': change.reasonCode,
+      ':at': change.at,
+      ':entry': [{ status: to, reasonCode: change.reasonCode, at: change.at }],
+    };
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.payment(key.batchId, key.shard, key.refDigest),
+          UpdateExpression: 'SET #status = :to, reasonCode = :reason, updatedAt = :at, history = list_append(history, :entry)',
+          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<PaymentRecord>(result.Attributes!);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async addToCounters(batchId: string, deltas: { status: PaymentStatus; count: number; amount: number }[], now: string): Promise<void> {
+    const merged = new Map<PaymentStatus, { count: number; amount: number }>();
+    for (const delta of deltas) {
+      const sum = merged.get(delta.status) ?? { count: 0, amount: 0 };
+      merged.set(delta.status, { count: sum.count + delta.count, amount: sum.amount + delta.amount });
+    }
+    if (merged.size === 0) return;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':now': now };
+    const adds = [...merged].map(([status, delta], index) => {
+      names[`#s${index}`] = status;
+      values[`:c${index}`] = delta.count;
+      values[`:a${index}`] = delta.amount;
+      return `counts.#s${index} :c${index}, amounts.#s${index} :a${index}`;
+    });
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression: `ADD ${adds.join(', ')} SET updatedAt = :now`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+}

@@ -1,0 +1,326 @@
+import type { BatchRecord, PaymentRecord, Totals } from '../domain/batch.js';
+import {
+  SEQ_PER_CHUNK,
+  createRequestFingerprint,
+  parsePaymentId,
+  paymentIdentity,
+  personHash,
+  samePaymentContent,
+  shardCountFor,
+  zeroByStatus,
+} from '../domain/batch.js';
+import type { Clock } from '../domain/dates.js';
+import {
+  BatchRefConflictError,
+  ConflictError,
+  ControlTotalsMismatchError,
+  ForbiddenError,
+  InvalidStateError,
+  NotFoundError,
+  type ItemError,
+} from '../domain/errors.js';
+import type { KeyedHash } from '../domain/keyed-hash.js';
+import type { BatchStatus, PaymentStatus } from '../domain/lifecycle.js';
+import { sumAmounts } from '../domain/money.js';
+import type { ReasonCode } from '../domain/reason-codes.js';
+import type { CreateBatchRequest, PaymentItem } from '../domain/schemas.js';
+import type { Principal } from '../http/principal.js';
+import { ConditionFailed, type BatchStore } from '../ports/batch-store.js';
+import type { CursorCodec } from './cursor.js';
+
+/** Longer than any request can run (API Gateway gives up at 30 s), so a live upload never loses its lease. */
+export const UPLOAD_LEASE_MS = 120_000;
+
+export interface BatchDependencies {
+  store: BatchStore;
+  clock: Clock;
+  newBatchId: () => string;
+  /** Unique per request: owns the upload lease. */
+  newLeaseOwner: () => string;
+  hash: KeyedHash;
+  cursors: CursorCodec;
+  /** Called once a batch is SUBMITTED (starts verification). */
+  onSubmitted: (batch: BatchRecord) => Promise<void>;
+}
+
+export interface ChunkResult {
+  batch: BatchRecord;
+  accepted: number;
+  alreadyStored: number;
+}
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export function createBatchUseCases(deps: BatchDependencies) {
+  const { store, clock } = deps;
+
+  /** The caller's province's batch, or 404 (another province's batch does not exist for them). */
+  async function loadOwnBatch(principal: Principal, batchId: string): Promise<BatchRecord> {
+    const batch = ULID.test(batchId) ? await store.getBatch(batchId) : undefined;
+    if (!batch || !principal.provinceCode || batch.provinceCode !== principal.provinceCode) {
+      throw new NotFoundError('No batch with this id.');
+    }
+    return batch;
+  }
+
+  async function appendChunk(batch: BatchRecord, items: PaymentItem[]): Promise<ChunkResult> {
+    const owner = deps.newLeaseOwner();
+    const leased = await store.acquireUploadLease(batch.batchId, owner, clock.now(), UPLOAD_LEASE_MS);
+    let written = false;
+    try {
+      const identities = items.map((item) => paymentIdentity(deps.hash, batch.batchId, item.paymentRef, leased.shardCount));
+      const stored = await store.getPayments(identities.map(({ shard, refDigest }) => ({ batchId: batch.batchId, shard, refDigest })));
+      const storedByDigest = new Map(stored.map((payment) => [payment.refDigest, payment]));
+
+      const conflicts: ItemError[] = [];
+      const fresh: PaymentRecord[] = [];
+      const now = clock.now().toISOString();
+      items.forEach((item, index) => {
+        const identity = identities[index]!;
+        const existing = storedByDigest.get(identity.refDigest);
+        if (existing) {
+          if (!samePaymentContent(existing, item)) {
+            conflicts.push({
+              index,
+              paymentRef: item.paymentRef,
+              path: `payments[${index}]`,
+              code: 'payment_ref_reused',
+              message: 'this paymentRef is already stored in the batch with different content',
+            });
+          }
+          return;
+        }
+        fresh.push({
+          ...identity,
+          batchId: batch.batchId,
+          provinceCode: batch.provinceCode,
+          programCode: batch.programCode,
+          period: batch.period,
+          seq: leased.chunkCount * SEQ_PER_CHUNK + index,
+          paymentRef: item.paymentRef,
+          personalId: item.personalId,
+          personHash: personHash(deps.hash, item.personalId),
+          fullName: item.fullName,
+          dateOfBirth: item.dateOfBirth,
+          gender: item.gender ?? null,
+          amount: item.amount,
+          status: 'RECEIVED',
+          reasonCode: null,
+          nameMatch: null,
+          account: null,
+          history: [{ status: 'RECEIVED', reasonCode: null, at: now }],
+          createdAt: now,
+          updatedAt: now,
+        });
+      });
+
+      if (conflicts.length > 0) {
+        throw new ConflictError(`${conflicts.length} payment(s) reuse a paymentRef with different content; nothing was stored.`, {
+          errors: conflicts.slice(0, 1000),
+          extensions: { errorCount: conflicts.length },
+        });
+      }
+      if (fresh.length === 0) {
+        await store.releaseUploadLease(batch.batchId, owner);
+        return { batch: leased, accepted: 0, alreadyStored: items.length };
+      }
+      written = true;
+      await store.putPayments(fresh);
+      const added: Totals = { itemCount: fresh.length, totalAmount: sumAmounts(fresh.map((payment) => payment.amount)) };
+      const updated = await store.completeUpload(batch.batchId, owner, added, now);
+      return { batch: updated, accepted: fresh.length, alreadyStored: items.length - fresh.length };
+    } catch (error) {
+      // Some payments may be stored without being counted: the seal recounts.
+      await store.releaseUploadLease(batch.batchId, owner, { recount: written });
+      throw error;
+    }
+  }
+
+  async function seal(batch: BatchRecord): Promise<BatchRecord> {
+    if (batch.status === 'CANCELLED') throw new InvalidStateError('The batch is CANCELLED and cannot be sealed.');
+    if (batch.status !== 'OPEN') return batch; // sealed already: a retried seal is a no-op
+    const now = clock.now();
+    let current = batch;
+    const leaseExpired = current.uploadLease !== undefined && current.uploadLease.expiresAt < now.toISOString();
+    if (current.uploadLease && !leaseExpired) {
+      throw new ConflictError('A chunk of this batch is being uploaded right now. Seal once it has finished.');
+    }
+    if (current.recountNeeded || leaseExpired) {
+      current = await store.repairReceived(current.batchId, await store.sumPayments(current), now);
+    }
+    const { control, received } = current;
+    if (received.itemCount !== control.itemCount || received.totalAmount !== control.totalAmount) {
+      throw new ControlTotalsMismatchError(
+        `The uploaded payments do not add up to the control totals: expected ${control.itemCount} payments totalling ${control.totalAmount} VND, found ${received.itemCount} totalling ${received.totalAmount} VND.`,
+        { extensions: { expected: control, actual: received } },
+      );
+    }
+    let sealed: BatchRecord;
+    try {
+      sealed = await store.sealBatch(current.batchId, received, now);
+    } catch (error) {
+      if (!(error instanceof ConditionFailed) || !error.current) throw error;
+      // Someone else changed the batch meanwhile: a concurrent seal, upload or cancel decides.
+      if (error.current.status === 'OPEN') throw new ConflictError('The batch changed while sealing (a chunk arrived). Retry the seal.');
+      return seal(error.current);
+    }
+    await deps.onSubmitted(sealed);
+    return sealed;
+  }
+
+  function bindingOf(principal: Principal, operation: string, query: Record<string, unknown>): string {
+    return JSON.stringify([principal.sub, principal.provinceCode ?? '', operation, query]);
+  }
+
+  return {
+    async createBatch(principal: Principal, request: CreateBatchRequest): Promise<{ created: boolean; batch: BatchRecord }> {
+      if (!principal.provinceCode || principal.provinceCode !== request.provinceCode) {
+        throw new ForbiddenError('provinceCode must be the province of the calling system.');
+      }
+      const fingerprint = createRequestFingerprint(request);
+      const now = clock.now().toISOString();
+      const claim = await store.claimBatchRef({
+        provinceCode: request.provinceCode,
+        batchRefHash: deps.hash('batch-ref', request.batchRef),
+        batchId: deps.newBatchId(),
+        fingerprint,
+        at: now,
+      });
+      if (!claim.claimed && claim.fingerprint !== fingerprint) {
+        throw new BatchRefConflictError('This batchRef was already used in your province for a different batch.', {
+          extensions: { batchId: claim.batchId },
+        });
+      }
+      let batch = await store.getBatch(claim.batchId);
+      if (!batch) {
+        // First attempt, or a retry after a crash between the claim and the batch write.
+        await store.putBatchIfAbsent({
+          batchId: claim.batchId,
+          batchRef: request.batchRef,
+          provinceCode: request.provinceCode,
+          programCode: request.programCode,
+          period: request.period,
+          status: 'OPEN',
+          control: request.control,
+          received: { itemCount: 0, totalAmount: 0 },
+          counts: zeroByStatus(),
+          amounts: zeroByStatus(),
+          rejections: {},
+          shardCount: shardCountFor(request.control.itemCount),
+          chunkCount: 0,
+          fingerprint,
+          createdBy: principal.sub,
+          approvedBy: null,
+          createdAt: now,
+          updatedAt: now,
+        });
+        batch = (await store.getBatch(claim.batchId))!;
+      }
+      if (request.payments && request.payments.length > 0 && batch.status === 'OPEN') {
+        batch = (await appendChunk(batch, request.payments)).batch;
+        if (request.payments.length === request.control.itemCount) batch = await seal(batch);
+      }
+      return { created: claim.claimed, batch };
+    },
+
+    async appendPayments(principal: Principal, batchId: string, items: PaymentItem[]): Promise<ChunkResult> {
+      const batch = await loadOwnBatch(principal, batchId);
+      if (batch.status !== 'OPEN') throw new InvalidStateError(`The batch is ${batch.status}; payments can only be added while it is OPEN.`);
+      return appendChunk(batch, items);
+    },
+
+    async sealBatch(principal: Principal, batchId: string): Promise<BatchRecord> {
+      return seal(await loadOwnBatch(principal, batchId));
+    },
+
+    getBatch: loadOwnBatch,
+
+    async listBatches(principal: Principal, query: { period?: string | undefined; status?: BatchStatus | undefined; limit: number; cursor?: string | undefined }) {
+      if (!principal.provinceCode) throw new ForbiddenError('Only a provincial system lists batches.');
+      const binding = bindingOf(principal, 'listBatches', { period: query.period, status: query.status });
+      const page = await store.listBatches(principal.provinceCode, {
+        period: query.period,
+        status: query.status,
+        limit: query.limit,
+        after: deps.cursors.decode(query.cursor, binding),
+      });
+      return { items: page.items, nextCursor: deps.cursors.encode(page.next, binding) };
+    },
+
+    async listBatchPayments(
+      principal: Principal,
+      batchId: string,
+      query: { status?: PaymentStatus | undefined; reasonCode?: ReasonCode | undefined; limit: number; cursor?: string | undefined },
+      operation = 'listBatchPayments',
+    ) {
+      const batch = await loadOwnBatch(principal, batchId);
+      const binding = bindingOf(principal, operation, { batchId, status: query.status, reasonCode: query.reasonCode });
+      const page = await store.listPayments(batch, {
+        status: query.status,
+        reasonCode: query.reasonCode,
+        limit: query.limit,
+        after: deps.cursors.decode(query.cursor, binding),
+      });
+      return { batch, items: page.items, nextCursor: deps.cursors.encode(page.next, binding) };
+    },
+
+    async getPayment(principal: Principal, paymentId: string): Promise<PaymentRecord> {
+      const key = parsePaymentId(paymentId);
+      const payment = key ? await store.getPayment(key) : undefined;
+      if (!payment || !principal.provinceCode || payment.provinceCode !== principal.provinceCode) {
+        throw new NotFoundError('No payment with this id.');
+      }
+      return payment;
+    },
+
+    async cancelBatch(principal: Principal, batchId: string): Promise<BatchRecord> {
+      const batch = await loadOwnBatch(principal, batchId);
+      if (batch.status === 'CANCELLED') return batch;
+      const cancellable: BatchStatus[] = ['OPEN', 'SUBMITTED', 'AWAITING_APPROVAL'];
+      if (!cancellable.includes(batch.status)) {
+        throw new InvalidStateError(`The batch is ${batch.status}; only a batch that is not yet approved can be cancelled.`);
+      }
+      if (batch.uploadLease && batch.uploadLease.expiresAt >= clock.now().toISOString()) {
+        throw new ConflictError('A chunk of this batch is being uploaded right now. Cancel once it has finished.');
+      }
+      let cancelled: BatchRecord;
+      try {
+        cancelled = await store.transitionBatch(batchId, cancellable, 'CANCELLED', {}, clock.now().toISOString());
+      } catch (error) {
+        if (error instanceof ConditionFailed && error.current?.status === 'CANCELLED') return error.current;
+        if (error instanceof ConditionFailed) throw new InvalidStateError(`The batch is ${error.current?.status}; it can no longer be cancelled.`);
+        throw error;
+      }
+      await cancelPayments(cancelled);
+      return (await store.getBatch(batchId))!;
+    },
+  };
+
+  /** Every payment not yet terminal becomes CANCELLED (and so releases its entitlement). */
+  async function cancelPayments(batch: BatchRecord): Promise<void> {
+    const from: PaymentStatus[] = ['RECEIVED', 'VERIFIED', 'ON_HOLD'];
+    for (const status of from) {
+      let after: Record<string, unknown> | undefined;
+      do {
+        const page = await store.listPayments(batch, { status, limit: 500, after });
+        const at = clock.now().toISOString();
+        const moved = await Promise.all(
+          page.items.map((payment) => store.transitionPayment(payment, [status], 'CANCELLED', { reasonCode: null, at })),
+        );
+        const done = moved.filter((payment): payment is PaymentRecord => payment !== undefined);
+        const amount = sumAmounts(done.map((payment) => payment.amount));
+        await store.addToCounters(
+          batch.batchId,
+          [
+            { status, count: -done.length, amount: -amount },
+            { status: 'CANCELLED', count: done.length, amount },
+          ],
+          at,
+        );
+        after = page.next;
+      } while (after);
+    }
+  }
+}
+
+export type BatchUseCases = ReturnType<typeof createBatchUseCases>;

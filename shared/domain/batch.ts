@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import type { KeyedHash } from './keyed-hash.js';
+import { paymentStatuses, type BatchStatus, type PaymentStatus } from './lifecycle.js';
+import type { Gender } from './personal-id.js';
+import type { ReasonCode } from './reason-codes.js';
+import type { CreateBatchRequest, PaymentItem } from './schemas.js';
+
+export interface Totals {
+  itemCount: number;
+  totalAmount: number;
+}
+
+export interface UploadLease {
+  owner: string;
+  expiresAt: string;
+}
+
+/** A batch as the system keeps it. */
+export interface BatchRecord {
+  batchId: string;
+  batchRef: string;
+  provinceCode: string;
+  programCode: string;
+  period: string;
+  status: BatchStatus;
+  control: Totals;
+  received: Totals;
+  counts: Record<PaymentStatus, number>;
+  amounts: Record<PaymentStatus, number>;
+  rejections: Partial<Record<ReasonCode, number>>;
+  /** How many partitions hold its payments (fixed at creation from control.itemCount). */
+  shardCount: number;
+  /** Chunks accepted so far; orders payments across chunks. */
+  chunkCount: number;
+  /** Hash of the creating request, to tell a retry from a different batch with the same batchRef. */
+  fingerprint: string;
+  createdBy: string;
+  approvedBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  uploadLease?: UploadLease | undefined;
+  /** Set when an upload died mid-chunk: `received` must be recounted from the payments before sealing. */
+  recountNeeded?: boolean | undefined;
+}
+
+export interface MaskedAccount {
+  provider: { type: 'BANK' | 'EWALLET'; code: string };
+  accountNumberMasked: string;
+}
+
+export interface PaymentHistoryEntry {
+  status: PaymentStatus;
+  reasonCode: ReasonCode | null;
+  at: string;
+}
+
+/** A payment as the system keeps it. */
+export interface PaymentRecord {
+  paymentId: string;
+  batchId: string;
+  shard: number;
+  refDigest: string;
+  provinceCode: string;
+  programCode: string;
+  period: string;
+  /** Upload order within the batch: chunk number x 10,000 + position in the chunk. */
+  seq: number;
+  paymentRef: string;
+  personalId: string;
+  personHash: string;
+  fullName: string;
+  dateOfBirth: string;
+  gender: Gender | null;
+  amount: number;
+  status: PaymentStatus;
+  reasonCode: ReasonCode | null;
+  nameMatch: 'EXACT' | 'ASCII_FOLDED' | null;
+  account: MaskedAccount | null;
+  history: PaymentHistoryEntry[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Positions per chunk in `seq` (chunks hold at most 5,000 payments). */
+export const SEQ_PER_CHUNK = 10_000;
+
+/** Payments per partition we aim for; a 500,000-payment batch gets 25 partitions. */
+const PAYMENTS_PER_SHARD = 20_000;
+export const MAX_SHARDS = 64;
+
+export function shardCountFor(itemCount: number): number {
+  return Math.min(MAX_SHARDS, Math.max(1, Math.ceil(itemCount / PAYMENTS_PER_SHARD)));
+}
+
+export function zeroByStatus(): Record<PaymentStatus, number> {
+  return Object.fromEntries(paymentStatuses.map((status) => [status, 0])) as Record<PaymentStatus, number>;
+}
+
+const REF_DIGEST_LENGTH = 20;
+const PAYMENT_ID = /^([0-9A-HJKMNP-TV-Z]{26})-(\d{2})([0-9a-z]{20})$/;
+
+/**
+ * Where a payment lives, from its batch and paymentRef. The ref enters keys
+ * and the public paymentId only as a keyed hash (a province might use an ID
+ * number as its reference); the shard is part of the id, so that a payment is
+ * found with one read.
+ */
+export function paymentIdentity(hash: KeyedHash, batchId: string, paymentRef: string, shardCount: number) {
+  const digest = hash('payment-ref', `${batchId}\u0000${paymentRef}`);
+  const refDigest = digest.slice(0, REF_DIGEST_LENGTH);
+  // Spread by a part of the digest that the sort key does not start with.
+  const shard = parseInt(digest.slice(REF_DIGEST_LENGTH, REF_DIGEST_LENGTH + 4), 32) % shardCount;
+  return { shard, refDigest, paymentId: `${batchId}-${String(shard).padStart(2, '0')}${refDigest}` };
+}
+
+export function parsePaymentId(paymentId: string): { batchId: string; shard: number; refDigest: string } | undefined {
+  const match = PAYMENT_ID.exec(paymentId);
+  if (!match) return undefined;
+  return { batchId: match[1]!, shard: Number(match[2]), refDigest: match[3]! };
+}
+
+export function personHash(hash: KeyedHash, personalId: string): string {
+  return hash('person', personalId);
+}
+
+/** True when a stored payment holds exactly what the item says (a resent chunk). */
+export function samePaymentContent(stored: PaymentRecord, item: PaymentItem): boolean {
+  return (
+    stored.paymentRef === item.paymentRef &&
+    stored.personalId === item.personalId &&
+    stored.fullName === item.fullName &&
+    stored.dateOfBirth === item.dateOfBirth &&
+    stored.gender === (item.gender ?? null) &&
+    stored.amount === item.amount
+  );
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Identifies a create request by content, whatever the order of its fields. */
+export function createRequestFingerprint(request: CreateBatchRequest): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('base64url');
+}

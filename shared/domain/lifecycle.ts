@@ -1,0 +1,143 @@
+/**
+ * The payment and batch lifecycles of domain.md, as data. Every status change in
+ * the system is checked against these tables (and enforced again by the
+ * status-guarded conditional writes that perform it).
+ *
+ * Payment (domain.md diagram):
+ *   RECEIVED --verify--> VERIFIED --approve--> QUEUED --send--> SENT --settle--> PAID --return--> RETURNED
+ *   RECEIVED --reject--> REJECTED
+ *   VERIFIED --approve, no linked account--> ON_HOLD --account linked--> QUEUED
+ *   QUEUED --settled at once--> PAID;  QUEUED or SENT --fail--> FAILED
+ *   RECEIVED or VERIFIED --cancel--> CANCELLED
+ *
+ * Decisions where the diagram is terse:
+ * - CANCELLED "before QUEUED" means from RECEIVED and VERIFIED only. A payment is
+ *   cancelled with its batch, and a batch can be cancelled only before APPROVED
+ *   (OPEN, SUBMITTED: payments RECEIVED; AWAITING_APPROVAL: VERIFIED). ON_HOLD
+ *   payments exist only in approved batches, so ON_HOLD -> CANCELLED is not a
+ *   transition: a held payment waits for its account.
+ * - A status never "transitions" to itself: repeating a step (a redelivered
+ *   message, a repeated callback) is recognised by the caller as a no-op, not
+ *   accepted here as a change.
+ * - Terminal: REJECTED, PAID, FAILED, RETURNED, CANCELLED; the one exit from a
+ *   terminal status is PAID -> RETURNED.
+ *
+ * Batch: OPEN -> SUBMITTED -> AWAITING_APPROVAL -> APPROVED -> COMPLETED, CANCELLED
+ * from OPEN, SUBMITTED or AWAITING_APPROVAL, and COMPLETED -> APPROVED when one of
+ * its ON_HOLD payments is released (it completes again when that one settles).
+ * So COMPLETED is not terminal; only CANCELLED is.
+ */
+
+export const paymentStatuses = [
+  'RECEIVED',
+  'VERIFIED',
+  'REJECTED',
+  'QUEUED',
+  'ON_HOLD',
+  'SENT',
+  'PAID',
+  'FAILED',
+  'RETURNED',
+  'CANCELLED',
+] as const;
+export type PaymentStatus = (typeof paymentStatuses)[number];
+
+export const batchStatuses = ['OPEN', 'SUBMITTED', 'AWAITING_APPROVAL', 'APPROVED', 'COMPLETED', 'CANCELLED'] as const;
+export type BatchStatus = (typeof batchStatuses)[number];
+
+export interface Transition<S extends string> {
+  readonly from: S;
+  readonly to: S;
+  /** What makes it happen; recorded in the history with the time. */
+  readonly cause: string;
+}
+
+export const paymentTransitions: readonly Transition<PaymentStatus>[] = [
+  { from: 'RECEIVED', to: 'VERIFIED', cause: 'verified' },
+  { from: 'RECEIVED', to: 'REJECTED', cause: 'rejected' },
+  { from: 'RECEIVED', to: 'CANCELLED', cause: 'batch-cancelled' },
+  { from: 'VERIFIED', to: 'QUEUED', cause: 'approved' },
+  { from: 'VERIFIED', to: 'ON_HOLD', cause: 'approved-without-account' },
+  { from: 'VERIFIED', to: 'CANCELLED', cause: 'batch-cancelled' },
+  { from: 'ON_HOLD', to: 'QUEUED', cause: 'account-linked' },
+  { from: 'QUEUED', to: 'SENT', cause: 'sent' },
+  { from: 'QUEUED', to: 'PAID', cause: 'settled-at-once' },
+  { from: 'QUEUED', to: 'FAILED', cause: 'failed' },
+  { from: 'SENT', to: 'PAID', cause: 'settled' },
+  { from: 'SENT', to: 'FAILED', cause: 'failed' },
+  { from: 'PAID', to: 'RETURNED', cause: 'returned' },
+];
+
+export const batchTransitions: readonly Transition<BatchStatus>[] = [
+  { from: 'OPEN', to: 'SUBMITTED', cause: 'sealed' },
+  { from: 'OPEN', to: 'CANCELLED', cause: 'cancelled' },
+  { from: 'SUBMITTED', to: 'AWAITING_APPROVAL', cause: 'verification-finished' },
+  { from: 'SUBMITTED', to: 'CANCELLED', cause: 'cancelled' },
+  { from: 'AWAITING_APPROVAL', to: 'APPROVED', cause: 'approved' },
+  { from: 'AWAITING_APPROVAL', to: 'CANCELLED', cause: 'cancelled' },
+  { from: 'APPROVED', to: 'COMPLETED', cause: 'settled' },
+  { from: 'COMPLETED', to: 'APPROVED', cause: 'held-payment-released' },
+];
+
+export const terminalPaymentStatuses: readonly PaymentStatus[] = ['REJECTED', 'PAID', 'FAILED', 'RETURNED', 'CANCELLED'];
+export const terminalBatchStatuses: readonly BatchStatus[] = ['CANCELLED'];
+
+/**
+ * Payment statuses that still hold the person's entitlement for (program,
+ * period): everything but REJECTED, FAILED and CANCELLED, which release it
+ * (domain.md, "One entitlement, one payment"). RETURNED keeps it: the money was
+ * paid and came back, which needs a person to look at, not a second payment.
+ */
+export const entitlementHoldingStatuses: readonly PaymentStatus[] = ['RECEIVED', 'VERIFIED', 'QUEUED', 'ON_HOLD', 'SENT', 'PAID', 'RETURNED'];
+
+/** Payment statuses that keep a batch from COMPLETED (ON_HOLD may remain). */
+export const unsettledPaymentStatuses: readonly PaymentStatus[] = ['RECEIVED', 'VERIFIED', 'QUEUED', 'SENT'];
+
+type Kind = 'payment' | 'batch';
+type StatusOf<K extends Kind> = K extends 'payment' ? PaymentStatus : BatchStatus;
+
+function index<S extends string>(transitions: readonly Transition<S>[]): ReadonlyMap<S, ReadonlyMap<S, string>> {
+  const byFrom = new Map<S, Map<S, string>>();
+  for (const { from, to, cause } of transitions) {
+    const targets = byFrom.get(from) ?? new Map<S, string>();
+    targets.set(to, cause);
+    byFrom.set(from, targets);
+  }
+  return byFrom;
+}
+
+const tables: { [K in Kind]: ReadonlyMap<StatusOf<K>, ReadonlyMap<StatusOf<K>, string>> } = {
+  payment: index(paymentTransitions),
+  batch: index(batchTransitions),
+};
+
+export function canTransition<K extends Kind>(kind: K, from: StatusOf<K>, to: StatusOf<K>): boolean {
+  const table = tables[kind] as ReadonlyMap<string, ReadonlyMap<string, string>>;
+  return table.get(from)?.has(to) ?? false;
+}
+
+/** The statuses reachable in one step. */
+export function nextStatuses<K extends Kind>(kind: K, from: StatusOf<K>): StatusOf<K>[] {
+  const table = tables[kind] as ReadonlyMap<string, ReadonlyMap<string, string>>;
+  return [...(table.get(from)?.keys() ?? [])] as StatusOf<K>[];
+}
+
+/** The recorded cause of a step, or undefined when the step is not allowed. */
+export function transitionCause<K extends Kind>(kind: K, from: StatusOf<K>, to: StatusOf<K>): string | undefined {
+  const table = tables[kind] as ReadonlyMap<string, ReadonlyMap<string, string>>;
+  return table.get(from)?.get(to);
+}
+
+export function isTerminal<K extends Kind>(kind: K, status: StatusOf<K>): boolean {
+  return kind === 'payment'
+    ? terminalPaymentStatuses.includes(status as PaymentStatus)
+    : terminalBatchStatuses.includes(status as BatchStatus);
+}
+
+export function isPaymentStatus(value: unknown): value is PaymentStatus {
+  return typeof value === 'string' && (paymentStatuses as readonly string[]).includes(value);
+}
+
+export function isBatchStatus(value: unknown): value is BatchStatus {
+  return typeof value === 'string' && (batchStatuses as readonly string[]).includes(value);
+}

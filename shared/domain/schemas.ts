@@ -1,0 +1,661 @@
+import * as z from 'zod';
+import { programCodes, provinceCodes, providerTypes, findProvider } from './catalogues.js';
+import { systemClock, vietnamDate, type Clock } from './dates.js';
+import { problemCodes } from './errors.js';
+import { batchStatuses, paymentStatuses, type PaymentStatus } from './lifecycle.js';
+import { MIN_PAYMENT_AMOUNT } from './money.js';
+import { PERSONAL_ID_PATTERN } from './personal-id.js';
+import { allReasonCodes, failureReasonCodes, type ReasonCode } from './reason-codes.js';
+
+export { parseCsv, parsePaymentsCsv, PAYMENT_CSV_COLUMNS, type PaymentCsvColumn, type PaymentCsvRecord } from './csv.js';
+
+/**
+ * The zod schemas of every request body of the API (api.md) and of the
+ * resources it answers with. Handlers validate with these and the OpenAPI
+ * document is generated from these, so the two cannot drift.
+ *
+ * Decisions:
+ * - Request objects are strict: an unknown field is a 422 naming it. A typo such
+ *   as `ammount` or `gendre` would otherwise be dropped silently and the payment
+ *   stored without the value the province meant to send. Two exceptions, both
+ *   documented where they are defined: provider callbacks and query strings.
+ * - Response objects are not strict: clients must ignore fields they do not
+ *   know, so that fields can be added without a new API version.
+ * - Errors never carry submitted values: validation.ts writes every message from
+ *   the issue's kind and limits, never from zod's default text (which can quote
+ *   input such as unknown field names).
+ * - "Not in the future" needs today's date: the schemas that check dates are
+ *   built by `createRequestSchemas(clock)`; the exported constants use the
+ *   system clock, and tests build their own with a fixed one.
+ */
+
+// ---------------------------------------------------------------------------
+// Limits
+
+/**
+ * At most 5,000 payments per request (api.md). A chunk that size is about 1 MB
+ * of JSON, far inside Lambda's 6 MB synchronous payload limit, is validated whole
+ * (every bad item listed) in well under a second, and is stored in a few hundred
+ * batched writes within one invocation. Larger batches arrive as several chunks.
+ */
+export const MAX_PAYMENTS_PER_REQUEST = 5_000;
+/** The local population endpoint seeds test data; a bound keeps one call small. */
+export const MAX_CITIZENS_PER_REQUEST = 10_000;
+export const MAX_NAME_LENGTH = 100;
+export const MAX_REF_LENGTH = 64;
+
+// ---------------------------------------------------------------------------
+// Formats with their own error code and message (validation.ts looks them up by pattern).
+
+export interface FormatDescription {
+  code: string;
+  /** Completes "<field> ...": never mentions the submitted value. */
+  message: string;
+}
+
+const formatsByPattern = new Map<string, FormatDescription>();
+
+function format(pattern: RegExp, description: FormatDescription): RegExp {
+  formatsByPattern.set(String(pattern), description);
+  return pattern;
+}
+
+/** The code and message for a failed `.regex()` check, by the pattern's text as zod reports it. */
+export function describeFormat(pattern: string): FormatDescription | undefined {
+  return formatsByPattern.get(pattern);
+}
+
+/**
+ * Refinements carry their stable code in `params.code`; their message is a
+ * predicate ("must not ...") that validation.ts puts after the field's name.
+ */
+function codedIssue(code: string, predicate: string) {
+  return { params: { code }, error: predicate };
+}
+
+const personalIdPattern = format(PERSONAL_ID_PATTERN, {
+  code: 'invalid_personal_id_format',
+  message: 'must be exactly 12 ASCII digits (0-9), sent as a string',
+});
+const batchRefPattern = format(/^[A-Za-z0-9._-]{1,64}$/, {
+  code: 'invalid_format',
+  message: 'must be 1-64 characters of A-Z, a-z, 0-9, ".", "_" and "-"',
+});
+const periodPattern = format(/^[0-9]{4}-(0[1-9]|1[0-2])$/, {
+  code: 'invalid_period',
+  message: 'must be a calendar month written YYYY-MM (month 01-12)',
+});
+/** Control characters (C0, DEL, C1), line/paragraph separators and bidi overrides: never part of a name or reference, and they spoof reports. */
+const UNSAFE_TEXT = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+const csvAmountPattern = format(/^[0-9]{1,16}$/, {
+  code: 'invalid_amount',
+  message: 'must be a whole number of VND written with digits only (no sign, spaces, separators or decimals)',
+});
+const bankAccountPattern = /^[0-9]{6,19}$/;
+/** Viet Nam's mobile numbers since 2018: ten digits, 03x, 05x, 07x, 08x or 09x. */
+const mobileNumberPattern = /^0[35789][0-9]{8}$/;
+const transferRefPattern = format(/^[A-Za-z0-9._:-]{1,128}$/, {
+  code: 'invalid_format',
+  message: 'must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":" and "-"',
+});
+const resourceIdPattern = format(/^[A-Za-z0-9_-]{1,64}$/, {
+  code: 'invalid_format',
+  message: 'must be 1-64 characters of A-Z, a-z, 0-9, "_" and "-"',
+});
+const cursorPattern = format(/^[A-Za-z0-9_-]{1,2048}$/, { code: 'invalid_cursor', message: 'is not a cursor this API issued' });
+const limitPattern = format(/^[0-9]{1,4}$/, { code: 'invalid_limit', message: 'must be a whole number from 1 to 1000' });
+
+// ---------------------------------------------------------------------------
+// Field schemas
+
+/** Free text typed by people (names, references): no control characters, no bidi overrides. */
+const isSafeText = (value: string) => !UNSAFE_TEXT.test(value);
+const safeTextIssue = codedIssue('invalid_characters', 'must not contain control characters');
+
+function safeText() {
+  return z.string().refine(isSafeText, safeTextIssue);
+}
+
+export const personalIdSchema = z.string().regex(personalIdPattern).meta({
+  description: 'Personal identification number: exactly 12 ASCII digits, as a string (a number would lose leading zeros).',
+  examples: ['079185012345'],
+});
+
+export const genderSchema = z.enum(['M', 'F']).meta({ description: 'M (male) or F (female), as on the personal ID.' });
+
+/**
+ * 1-100 characters after trimming (white space at either end, tabs included, is
+ * dropped, not refused); stored in NFC so that one name has one spelling in storage.
+ */
+export const fullNameSchema = z
+  .string()
+  .trim()
+  .overwrite((value) => value.normalize('NFC'))
+  .refine(isSafeText, safeTextIssue)
+  .min(1)
+  .max(MAX_NAME_LENGTH)
+  .meta({ description: 'Full name as registered, with Vietnamese diacritics (1-100 characters after trimming).', examples: ['Nguyễn Thị Ánh'] });
+
+export const paymentRefSchema = safeText()
+  .min(1)
+  .max(MAX_REF_LENGTH)
+  .meta({ description: "The province's own reference of the payment, unique in the batch (1-64 characters)." });
+
+export const batchRefSchema = z
+  .string()
+  .regex(batchRefPattern)
+  .meta({ description: "The province's own reference of the batch, unique per province: 1-64 of [A-Za-z0-9._-].", examples: ['HCM-SA-2025-07'] });
+
+const groupDigits = (value: number) => value.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
+/**
+ * A whole number from min to max (at most 2^53 - 1), as a JSON number: strings,
+ * fractions, NaN and Infinity are refused, and so is anything that is only an
+ * integer because it is too large to hold a fraction (2^53, 1e21). One issue per
+ * value. Not z.int(): its fraction check aborts the whole parse, which would
+ * hide list-wide checks such as duplicate paymentRefs behind one bad amount.
+ */
+function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z
+    .number()
+    .superRefine((value, ctx) => {
+      if (!Number.isInteger(value)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a whole number (no fraction)', params: { code: 'invalid_type' } });
+      } else if (value < min) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${groupDigits(min)}`, params: { code: 'too_small' } });
+      } else if (value > max) {
+        ctx.addIssue({ code: 'custom', message: `must be at most ${groupDigits(max)}`, params: { code: 'too_big' } });
+      }
+    })
+    .meta({ type: 'integer', minimum: min, maximum: max });
+}
+
+/** Whole VND, 1,000 to 2^53 - 1. */
+export const amountSchema = wholeNumber(MIN_PAYMENT_AMOUNT).meta({
+  description: 'Whole Vietnamese dong (no minor unit), at least 1,000, as a JSON number.',
+  examples: [500000],
+});
+
+export const periodSchema = z.string().regex(periodPattern).meta({ description: 'A calendar month, YYYY-MM.', examples: ['2025-07'] });
+
+/** `enum` repeated in meta: zod keeps enum values in an object, where "11" sorts before "01" (integer-like keys first). */
+export const provinceCodeSchema = z.enum(provinceCodes).meta({
+  description: 'Two-digit code of one of the 34 provincial-level units (2025); see the provinces catalogue.',
+  enum: [...provinceCodes],
+  examples: ['79'],
+});
+
+export const programCodeSchema = z.enum(programCodes).meta({ description: 'A program code from GET /v1/programs.', examples: ['SOCIAL_ALLOWANCE'] });
+
+export const providerTypeSchema = z.enum(providerTypes);
+
+export const reasonCodeSchema = z.enum(allReasonCodes as [ReasonCode, ...ReasonCode[]]);
+
+export const paymentStatusSchema = z.enum(paymentStatuses);
+export const batchStatusSchema = z.enum(batchStatuses);
+
+export const resourceIdSchema = z.string().regex(resourceIdPattern);
+
+const positiveCount = wholeNumber(1);
+const positiveTotal = wholeNumber(1);
+
+/** Safe text of 1-128 characters that is an opaque reference (consent, subject). */
+function reference(max = 128) {
+  return safeText().min(1).max(max);
+}
+
+// ---------------------------------------------------------------------------
+// Cross-item checks
+
+/**
+ * paymentRef is unique in a batch; a repeat inside one request is reported on
+ * every later occurrence. It runs even when other items have errors (`when`), so
+ * that a province gets every problem of a chunk in one answer.
+ */
+function uniquePaymentRefs(items: unknown, ctx: z.core.$RefinementCtx<unknown>) {
+  if (!Array.isArray(items)) return;
+  const firstIndex = new Map<string, number>();
+  items.forEach((item: unknown, index) => {
+    const ref = typeof item === 'object' && item !== null ? (item as { paymentRef?: unknown }).paymentRef : undefined;
+    if (typeof ref !== 'string') return;
+    const first = firstIndex.get(ref);
+    if (first === undefined) {
+      firstIndex.set(ref, index);
+      return;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      path: [index, 'paymentRef'],
+      message: `is used more than once in this request (first at index ${first})`,
+      params: { code: 'duplicate_payment_ref' },
+    });
+  });
+}
+
+const always = { when: () => true };
+
+// ---------------------------------------------------------------------------
+// Request bodies that depend on today's date
+
+/** A date (YYYY-MM-DD) that exists and is not after today in Viet Nam. */
+function pastDate(today: () => string) {
+  return z.iso.date().refine((value) => value <= today(), codedIssue('date_in_future', 'must not be in the future'));
+}
+
+export function createRequestSchemas(clock: Clock = systemClock) {
+  const today = () => vietnamDate(clock.now());
+
+  const paymentItem = z
+    .strictObject({
+      paymentRef: paymentRefSchema,
+      personalId: personalIdSchema,
+      fullName: fullNameSchema,
+      dateOfBirth: pastDate(today).meta({ description: 'Date of birth, YYYY-MM-DD, a real date not in the future.' }),
+      gender: genderSchema.optional(),
+      amount: amountSchema,
+    })
+    .meta({
+      id: 'PaymentItem',
+      description:
+        'One payment of a batch. Structural errors fail the request; everything about the person (ID consistency, registry, name, duplicates, program limit) is checked later and ends in REJECTED with a reason code.',
+    });
+
+  const paymentList = z.array(paymentItem).max(MAX_PAYMENTS_PER_REQUEST).superRefine(uniquePaymentRefs, always);
+
+  const createBatch = z
+    .strictObject({
+      batchRef: batchRefSchema,
+      provinceCode: provinceCodeSchema,
+      programCode: programCodeSchema,
+      period: periodSchema,
+      control: z
+        .strictObject({
+          itemCount: positiveCount.meta({ description: 'How many payments the batch will hold.' }),
+          totalAmount: positiveTotal.meta({ description: 'Their total in VND.' }),
+        })
+        .meta({ id: 'ControlTotals', description: 'Given up front by the province; sealing fails unless the uploaded payments add up to them exactly.' }),
+      payments: paymentList.optional(),
+    })
+    .superRefine((body, ctx) => {
+      if (body.payments && body.payments.length > body.control.itemCount) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['payments'],
+          message: 'holds more items than control.itemCount, so the batch could never be sealed',
+          params: { code: 'too_many_payments_for_control' },
+        });
+      }
+    })
+    .meta({
+      id: 'CreateBatchRequest',
+      description: 'A new batch. When payments holds control.itemCount items, the batch is sealed at once. At most 5,000 payments per request.',
+    });
+
+  const appendPayments = z
+    .strictObject({ payments: paymentList.min(1) })
+    .meta({ id: 'AppendPaymentsRequest', description: 'A chunk of 1-5,000 payments, validated whole: one bad item and nothing is stored.' });
+
+  /**
+   * One data row of the CSV form of a chunk (header
+   * `paymentRef,personalId,fullName,dateOfBirth,gender,amount`): every field a
+   * string. An empty gender means none; amount is digits only. The result is the
+   * same typed payment item as the JSON form.
+   */
+  const csvPaymentRow = z
+    .strictObject({
+      paymentRef: paymentRefSchema,
+      personalId: personalIdSchema,
+      fullName: fullNameSchema,
+      dateOfBirth: pastDate(today),
+      gender: z.enum(['', 'M', 'F']),
+      amount: z.string().regex(csvAmountPattern).transform(Number).pipe(amountSchema),
+    })
+    .transform(({ gender, ...item }): PaymentItem => (gender === '' ? item : { ...item, gender }));
+
+  /** The rows of a CSV chunk, checked like the JSON form (same limits, same uniqueness). */
+  const csvPayments = z.strictObject({
+    payments: z.array(csvPaymentRow).min(1).max(MAX_PAYMENTS_PER_REQUEST).superRefine(uniquePaymentRefs, always),
+  });
+
+  const citizen = z
+    .strictObject({
+      personalId: personalIdSchema,
+      fullName: fullNameSchema,
+      dateOfBirth: pastDate(today),
+      gender: genderSchema,
+      dateOfDeath: pastDate(today).optional(),
+    })
+    .superRefine((person, ctx) => {
+      if (person.dateOfDeath !== undefined && person.dateOfDeath < person.dateOfBirth) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['dateOfDeath'],
+          message: 'must not be before dateOfBirth',
+          params: { code: 'date_order' },
+        });
+      }
+    })
+    .meta({ id: 'Citizen', description: 'A person of the sandbox population registry.' });
+
+  const localPopulationRequest = z
+    .strictObject({
+      citizens: z
+        .array(citizen)
+        .min(1)
+        .max(MAX_CITIZENS_PER_REQUEST)
+        .superRefine((people, ctx) => {
+          if (!Array.isArray(people)) return;
+          const firstIndex = new Map<string, number>();
+          people.forEach((person: unknown, index) => {
+            const id = typeof person === 'object' && person !== null ? (person as { personalId?: unknown }).personalId : undefined;
+            if (typeof id !== 'string') return;
+            const first = firstIndex.get(id);
+            if (first === undefined) firstIndex.set(id, index);
+            else
+              ctx.addIssue({
+                code: 'custom',
+                path: [index, 'personalId'],
+                message: `is listed more than once (first at index ${first})`,
+                params: { code: 'duplicate_personal_id' },
+              });
+          });
+        }, always),
+    })
+    .meta({ id: 'LocalPopulationRequest', description: 'Local server only: adds people to the sandbox population registry.' });
+
+  return { paymentItem, createBatch, appendPayments, csvPaymentRow, csvPayments, localPopulationRequest } as const;
+}
+
+export type RequestSchemas = ReturnType<typeof createRequestSchemas>;
+
+const systemSchemas = createRequestSchemas(systemClock);
+
+export const paymentItemSchema = systemSchemas.paymentItem;
+export const createBatchRequestSchema = systemSchemas.createBatch;
+export const appendPaymentsRequestSchema = systemSchemas.appendPayments;
+export const csvPaymentRowSchema = systemSchemas.csvPaymentRow;
+export const csvPaymentsSchema = systemSchemas.csvPayments;
+export const localPopulationRequestSchema = systemSchemas.localPopulationRequest;
+
+export interface PaymentItem {
+  paymentRef: string;
+  personalId: string;
+  fullName: string;
+  dateOfBirth: string;
+  gender?: 'M' | 'F' | undefined;
+  amount: number;
+}
+export type CreateBatchRequest = z.output<RequestSchemas['createBatch']>;
+export type AppendPaymentsRequest = z.output<RequestSchemas['appendPayments']>;
+export type LocalPopulationRequest = z.output<RequestSchemas['localPopulationRequest']>;
+
+// ---------------------------------------------------------------------------
+// Request bodies that do not depend on the date
+
+export const providerRefSchema = z
+  .strictObject({ type: providerTypeSchema, code: z.string().min(1).max(32) })
+  .meta({ id: 'ProviderRef', description: 'A provider of GET /v1/providers: a bank by its six-digit BIN, or a mobile-money operator.' });
+
+/**
+ * Link (or replace) a social security account. The provider must exist with
+ * that type; a bank account number is 6-19 digits, a mobile-money account is the
+ * holder's Vietnamese mobile number (10 digits, 03x/05x/07x/08x/09x).
+ */
+export const accountLinkRequestSchema = z
+  .strictObject({
+    provider: providerRefSchema,
+    accountNumber: z.string().min(1).max(19).meta({ description: 'Bank: 6-19 digits. Mobile money: the 10-digit mobile number.' }),
+    accountName: fullNameSchema.meta({ description: "The account holder's name; it must match the registry's name (domain.md, Names)." }),
+    consentRef: reference()
+      .optional()
+      .meta({ description: "Reference of the beneficiary's consent; required when a province links on their behalf (accounts:write)." }),
+  })
+  .superRefine((body, ctx) => {
+    const provider = typeof body === 'object' && body !== null ? (body as { provider?: unknown }).provider : undefined;
+    if (typeof provider !== 'object' || provider === null) return;
+    const { type, code } = provider as { type?: unknown; code?: unknown };
+    if (type !== 'BANK' && type !== 'EWALLET') return;
+    if (typeof code === 'string' && !findProvider(type, code)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['provider', 'code'],
+        message: `is not a known ${type === 'BANK' ? 'bank BIN' : 'mobile-money operator'} (see GET /v1/providers)`,
+        params: { code: 'unknown_provider' },
+      });
+    }
+    const accountNumber = (body as { accountNumber?: unknown }).accountNumber;
+    // Missing, empty or too long is already reported by the field itself.
+    if (typeof accountNumber !== 'string' || accountNumber.length === 0 || accountNumber.length > 19) return;
+    const valid = type === 'BANK' ? bankAccountPattern.test(accountNumber) : mobileNumberPattern.test(accountNumber);
+    if (!valid) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accountNumber'],
+        message:
+          type === 'BANK'
+            ? 'must be 6-19 digits for a bank account'
+            : 'must be a Vietnamese mobile number: 10 digits starting 03, 05, 07, 08 or 09',
+        params: { code: 'invalid_account_number' },
+      });
+    }
+  }, always)
+  .meta({ id: 'AccountLinkRequest', description: 'Link or replace the social security account of a person.' });
+
+export const providerOutcomes = ['PAID', 'FAILED', 'RETURNED'] as const;
+
+/**
+ * A provider's settlement report. Not strict, unlike the other bodies: providers
+ * add fields of their own, the body is authenticated by its signature, and a
+ * callback refused for an extra field would be retried for ever while the
+ * payment stayed SENT. Unknown fields are dropped.
+ */
+export const providerCallbackSchema = z
+  .object({
+    transferRef: z.string().regex(transferRefPattern).meta({ description: 'The reference the system sent the provider (the paymentId).' }),
+    outcome: z.enum(providerOutcomes),
+    reasonCode: z
+      .enum(failureReasonCodes)
+      .optional()
+      .meta({ description: 'Why the transfer failed or came back; not allowed with PAID. A FAILED outcome without one is recorded as PROVIDER_REJECTED.' }),
+    settledAt: z.iso.datetime({ offset: true }).meta({ description: 'When the provider settled, ISO 8601 with a time zone.' }),
+  })
+  .superRefine((body, ctx) => {
+    if (body.outcome === 'PAID' && body.reasonCode !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['reasonCode'], message: 'is not allowed when outcome is PAID', params: { code: 'reason_code_not_allowed' } });
+    }
+  })
+  .meta({ id: 'ProviderCallback', description: 'Signed with x-timestamp and x-signature (HMAC-SHA256 of timestamp + "." + raw body).' });
+
+export const localRoles = ['province', 'approver', 'beneficiary', 'ops'] as const;
+
+const subSchema = reference().optional().meta({ description: 'The token subject; generated when left out.' });
+
+/** Local server only: a token for one role; which claims each role needs is checked per role. */
+export const localTokenRequestSchema = z
+  .discriminatedUnion('role', [
+    z.strictObject({ role: z.literal('province'), provinceCode: provinceCodeSchema, sub: subSchema }),
+    z.strictObject({ role: z.literal('approver'), provinceCode: provinceCodeSchema.optional(), sub: subSchema }),
+    z.strictObject({ role: z.literal('beneficiary'), personalId: personalIdSchema, sub: subSchema }),
+    z.strictObject({ role: z.literal('ops'), sub: subSchema }),
+  ])
+  .meta({ id: 'LocalTokenRequest', description: 'Local server only: a signed token for one role.' });
+
+export type AccountLinkRequest = z.output<typeof accountLinkRequestSchema>;
+export type ProviderCallback = z.output<typeof providerCallbackSchema>;
+export type LocalTokenRequest = z.output<typeof localTokenRequestSchema>;
+
+// ---------------------------------------------------------------------------
+// Query strings. Not strict: browsers, proxies and tools add parameters (cache
+// busters, tracking), and an ignored parameter changes nothing.
+
+/** `?limit=` 1-1000, default 100, given as a string. */
+export const limitSchema = z
+  .string()
+  .regex(limitPattern)
+  .transform(Number)
+  .pipe(z.int().min(1).max(1000))
+  .optional()
+  .transform((value) => value ?? 100);
+
+export const listQuerySchema = z.object({
+  limit: limitSchema.meta({ description: 'Page size, 1-1000 (default 100).' }),
+  cursor: z.string().regex(cursorPattern).optional().meta({ description: 'The nextCursor of the previous page, unchanged.' }),
+});
+
+export const listBatchesQuerySchema = listQuerySchema.extend({
+  period: periodSchema.optional(),
+  status: batchStatusSchema.optional(),
+});
+
+export const listBatchPaymentsQuerySchema = listQuerySchema.extend({
+  status: paymentStatusSchema.optional(),
+  reasonCode: reasonCodeSchema.optional(),
+});
+
+// ---------------------------------------------------------------------------
+// Responses
+
+const timestamp = z.iso.datetime().meta({ description: 'ISO 8601, UTC.' });
+const count = z.int().min(0);
+const vnd = z.int().min(0);
+
+export const itemErrorSchema = z
+  .object({
+    index: z.int().min(0).optional().meta({ description: 'Position of the item in the request (0-based), for errors inside a list.' }),
+    paymentRef: z.string().optional().meta({ description: 'The paymentRef of that item, when it had one.' }),
+    path: z.string().meta({ description: 'Where: `payments[3].amount`; empty for the whole body.' }),
+    code: z.string().meta({ description: 'Stable machine code (invalid_type, too_small, invalid_date, invalid_personal_id_format, ...).' }),
+    message: z.string().meta({ description: 'English explanation; never contains submitted personal data.' }),
+  })
+  .meta({ id: 'ItemError' });
+
+export const problemSchema = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    code: z.enum(problemCodes),
+    requestId: z.string(),
+    errors: z.array(itemErrorSchema).optional(),
+    errorCount: z.int().min(0).optional().meta({ description: 'How many errors were found; at most 1,000 are listed.' }),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details (application/problem+json), with a stable code and the request id.' });
+
+export const healthSchema = z.object({ status: z.literal('ok'), version: z.string() }).meta({ id: 'Health' });
+
+export const programSchema = z
+  .object({ code: z.string(), nameVi: z.string(), nameEn: z.string(), maxAmount: z.int().min(1) })
+  .meta({ id: 'Program', description: 'A payment program and the largest amount one payment may carry (VND).' });
+
+export const providerSchema = z
+  .object({ code: z.string(), type: providerTypeSchema, name: z.string() })
+  .meta({ id: 'Provider', description: 'A bank (code = six-digit BIN) or mobile-money operator.' });
+
+export const programListSchema = z.object({ items: z.array(programSchema) }).meta({ id: 'ProgramList' });
+export const providerListSchema = z.object({ items: z.array(providerSchema) }).meta({ id: 'ProviderList' });
+
+/** `{ items, nextCursor }`: the envelope of every paginated list. */
+export function listEnvelope<T extends z.ZodType>(item: T, id: string) {
+  return z
+    .object({
+      items: z.array(item),
+      nextCursor: z.string().nullable().meta({ description: 'Pass as ?cursor= for the next page; null on the last page.' }),
+    })
+    .meta({ id, description: 'One page of a list.' });
+}
+
+const totalsSchema = z.object({ itemCount: count, totalAmount: vnd });
+
+function everyKey<K extends string>(keys: readonly K[], value: z.ZodType) {
+  return z.object(Object.fromEntries(keys.map((key) => [key, value])) as Record<K, z.ZodType>);
+}
+
+function someKeys<K extends string>(keys: readonly K[], value: z.ZodType) {
+  return z.object(Object.fromEntries(keys.map((key) => [key, value.optional()])) as Record<K, z.ZodOptional<z.ZodType>>);
+}
+
+export const batchSchema = z
+  .object({
+    batchId: z.string(),
+    batchRef: z.string(),
+    provinceCode: z.string(),
+    programCode: z.string(),
+    period: z.string(),
+    status: batchStatusSchema,
+    control: totalsSchema.meta({ description: 'Control totals given by the province.' }),
+    received: totalsSchema.meta({ description: 'What has been uploaded so far.' }),
+    counts: everyKey(paymentStatuses, count).meta({ description: 'Number of payments per status; every status present.' }),
+    amounts: everyKey(paymentStatuses, vnd).meta({ description: 'Total VND per payment status; every status present.' }),
+    rejections: someKeys(allReasonCodes, count).meta({ description: 'Number of payments per reason code.' }),
+    createdBy: z.string(),
+    approvedBy: z.string().nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Batch' });
+
+export const maskedAccountSchema = z
+  .object({
+    provider: z.object({ type: providerTypeSchema, code: z.string() }),
+    accountNumberMasked: z.string().meta({ description: 'The last four characters only.', examples: ['****6789'] }),
+  })
+  .meta({ id: 'MaskedAccount' });
+
+export const paymentHistoryEntrySchema = z
+  .object({ status: paymentStatusSchema, reasonCode: reasonCodeSchema.nullable(), at: timestamp })
+  .meta({ id: 'PaymentHistoryEntry' });
+
+export const paymentSchema = z
+  .object({
+    paymentId: z.string(),
+    batchId: z.string(),
+    paymentRef: z.string(),
+    personalId: z.string().optional().meta({ description: 'Shown to the payment\'s province and to its beneficiary only.' }),
+    fullName: z.string(),
+    dateOfBirth: z.string(),
+    gender: genderSchema.nullable(),
+    amount: z.int().min(1),
+    programCode: z.string(),
+    period: z.string(),
+    status: paymentStatusSchema,
+    reasonCode: reasonCodeSchema.nullable(),
+    nameMatch: z.enum(['EXACT', 'ASCII_FOLDED']).nullable().meta({ description: 'How the name matched the registry; null before verification.' }),
+    account: maskedAccountSchema.nullable().meta({ description: 'The account the payment was queued with (masked); null before it is queued.' }),
+    history: z.array(paymentHistoryEntrySchema).optional().meta({ description: 'Every status change, oldest first (single-payment reads).' }),
+  })
+  .meta({ id: 'Payment' });
+
+export const accountLinkHistoryEntrySchema = z
+  .object({
+    provider: z.object({ type: providerTypeSchema, code: z.string() }),
+    accountNumberMasked: z.string(),
+    linkedAt: timestamp,
+    unlinkedAt: timestamp.nullable(),
+  })
+  .meta({ id: 'AccountLinkHistoryEntry' });
+
+export const accountLinkSchema = z
+  .object({
+    personalId: z.string(),
+    provider: z.object({ type: providerTypeSchema, code: z.string() }),
+    accountNumberMasked: z.string(),
+    accountName: z.string(),
+    linkedAt: timestamp,
+    status: z.literal('LINKED'),
+    history: z.array(accountLinkHistoryEntrySchema).optional(),
+  })
+  .meta({ id: 'AccountLink' });
+
+export const batchListSchema = listEnvelope(batchSchema, 'BatchList');
+export const paymentListSchema = listEnvelope(paymentSchema, 'PaymentList');
+
+export const localTokenResponseSchema = z
+  .object({ accessToken: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.int().min(1) })
+  .meta({ id: 'LocalTokenResponse' });
+
+export type Problem = z.output<typeof problemSchema>;
+export type Batch = z.output<typeof batchSchema>;
+export type Payment = z.output<typeof paymentSchema>;
+export type AccountLink = z.output<typeof accountLinkSchema>;
+export type PaymentCounts = Record<PaymentStatus, number>;

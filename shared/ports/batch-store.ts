@@ -1,0 +1,104 @@
+import type { BatchRecord, PaymentRecord, Totals } from '../domain/batch.js';
+import type { BatchStatus, PaymentStatus } from '../domain/lifecycle.js';
+import type { ReasonCode } from '../domain/reason-codes.js';
+
+/** Where a page of a list stopped; opaque to use cases (they seal it into a cursor). */
+export type PagePosition = Record<string, unknown>;
+
+export interface Page<T> {
+  items: T[];
+  next: PagePosition | undefined;
+}
+
+export interface PaymentKey {
+  batchId: string;
+  shard: number;
+  refDigest: string;
+}
+
+/** Thrown by the store when a conditional write finds the item in another state. */
+export class ConditionFailed extends Error {
+  constructor(readonly current: BatchRecord | undefined) {
+    super('The item is not in the expected state.');
+    this.name = 'ConditionFailed';
+  }
+}
+
+/**
+ * Batches and their payments. Every invariant is a condition of a single-item
+ * write in the adapter (no read-then-write): batchRef uniqueness, batch state
+ * transitions, the upload lease.
+ */
+export interface BatchStore {
+  /**
+   * Claims `batchRef` for `batchId` in the province. Returns the claim that
+   * holds: this one (`claimed: true`) or the earlier one (with its fingerprint).
+   */
+  claimBatchRef(claim: { provinceCode: string; batchRefHash: string; batchId: string; fingerprint: string; at: string }): Promise<{
+    claimed: boolean;
+    batchId: string;
+    fingerprint: string;
+  }>;
+  /** Writes the batch unless it exists (a retried create after a crash). */
+  putBatchIfAbsent(batch: BatchRecord): Promise<void>;
+  getBatch(batchId: string): Promise<BatchRecord | undefined>;
+  listBatches(
+    provinceCode: string,
+    query: { period?: string | undefined; status?: BatchStatus | undefined; limit: number; after?: PagePosition | undefined },
+  ): Promise<Page<BatchRecord>>;
+
+  /**
+   * Takes the batch's upload lease: the batch must be OPEN and the lease free or
+   * expired. Taking over an expired lease marks the batch for a recount.
+   */
+  acquireUploadLease(batchId: string, owner: string, now: Date, leaseMs: number): Promise<BatchRecord>;
+  /** Adds an accepted chunk's totals and frees the lease, if `owner` still holds it. */
+  completeUpload(batchId: string, owner: string, added: Totals, now: string): Promise<BatchRecord>;
+  /**
+   * Frees the lease without counting anything: the chunk was refused, or
+   * (`recount`) it failed after some of its payments may have been written.
+   */
+  releaseUploadLease(batchId: string, owner: string, options?: { recount: boolean }): Promise<void>;
+  /**
+   * Replaces `received` (and the RECEIVED counters) with a fresh count, while the
+   * batch is OPEN and nobody holds a live lease; clears the recount mark.
+   */
+  repairReceived(batchId: string, received: Totals, now: Date): Promise<BatchRecord>;
+  /**
+   * OPEN -> SUBMITTED, only if `received` still equals what was checked and no
+   * chunk is being uploaded. Throws ConditionFailed otherwise.
+   */
+  sealBatch(batchId: string, received: Totals, now: Date): Promise<BatchRecord>;
+
+  getPayments(keys: PaymentKey[]): Promise<PaymentRecord[]>;
+  getPayment(key: PaymentKey): Promise<PaymentRecord | undefined>;
+  /** Writes new payments (batched; retried until every item is stored). */
+  putPayments(payments: PaymentRecord[]): Promise<void>;
+  /** Counts and sums the stored payments of a batch, reading every shard. */
+  sumPayments(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>): Promise<Totals>;
+  listPayments(
+    batch: Pick<BatchRecord, 'batchId' | 'shardCount'>,
+    query: { status?: PaymentStatus | undefined; reasonCode?: ReasonCode | undefined; limit: number; after?: PagePosition | undefined },
+  ): Promise<Page<PaymentRecord>>;
+
+  /**
+   * Moves the batch from one of `from` to `to`, setting `changes`; throws
+   * ConditionFailed (with the current batch) when it is in another state.
+   */
+  transitionBatch(batchId: string, from: readonly BatchStatus[], to: BatchStatus, changes: Partial<BatchRecord>, now: string): Promise<BatchRecord>;
+
+  /**
+   * Moves a payment from one of `from` to `to` with a reason, appending to its
+   * history. Returns the payment after the change, or undefined when it was in
+   * another state (nothing changed).
+   */
+  transitionPayment(
+    key: PaymentKey,
+    from: readonly PaymentStatus[],
+    to: PaymentStatus,
+    change: { reasonCode: ReasonCode | null; at: string },
+  ): Promise<PaymentRecord | undefined>;
+
+  /** Adds to the batch's per-status counters (negative to subtract). */
+  addToCounters(batchId: string, deltas: { status: PaymentStatus; count: number; amount: number }[], now: string): Promise<void>;
+}
