@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { KeyedHash } from './keyed-hash.js';
+import { digestValue, type KeyedHash } from './keyed-hash.js';
 import { paymentStatuses, type BatchStatus, type PaymentStatus } from './lifecycle.js';
 import type { Gender } from './personal-id.js';
 import type { ReasonCode } from './reason-codes.js';
@@ -109,7 +109,7 @@ export function paymentIdentity(hash: KeyedHash, batchId: string, paymentRef: st
   const digest = hash('payment-ref', `${batchId}\u0000${paymentRef}`);
   const refDigest = digest.slice(0, REF_DIGEST_LENGTH);
   // Spread by a part of the digest that the sort key does not start with.
-  const shard = parseInt(digest.slice(REF_DIGEST_LENGTH, REF_DIGEST_LENGTH + 4), 32) % shardCount;
+  const shard = digestValue(digest.slice(REF_DIGEST_LENGTH, REF_DIGEST_LENGTH + 4)) % shardCount;
   return { shard, refDigest, paymentId: `${batchId}-${String(shard).padStart(2, '0')}${refDigest}` };
 }
 

@@ -26,6 +26,13 @@ function base32(bytes: Buffer): string {
   return output;
 }
 
+/** The number a run of digest characters stands for (base32, most significant first). */
+export function digestValue(digest: string): number {
+  let value = 0;
+  for (const character of digest) value = value * 32 + ALPHABET.indexOf(character);
+  return value;
+}
+
 export type KeyedHash = (purpose: string, value: string) => string;
 
 /**
