@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // Tests assert on values they have just checked exist; `!` keeps them readable.
+    files: ['test/**'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
     // Command-line programs and tests talk to a person on the terminal.
     files: ['local/**', 'bench/**', 'test/**', 'infra/**', 'scripts/**'],
     rules: { 'no-console': 'off' },

@@ -30,7 +30,7 @@ function compile(route: RouteDefinition): CompiledRoute {
     .map((segment) => {
       const match = /^\{(\w+)\}$/.exec(segment);
       if (!match) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      parameterNames.push(match[1]!);
+      parameterNames.push(match[1] ?? '');
       return '([^/]+)';
     })
     .join('/');
@@ -138,7 +138,7 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
     const body = await readBody(request);
     const pathParameters: Record<string, string> = {};
     match.compiled.parameterNames.forEach((name, index) => {
-      pathParameters[name] = decodeURIComponent(match.values[index]!);
+      pathParameters[name] = decodeURIComponent(match.values[index] ?? '');
     });
     const now = new Date();
     const headers = headersOf(request);
@@ -182,7 +182,7 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
       const status = result.statusCode ?? 200;
       response.writeHead(status, headers);
       response.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body);
-      options.onRequest?.({ method: request.method ?? '', path: (request.url ?? '').split('?')[0]!, status, ms: performance.now() - started, requestId });
+      options.onRequest?.({ method: request.method ?? '', path: new URL(request.url ?? '/', 'http://localhost').pathname, status, ms: performance.now() - started, requestId });
     };
     dispatch(request, requestId).then(finish, (error: unknown) => {
       const problem: ProblemDocument = error instanceof AppError ? problemFromError(error, requestId) : internalProblem(requestId);

@@ -12,7 +12,20 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 const quiet = process.env.LOCAL_QUIET === '1';
 
-let sandbox: Sandbox;
+let sandbox: Sandbox | undefined;
+// Handlers first: a Ctrl-C that arrives while starting still stops cleanly.
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping...`);
+  await sandbox?.stop();
+  console.log('Stopped.');
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
 try {
   sandbox = await startSandbox({
     port,
@@ -32,6 +45,7 @@ try {
 }
 
 const { url } = sandbox;
+
 console.log(`
 Social payments API (local) listening on ${url}
 
@@ -48,14 +62,3 @@ Social payments API (local) listening on ${url}
 Press Ctrl-C to stop.
 `);
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  console.log(`\n${signal}: stopping...`);
-  await sandbox.stop();
-  console.log('Stopped.');
-  process.exit(0);
-}
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));

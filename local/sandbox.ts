@@ -39,7 +39,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const host = options.host ?? '127.0.0.1';
   const dynamo = await startLocalDynamo();
-  const providerSecret = process.env.LOCAL_PROVIDER_SECRET!;
+  const providerSecret = process.env.LOCAL_PROVIDER_SECRET ?? 'local-provider-secret';
   process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
   for (const [key, definition] of Object.entries(tableDefinitions)) {
     process.env[definition.envVar] = dynamo.tableNames[key as TableKey];

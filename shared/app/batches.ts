@@ -54,6 +54,13 @@ const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 export function createBatchUseCases(deps: BatchDependencies) {
   const { store, clock } = deps;
 
+  /** A batch this use case has just written. */
+  async function requireBatch(batchId: string): Promise<BatchRecord> {
+    const batch = await store.getBatch(batchId);
+    if (!batch) throw new Error(`Batch ${batchId} vanished after being written`);
+    return batch;
+  }
+
   /** The caller's province's batch, or 404 (another province's batch does not exist for them). */
   async function loadOwnBatch(principal: Principal, batchId: string): Promise<BatchRecord> {
     const batch = ULID.test(batchId) ? await store.getBatch(batchId) : undefined;
@@ -76,7 +83,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
       const fresh: PaymentRecord[] = [];
       const now = clock.now().toISOString();
       items.forEach((item, index) => {
-        const identity = identities[index]!;
+        const identity = identities[index] as (typeof identities)[number];
         const existing = storedByDigest.get(identity.refDigest);
         if (existing) {
           if (!samePaymentContent(existing, item)) {
@@ -214,7 +221,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
           createdAt: now,
           updatedAt: now,
         });
-        batch = (await store.getBatch(claim.batchId))!;
+        batch = await requireBatch(claim.batchId);
       }
       if (request.payments && request.payments.length > 0 && batch.status === 'OPEN') {
         batch = (await appendChunk(batch, request.payments)).batch;
@@ -292,7 +299,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
         throw error;
       }
       await cancelPayments(cancelled);
-      return (await store.getBatch(batchId))!;
+      return requireBatch(batchId);
     },
   };
 

@@ -116,7 +116,8 @@ export function paymentIdentity(hash: KeyedHash, batchId: string, paymentRef: st
 export function parsePaymentId(paymentId: string): { batchId: string; shard: number; refDigest: string } | undefined {
   const match = PAYMENT_ID.exec(paymentId);
   if (!match) return undefined;
-  return { batchId: match[1]!, shard: Number(match[2]), refDigest: match[3]! };
+  const [, batchId = '', shard = '', refDigest = ''] = match;
+  return { batchId, shard: Number(shard), refDigest };
 }
 
 export function personHash(hash: KeyedHash, personalId: string): string {

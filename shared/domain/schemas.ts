@@ -614,7 +614,7 @@ export const paymentSchema = z
     personalId: z.string().optional().meta({ description: 'Shown to the payment\'s province and to its beneficiary only.' }),
     fullName: z.string(),
     dateOfBirth: z.string(),
-    gender: genderSchema.nullable(),
+    gender: genderSchema.nullable().optional().meta({ description: 'As submitted; absent or null when the province gave none.' }),
     amount: z.int().min(1),
     programCode: z.string(),
     period: z.string(),
@@ -622,6 +622,7 @@ export const paymentSchema = z
     reasonCode: reasonCodeSchema.nullable(),
     nameMatch: z.enum(['EXACT', 'ASCII_FOLDED']).nullable().meta({ description: 'How the name matched the registry; null before verification.' }),
     account: maskedAccountSchema.nullable().meta({ description: 'The account the payment was queued with (masked); null before it is queued.' }),
+    updatedAt: timestamp.optional(),
     history: z.array(paymentHistoryEntrySchema).optional().meta({ description: 'Every status change, oldest first (single-payment reads).' }),
   })
   .meta({ id: 'Payment' });
@@ -648,6 +649,35 @@ export const accountLinkSchema = z
   .meta({ id: 'AccountLink' });
 
 export const batchListSchema = listEnvelope(batchSchema, 'BatchList');
+
+export const reportRowSchema = z
+  .object({
+    paymentId: z.string(),
+    paymentRef: z.string(),
+    personalId: z.string(),
+    fullName: z.string(),
+    dateOfBirth: z.string(),
+    amount: z.int().min(1),
+    status: paymentStatusSchema,
+    reasonCode: reasonCodeSchema.nullable(),
+    nameMatch: z.enum(['EXACT', 'ASCII_FOLDED']).nullable(),
+    account: z.string().nullable().meta({ description: 'Provider code and masked account number, once queued.' }),
+    updatedAt: timestamp.optional(),
+  })
+  .meta({ id: 'ReportRow' });
+
+export const batchReportSchema = z
+  .object({
+    batch: batchSchema,
+    totals: z.object({
+      control: totalsSchema,
+      received: totalsSchema,
+      byStatus: everyKey(paymentStatuses, z.object({ count, amount: vnd })),
+    }),
+    items: z.array(reportRowSchema),
+    nextCursor: z.string().nullable(),
+  })
+  .meta({ id: 'BatchReport', description: 'Reconciliation report: one row per payment, and totals per status to reconcile with the control totals.' });
 export const paymentListSchema = listEnvelope(paymentSchema, 'PaymentList');
 
 export const localTokenResponseSchema = z

@@ -122,7 +122,8 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
 }
 
 function mediaType(event: ApiEvent): string {
-  return (header(event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const [type = ''] = (header(event, 'content-type') ?? '').split(';');
+  return type.trim().toLowerCase();
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -102,7 +102,8 @@ describe('provincial batches over HTTP', () => {
     const { body, batch } = await createBatch(hcm, items);
 
     const replay = await hcm.post<{ batchId: string }>('/v1/batches', body);
-    const reordered = await hcm.post<{ batchId: string }>('/v1/batches', { control: body.control, ...body });
+    const { control, ...rest } = body;
+    const reordered = await hcm.post<{ batchId: string }>('/v1/batches', { control, ...rest });
     const conflict = await hcm.post('/v1/batches', { ...body, period: '2026-10' });
 
     expect(replay.status).toBe(200);

@@ -17,12 +17,12 @@ import { batchGetAll, batchWriteAll } from './batching.js';
 
 type Item = Record<string, unknown>;
 
-const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'entity'];
+const KEY_ATTRIBUTES = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'entity']);
 
-function strip<T>(item: Item): T {
-  const record = { ...item };
-  for (const attribute of KEY_ATTRIBUTES) delete record[attribute];
-  return record as T;
+/** The record without the storage attributes (keys, entity type). */
+function strip<T>(item: Item | undefined): T {
+  if (!item) throw new Error('DynamoDB returned no attributes where the request asked for them');
+  return Object.fromEntries(Object.entries(item).filter(([name]) => !KEY_ATTRIBUTES.has(name))) as T;
 }
 
 function batchItem(batch: BatchRecord): Item {
@@ -153,7 +153,7 @@ export class DynamoBatchStore implements BatchStore {
           ReturnValues: 'ALL_OLD',
         }),
       );
-      const before = strip<BatchRecord>(result.Attributes!);
+      const before = strip<BatchRecord>(result.Attributes);
       if (before.uploadLease) {
         // The previous holder died mid-chunk: its payments may be stored but not counted.
         await this.client.send(
@@ -184,7 +184,7 @@ export class DynamoBatchStore implements BatchStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return strip<BatchRecord>(result.Attributes!);
+    return strip<BatchRecord>(result.Attributes);
   }
 
   async releaseUploadLease(batchId: string, owner: string, options: { recount: boolean } = { recount: false }): Promise<void> {
@@ -224,7 +224,7 @@ export class DynamoBatchStore implements BatchStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return strip<BatchRecord>(result.Attributes!);
+      return strip<BatchRecord>(result.Attributes);
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       throw new ConditionFailed(await this.getBatch(batchId));
@@ -251,7 +251,7 @@ export class DynamoBatchStore implements BatchStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return strip<BatchRecord>(result.Attributes!);
+      return strip<BatchRecord>(result.Attributes);
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       throw new ConditionFailed(await this.getBatch(batchId));
@@ -373,7 +373,7 @@ export class DynamoBatchStore implements BatchStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return strip<BatchRecord>(result.Attributes!);
+      return strip<BatchRecord>(result.Attributes);
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       throw new ConditionFailed(await this.getBatch(batchId));
@@ -404,7 +404,7 @@ export class DynamoBatchStore implements BatchStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return strip<PaymentRecord>(result.Attributes!);
+      return strip<PaymentRecord>(result.Attributes);
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;

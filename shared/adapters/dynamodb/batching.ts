@@ -25,7 +25,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 async function inParallel<T>(tasks: T[], run: (task: T) => Promise<void>): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(PARALLEL, tasks.length) }, async () => {
-    while (next < tasks.length) await run(tasks[next++]!);
+    for (let task = tasks[next++]; task !== undefined; task = tasks[next++]) await run(task);
   });
   await Promise.all(workers);
 }

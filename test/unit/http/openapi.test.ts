@@ -1,0 +1,156 @@
+import { OpenApiGeneratorV31, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as schemas from '../../../shared/domain/schemas.js';
+import { buildOpenApiDocument, operationDocs } from '../../../shared/http/openapi.js';
+import { PROBLEM_CONTENT_TYPE } from '../../../shared/http/problem.js';
+import { routes } from '../../../shared/http/routes.js';
+
+interface Operation {
+  operationId: string;
+  summary: string;
+  tags: string[];
+  security: Record<string, string[]>[];
+  requestBody?: unknown;
+  responses: Record<string, { content?: Record<string, { schema: unknown }>; headers?: Record<string, unknown> }>;
+}
+
+interface Document {
+  openapi: string;
+  info: { version: string; title: string };
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, Record<string, unknown>> };
+}
+
+let document: Document;
+
+beforeAll(() => {
+  document = buildOpenApiDocument({ version: '1.2.3' }) as unknown as Document;
+});
+
+describe('OpenAPI document', () => {
+  it('is a valid OpenAPI 3.1 document (checked against the official schema, offline)', async () => {
+    // Prepare
+    const validator = new Validator();
+
+    // Act
+    const result = await validator.validate(structuredClone(document) as unknown as Record<string, unknown>);
+
+    // Assess
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+    expect(document.openapi).toBe('3.1.0');
+    expect(document.info.version).toBe('1.2.3');
+  });
+
+  it('would be caught if it were not valid (the validator is not a rubber stamp)', async () => {
+    // Prepare: a security requirement naming a scheme type that does not exist, and a response without description
+    const broken = structuredClone(document) as unknown as Record<string, unknown> & Document;
+    broken.components.securitySchemes.bearerAuth = { type: 'password' };
+    const health = broken.paths['/v1/health']?.get;
+    if (health) health.responses['200'] = {};
+
+    // Act
+    const result = await new Validator().validate(broken as unknown as Record<string, unknown>);
+
+    // Assess
+    expect(result.valid).toBe(false);
+  });
+
+  it('is plain JSON (what the handler serves is what was generated)', () => {
+    expect(JSON.parse(JSON.stringify(document))).toEqual(document);
+  });
+
+  it('lists every route of the route table with its method, operationId, summary and tag, and nothing else', () => {
+    // Prepare
+    const documented = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+    );
+
+    // Assess
+    expect(documented).toHaveLength(routes.length);
+    for (const route of routes) {
+      const operation = document.paths[route.path]?.[route.method.toLowerCase()];
+      expect(operation, `${route.method} ${route.path}`).toBeDefined();
+      expect(operation?.operationId).toBe(route.operationId);
+      expect(operation?.summary).toBe(route.summary);
+      expect(operation?.tags).toEqual([route.tag]);
+    }
+  });
+
+  it('documents every operationId, and only those', () => {
+    expect(Object.keys(operationDocs).sort()).toEqual(routes.map((route) => route.operationId).sort());
+  });
+
+  it('asks for a bearer JWT on jwt routes and for nothing on public ones', () => {
+    expect(document.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    for (const route of routes) {
+      const operation = document.paths[route.path]?.[route.method.toLowerCase()];
+      if (route.auth === 'jwt') expect(operation?.security).toEqual([{ bearerAuth: [] }]);
+      if (route.auth === 'none') expect(operation?.security).toEqual([]);
+    }
+  });
+
+  it('answers errors as problem+json referring to the Problem component, with 401 and 403 on jwt routes and 500 everywhere', () => {
+    for (const route of routes) {
+      const responses = document.paths[route.path]?.[route.method.toLowerCase()]?.responses ?? {};
+      const expectedErrors = route.auth === 'jwt' ? ['401', '403', '500'] : ['500'];
+      for (const status of expectedErrors) {
+        expect(responses[status]?.content?.[PROBLEM_CONTENT_TYPE]?.schema, `${route.operationId} ${status}`).toEqual({
+          $ref: '#/components/schemas/Problem',
+        });
+      }
+      for (const response of Object.values(responses)) expect(response.headers).toHaveProperty('x-request-id');
+    }
+    expect(document.components.schemas.Problem).toMatchObject({ type: 'object', required: expect.arrayContaining(['type', 'title', 'status', 'detail', 'code', 'requestId']) });
+  });
+
+  it('describes the successful answers with the schemas the handlers use', () => {
+    expect(document.paths['/v1/health']?.get?.responses['200']?.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/Health' });
+    expect(document.paths['/v1/programs']?.get?.responses['200']?.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/ProgramList' });
+    expect(document.components.schemas.Program).toMatchObject({ required: ['code', 'nameVi', 'nameEn', 'maxAmount'] });
+  });
+});
+
+describe('schemas waiting for their routes', () => {
+  /**
+   * Every request and resource schema, rendered through the same generator
+   * into a valid 3.1 document: a route added later can use any of them.
+   */
+  it('all render into a valid OpenAPI 3.1 document with named components', async () => {
+    // Prepare
+    const registry = new OpenAPIRegistry();
+    const bodies = [
+      schemas.createBatchRequestSchema,
+      schemas.appendPaymentsRequestSchema,
+      schemas.accountLinkRequestSchema,
+      schemas.providerCallbackSchema,
+      schemas.localTokenRequestSchema,
+      schemas.localPopulationRequestSchema,
+    ];
+    const answers = [schemas.batchSchema, schemas.batchListSchema, schemas.paymentSchema, schemas.paymentListSchema, schemas.accountLinkSchema, schemas.localTokenResponseSchema];
+    bodies.forEach((schema, index) =>
+      registry.registerPath({ method: 'post', path: `/body/${index}`, request: { body: { content: { 'application/json': { schema } } } }, responses: { 204: { description: 'ok' } } }),
+    );
+    answers.forEach((schema, index) =>
+      registry.registerPath({ method: 'get', path: `/answer/${index}`, responses: { 200: { description: 'ok', content: { 'application/json': { schema } } } } }),
+    );
+    registry.registerPath({ method: 'get', path: '/query', request: { query: schemas.listBatchPaymentsQuerySchema }, responses: { 204: { description: 'ok' } } });
+
+    // Act
+    const generated = new OpenApiGeneratorV31(registry.definitions).generateDocument({ openapi: '3.1.0', info: { title: 'schemas', version: '0' } });
+    const result = await new Validator().validate(structuredClone(generated) as unknown as Record<string, unknown>);
+
+    // Assess
+    expect(result.errors).toBeUndefined();
+    expect(Object.keys(generated.components?.schemas ?? {})).toEqual(
+      expect.arrayContaining(['PaymentItem', 'CreateBatchRequest', 'AppendPaymentsRequest', 'AccountLinkRequest', 'ProviderCallback', 'Batch', 'Payment', 'AccountLink', 'BatchList', 'PaymentList']),
+    );
+    const paymentItem = generated.components?.schemas?.PaymentItem as { additionalProperties: boolean; properties: Record<string, Record<string, unknown>> };
+    expect(paymentItem.additionalProperties).toBe(false);
+    expect(paymentItem.properties.amount).toMatchObject({ type: 'integer', minimum: 1000, maximum: Number.MAX_SAFE_INTEGER });
+    expect(paymentItem.properties.personalId).toMatchObject({ type: 'string', pattern: '^[0-9]{12}$' });
+    expect(paymentItem.properties.dateOfBirth).toMatchObject({ type: 'string', format: 'date' });
+  });
+});
