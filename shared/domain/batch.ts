@@ -75,6 +75,8 @@ export interface PaymentRecord {
   status: PaymentStatus;
   reasonCode: ReasonCode | null;
   nameMatch: 'EXACT' | 'ASCII_FOLDED' | null;
+  /** For DUPLICATE_ENTITLEMENT: the payment that holds the entitlement. */
+  duplicateOf?: string | undefined;
   account: MaskedAccount | null;
   history: PaymentHistoryEntry[];
   createdAt: string;

@@ -9,6 +9,7 @@
  *   VERIFIED --approve, no linked account--> ON_HOLD --account linked--> QUEUED
  *   QUEUED --settled at once--> PAID;  QUEUED or SENT --fail--> FAILED
  *   RECEIVED or VERIFIED --cancel--> CANCELLED
+ *   VERIFIED --an earlier item of the same batch claims the entitlement--> REJECTED (DUPLICATE_ENTITLEMENT)
  *
  * Decisions where the diagram is terse:
  * - CANCELLED "before QUEUED" means from RECEIVED and VERIFIED only. A payment is
@@ -59,6 +60,9 @@ export const paymentTransitions: readonly Transition<PaymentStatus>[] = [
   { from: 'VERIFIED', to: 'QUEUED', cause: 'approved' },
   { from: 'VERIFIED', to: 'ON_HOLD', cause: 'approved-without-account' },
   { from: 'VERIFIED', to: 'CANCELLED', cause: 'batch-cancelled' },
+  // Verification runs shards in parallel: when an item uploaded earlier in the same batch claims the
+  // entitlement after a later duplicate already did, the later one is rejected (batch still SUBMITTED).
+  { from: 'VERIFIED', to: 'REJECTED', cause: 'superseded-by-earlier-duplicate' },
   { from: 'ON_HOLD', to: 'QUEUED', cause: 'account-linked' },
   { from: 'QUEUED', to: 'SENT', cause: 'sent' },
   { from: 'QUEUED', to: 'PAID', cause: 'settled-at-once' },

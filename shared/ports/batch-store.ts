@@ -16,6 +16,25 @@ export interface PaymentKey {
   refDigest: string;
 }
 
+export interface PaymentChange {
+  reasonCode: ReasonCode | null;
+  at: string;
+  /** Other attributes set in the same write (name-match kind, duplicate holder, account). */
+  set?: Partial<Pick<PaymentRecord, 'nameMatch' | 'duplicateOf' | 'account'>>;
+}
+
+export interface CounterDelta {
+  status: PaymentStatus;
+  count: number;
+  amount: number;
+}
+
+export interface Tally {
+  counts: Record<PaymentStatus, number>;
+  amounts: Record<PaymentStatus, number>;
+  rejections: Partial<Record<ReasonCode, number>>;
+}
+
 /** Thrown by the store when a conditional write finds the item in another state. */
 export class ConditionFailed extends Error {
   constructor(readonly current: BatchRecord | undefined) {
@@ -96,9 +115,15 @@ export interface BatchStore {
     key: PaymentKey,
     from: readonly PaymentStatus[],
     to: PaymentStatus,
-    change: { reasonCode: ReasonCode | null; at: string },
+    change: PaymentChange,
   ): Promise<PaymentRecord | undefined>;
 
-  /** Adds to the batch's per-status counters (negative to subtract). */
-  addToCounters(batchId: string, deltas: { status: PaymentStatus; count: number; amount: number }[], now: string): Promise<void>;
+  /** Adds to the batch's per-status counters (negative to subtract) and per-reason rejection counts. */
+  addToCounters(batchId: string, deltas: CounterDelta[], now: string, rejections?: Partial<Record<ReasonCode, number>>): Promise<void>;
+
+  /** Records that every payment of one shard has been verified; returns how many shards are. */
+  markShardVerified(batchId: string, shard: number): Promise<number>;
+
+  /** Reads every payment of the batch and counts them by status and rejection reason (authoritative). */
+  tallyPayments(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>): Promise<Tally>;
 }

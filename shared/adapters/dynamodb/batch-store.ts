@@ -11,7 +11,17 @@ import { InvalidStateError, ConflictError } from '../../domain/errors.js';
 import type { BatchStatus, PaymentStatus } from '../../domain/lifecycle.js';
 import { addAmounts } from '../../domain/money.js';
 import type { ReasonCode } from '../../domain/reason-codes.js';
-import { ConditionFailed, type BatchStore, type Page, type PagePosition, type PaymentKey } from '../../ports/batch-store.js';
+import {
+  ConditionFailed,
+  type BatchStore,
+  type CounterDelta,
+  type Page,
+  type PagePosition,
+  type PaymentChange,
+  type PaymentKey,
+  type Tally,
+} from '../../ports/batch-store.js';
+import { zeroByStatus } from '../../domain/batch.js';
 import { entity, keys } from './keys.js';
 import { batchGetAll, batchWriteAll } from './batching.js';
 
@@ -384,7 +394,7 @@ export class DynamoBatchStore implements BatchStore {
     key: PaymentKey,
     from: readonly PaymentStatus[],
     to: PaymentStatus,
-    change: { reasonCode: ReasonCode | null; at: string },
+    change: PaymentChange,
   ): Promise<PaymentRecord | undefined> {
     const values: Record<string, unknown> = {
       ':to': to,
@@ -392,12 +402,18 @@ export class DynamoBatchStore implements BatchStore {
       ':at': change.at,
       ':entry': [{ status: to, reasonCode: change.reasonCode, at: change.at }],
     };
+    const sets = ['#status = :to', 'reasonCode = :reason', 'updatedAt = :at', 'history = list_append(history, :entry)'];
+    for (const [field, value] of Object.entries(change.set ?? {})) {
+      if (value === undefined) continue;
+      values[`:set_${field}`] = value;
+      sets.push(`${field} = :set_${field}`);
+    }
     try {
       const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.payment(key.batchId, key.shard, key.refDigest),
-          UpdateExpression: 'SET #status = :to, reasonCode = :reason, updatedAt = :at, history = list_append(history, :entry)',
+          UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: values,
@@ -411,13 +427,14 @@ export class DynamoBatchStore implements BatchStore {
     }
   }
 
-  async addToCounters(batchId: string, deltas: { status: PaymentStatus; count: number; amount: number }[], now: string): Promise<void> {
+  async addToCounters(batchId: string, deltas: CounterDelta[], now: string, rejections: Partial<Record<ReasonCode, number>> = {}): Promise<void> {
     const merged = new Map<PaymentStatus, { count: number; amount: number }>();
     for (const delta of deltas) {
       const sum = merged.get(delta.status) ?? { count: 0, amount: 0 };
       merged.set(delta.status, { count: sum.count + delta.count, amount: sum.amount + delta.amount });
     }
-    if (merged.size === 0) return;
+    const rejected = Object.entries(rejections).filter(([, count]) => count !== 0);
+    if (merged.size === 0 && rejected.length === 0) return;
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':now': now };
     const adds = [...merged].map(([status, delta], index) => {
@@ -425,6 +442,11 @@ export class DynamoBatchStore implements BatchStore {
       values[`:c${index}`] = delta.count;
       values[`:a${index}`] = delta.amount;
       return `counts.#s${index} :c${index}, amounts.#s${index} :a${index}`;
+    });
+    rejected.forEach(([code, count], index) => {
+      names[`#r${index}`] = code;
+      values[`:r${index}`] = count;
+      adds.push(`rejections.#r${index} :r${index}`);
     });
     await this.client.send(
       new UpdateCommand({
@@ -435,5 +457,50 @@ export class DynamoBatchStore implements BatchStore {
         ExpressionAttributeValues: values,
       }),
     );
+  }
+
+  async markShardVerified(batchId: string, shard: number): Promise<number> {
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.batch(batchId),
+        // A number set: adding the same shard twice (a redelivered message) counts it once.
+        UpdateExpression: 'ADD verifiedShards :shard',
+        ExpressionAttributeValues: { ':shard': new Set([shard]) },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return (result.Attributes?.verifiedShards as Set<number> | undefined)?.size ?? 0;
+  }
+
+  async tallyPayments(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>): Promise<Tally> {
+    const tally: Tally = { counts: zeroByStatus(), amounts: zeroByStatus(), rejections: {} };
+    await Promise.all(
+      Array.from({ length: batch.shardCount }, async (_, shard) => {
+        let start: Item | undefined;
+        do {
+          const result = await this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':pk': keys.paymentShard(batch.batchId, shard) },
+              ProjectionExpression: '#status, amount, reasonCode',
+              ConsistentRead: true,
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const item of result.Items ?? []) {
+            const status = item.status as PaymentStatus;
+            tally.counts[status] += 1;
+            tally.amounts[status] = addAmounts(tally.amounts[status], item.amount as number);
+            const reason = item.reasonCode as ReasonCode | null;
+            if (status === 'REJECTED' && reason) tally.rejections[reason] = (tally.rejections[reason] ?? 0) + 1;
+          }
+          start = result.LastEvaluatedKey;
+        } while (start);
+      }),
+    );
+    return tally;
   }
 }

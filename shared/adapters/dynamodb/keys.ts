@@ -8,6 +8,7 @@ export const entity = {
   batch: 'BATCH',
   batchRef: 'BATCH_REF',
   payment: 'PAYMENT',
+  entitlement: 'ENTITLEMENT',
 } as const;
 
 export const keys = {
@@ -25,6 +26,11 @@ export const keys = {
   payment: (batchId: string, shard: number, refDigest: string) => ({
     pk: keys.paymentShard(batchId, shard),
     sk: `PAY#${refDigest}`,
+  }),
+  /** One entitlement: a person (hashed), a program, a month. */
+  entitlement: (personHash: string, programCode: string, period: string) => ({
+    pk: `ENT#${personHash}#${programCode}#${period}`,
+    sk: 'ENT',
   }),
   /** A person's payments, newest first (gsi1, keys only). */
   paymentByPerson: (personHash: string, createdAt: string, paymentId: string) => ({

@@ -22,6 +22,7 @@ const allowedPaymentSteps = new Set([
   'VERIFIED>QUEUED',
   'VERIFIED>ON_HOLD',
   'VERIFIED>CANCELLED',
+  'VERIFIED>REJECTED',
   'ON_HOLD>QUEUED',
   'QUEUED>SENT',
   'QUEUED>PAID',
