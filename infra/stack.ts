@@ -4,6 +4,7 @@ import { tableDefinitions, type TableKey } from '../shared/adapters/dynamodb/tab
 import { queueDefinitions, type QueueKey } from '../shared/adapters/sqs/queues.js';
 import { httpFunctionNames, routes } from '../shared/http/routes.js';
 import { AlarmTopic } from './constructs/alarm-topic.js';
+import { AppSecrets, secretDefinitions } from './constructs/app-secrets.js';
 import { DataTables, type TableAccess } from './constructs/data-tables.js';
 import { PaymentsApi } from './constructs/payments-api.js';
 import { ServiceFunction } from './constructs/service-function.js';
@@ -25,8 +26,8 @@ export interface PaymentsStackProps extends StackProps {
 }
 
 /**
- * The whole platform for one stage: tables, work queues with dead-letter queues
- * and alarms, the HTTP API and one function per route handler (and, once they
+ * The whole platform for one stage: tables, application secrets, work queues
+ * with dead-letter queues and alarms, the HTTP API and one function per route handler (and, once they
  * exist, one per queue consumer). What each function may touch is declared in
  * wiring.ts.
  */
@@ -34,6 +35,7 @@ export class PaymentsStack extends Stack {
   readonly stage: StageConfig;
   readonly alarms: AlarmTopic;
   readonly tables: DataTables;
+  readonly secrets: AppSecrets;
   readonly queues: WorkQueues;
   readonly api: PaymentsApi;
   /** Functions by name (directory under functions/). */
@@ -49,6 +51,7 @@ export class PaymentsStack extends Stack {
 
     this.alarms = new AlarmTopic(this, 'Alarms', { stage: this.stage });
     this.tables = new DataTables(this, 'Tables', { stage: this.stage });
+    this.secrets = new AppSecrets(this, 'Secrets', { stage: this.stage, key: this.tables.key });
     this.queues = new WorkQueues(this, 'Queues', { stage: this.stage, alarms: this.alarms });
     this.api = new PaymentsApi(this, 'Api', { stage: this.stage, unauthenticatedRouteReasons });
 
@@ -81,7 +84,8 @@ export class PaymentsStack extends Stack {
 
   /**
    * Creates functions/<name>/handler.ts as a function and applies its wiring:
-   * table grants and queue send grants, each setting its environment variable.
+   * table grants, secret read grants and queue send grants, each setting its
+   * environment variable.
    */
   addFunction(
     name: string,
@@ -99,6 +103,9 @@ export class PaymentsStack extends Stack {
     });
     for (const [tableKey, access] of Object.entries(options.wiring.tables ?? {}) as [TableKey, TableAccess][]) {
       this.tables.grant(fn, tableKey, access);
+    }
+    for (const secretKey of options.wiring.secrets ?? []) {
+      this.secrets.grantRead(fn, secretKey);
     }
     for (const queueKey of options.wiring.sendsTo ?? []) {
       this.queues.grantSend(fn, queueKey);
@@ -133,6 +140,13 @@ export class PaymentsStack extends Stack {
       new CfnOutput(this, `${definition.id}TableName`, {
         value: table.tableName,
         description: `DynamoDB table "${tableKey}" (${definition.envVar})`,
+      });
+    }
+    for (const [secretKey, secret] of this.secrets.entries()) {
+      const definition = secretDefinitions[secretKey];
+      new CfnOutput(this, `${definition.id}SecretArn`, {
+        value: secret.secretArn,
+        description: `Secrets Manager secret "${secretKey}" (${definition.envVar}); RETAINed in prod, never rotate without re-keying`,
       });
     }
     for (const [queueKey, { definition, queue, deadLetterQueue }] of this.queues.entries()) {

@@ -7,7 +7,7 @@
  *
  * Adding a route's function: add the route to shared/http/routes.ts, write
  * functions/<name>/handler.ts, and add an entry here, e.g.
- *   batches: { tables: { core: 'readWrite', audit: 'readWrite' }, sendsTo: ['verification'], memorySize: 1024, timeoutSeconds: 29 },
+ *   batches: { tables: { core: 'readWrite', audit: 'readWrite' }, secrets: ['pepper'], sendsTo: ['verification'], memorySize: 1024, timeoutSeconds: 29 },
  *
  * Adding a queue consumer: write functions/<consumer>/handler.ts (the consumer
  * named in shared/adapters/sqs/queues.ts) and add an entry to consumerWiring, e.g.
@@ -16,6 +16,7 @@
 import type { TableKey } from '../shared/adapters/dynamodb/tables.js';
 import type { QueueKey } from '../shared/adapters/sqs/queues.js';
 import type { OperationId } from '../shared/http/routes.js';
+import type { SecretKey } from './constructs/app-secrets.js';
 import type { TableAccess } from './constructs/data-tables.js';
 
 export interface FunctionWiring {
@@ -25,6 +26,11 @@ export interface FunctionWiring {
   timeoutSeconds?: number;
   /** Tables and access level. Sandbox-only tables are granted only where they exist (the sandbox). */
   tables?: Partial<Record<TableKey, TableAccess>>;
+  /**
+   * Secrets the function reads at cold start (constructs/app-secrets.ts): it gets
+   * GetSecretValue on each and the variable holding each one's ARN.
+   */
+  secrets?: SecretKey[];
   /** Queues the function sends to. */
   sendsTo?: QueueKey[];
 }
@@ -40,6 +46,17 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   openapi: {},
   // Programs and providers are static reference data bundled with the code.
   catalogues: { memorySize: 256 },
+  // Provincial writes: create, append a chunk, seal, cancel. Reads back what it
+  // writes (idempotent retries, the upload lease, the recount at seal), never
+  // deletes. The pepper hashes personal IDs and batch references into keys.
+  // 1024 MB and 29 s (API Gateway gives up at 30 s): a 5,000-payment chunk is
+  // about 1 MB of JSON or CSV, validated, hashed, checked with BatchGetItem and
+  // written with BatchWriteItem.
+  'batches-write': { tables: { core: 'readWrite' }, secrets: ['pepper'], memorySize: 1024, timeoutSeconds: 29 },
+  // Provincial reads: batches, payment pages and the reconciliation report (pages
+  // of up to 500 payments). Read only. The pepper finds payments by hashed keys
+  // and opens the sealed pagination cursors.
+  'batches-read': { tables: { core: 'read' }, secrets: ['pepper'], memorySize: 512, timeoutSeconds: 29 },
 };
 
 /**

@@ -9,10 +9,21 @@ import type { Grantee } from './service-function.js';
 
 export type TableAccess = 'read' | 'readWrite';
 
-/** Reads by key and by index. No Scan: every access pattern is a Query (docs/data-model.md). */
-const readActions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
-/** Single-item conditional writes and BatchWriteItem (TransactWriteItems needs these same actions). */
-const writeActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/**
+ * Exactly the operations the adapters issue (shared/adapters/dynamodb/), nothing
+ * broader than that (no CDK grantReadData/grantReadWriteData). No Scan: every
+ * access pattern is a Query (docs/data-model.md). No DeleteItem, no
+ * ConditionCheckItem: nothing deletes or runs a transaction today. A function
+ * that comes to need one gets a new access level, not a wider `readWrite`.
+ */
+export const tableActions = {
+  /** On the table: reads by key, and Query on the base table. */
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+  /** On the table: single-item conditional writes and BatchWriteItem (puts only). */
+  write: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
+  /** On each index ARN: an index can only be queried (or scanned, which we never do). */
+  index: ['dynamodb:Query'],
+} as const;
 
 /**
  * The DynamoDB tables of shared/adapters/dynamodb/tables.ts, encrypted with one
@@ -78,10 +89,11 @@ export class DataTables extends Construct {
   }
 
   /**
-   * Grants `access` to one table and its indexes (named, no wildcard) and the
-   * key use DynamoDB needs on the caller's behalf, and sets the table-name
-   * variable of the definition. A sandbox-only table is skipped outside the
-   * sandbox: the function's configuration must treat its variable as optional.
+   * Grants `access` to one table and Query on each of its indexes (each named,
+   * no `index/*`), the key use DynamoDB needs on the caller's behalf, and sets
+   * the table-name variable of the definition. A sandbox-only table is skipped
+   * outside the sandbox: the function's configuration must treat its variable
+   * as optional.
    */
   grant(grantee: Grantee, tableKey: TableKey, access: TableAccess): void {
     const definition: TableDefinition = tableDefinitions[tableKey];
@@ -90,10 +102,19 @@ export class DataTables extends Construct {
     grantee.addToRolePolicy(
       new iam.PolicyStatement({
         sid: sid(`${definition.id}${access === 'readWrite' ? 'ReadWrite' : 'Read'}`),
-        actions: access === 'readWrite' ? [...readActions, ...writeActions] : readActions,
-        resources: [table.tableArn, ...definition.indexes.map((index) => `${table.tableArn}/index/${index.indexName}`)],
+        actions: access === 'readWrite' ? [...tableActions.read, ...tableActions.write] : [...tableActions.read],
+        resources: [table.tableArn],
       }),
     );
+    if (definition.indexes.length > 0) {
+      grantee.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: sid(`${definition.id}IndexQuery`),
+          actions: [...tableActions.index],
+          resources: definition.indexes.map((index) => `${table.tableArn}/index/${index.indexName}`),
+        }),
+      );
+    }
     this.grantKey(grantee, access);
     grantee.addEnvironment(definition.envVar, table.tableName);
   }

@@ -27,9 +27,14 @@ describe.each(['sandbox', 'prod'] as const)('cdk-nag on %s', (stageName) => {
     expect(report.success).toBe(true);
   });
 
-  it('acknowledges only APIG4, once per unauthenticated route, each with its own reason', () => {
+  it('acknowledges only APIG4 once per unauthenticated route and SMG4 on the pepper secret, each with its own reason', () => {
     const acks = acknowledgements(synth.app);
-    expect(acks.map((a) => a.id)).toEqual(unauthenticated.map(() => 'AwsSolutions-APIG4'));
+    expect(acks.map((a) => a.id).sort()).toEqual([...unauthenticated.map(() => 'AwsSolutions-APIG4'), 'AwsSolutions-SMG4'].sort());
+    const smg4 = acks.filter((a) => a.id === 'AwsSolutions-SMG4');
+    expect(smg4.map((a) => a.path)).toEqual([`${synth.stack.stackName}/Secrets/HashPepper`]);
+    // The reason says why not rotating is deliberate, and what rotating would need.
+    expect(smg4[0]!.reason).toMatch(/orphan every stored key hash/);
+    expect(smg4[0]!.reason).toMatch(/re-keying job/);
     for (const route of unauthenticated) {
       const ack = acks.find((a) => a.path.endsWith(`/${route.method}--${route.path.replaceAll('/', '--').replace(/^--/, '')}`));
       const { reason } = must(ack, `acknowledgement of ${route.method} ${route.path}`);

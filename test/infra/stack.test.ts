@@ -4,14 +4,26 @@
  * functions, the HTTP API and its routes, IAM.
  */
 import { readFileSync } from 'node:fs';
+import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinitions, type TableDefinition } from '../../shared/adapters/dynamodb/tables.js';
 import { queueDefinitions } from '../../shared/adapters/sqs/queues.js';
 import { httpFunctionNames, routes } from '../../shared/http/routes.js';
+import { secretDefinitions } from '../../infra/constructs/app-secrets.js';
 import { deadLetterRetention } from '../../infra/constructs/work-queues.js';
 import { stages } from '../../infra/stages.js';
-import { must, referencedId, resourcesOfType, synthStage, type SynthesizedStage } from './support.js';
+import { httpFunctionWiring } from '../../infra/wiring.js';
+import {
+  functionPolicyStatements,
+  list,
+  must,
+  referencedId,
+  resourcesOfType,
+  synthStage,
+  type PolicyStatementJson,
+  type SynthesizedStage,
+} from './support.js';
 
 const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -23,7 +35,7 @@ interface KeySchemaElement {
 interface GlobalTableProps {
   BillingMode: string;
   KeySchema: KeySchemaElement[];
-  GlobalSecondaryIndexes?: { IndexName: string; KeySchema: KeySchemaElement[] }[];
+  GlobalSecondaryIndexes?: { IndexName: string; KeySchema: KeySchemaElement[]; Projection: { ProjectionType: string } }[];
   SSESpecification: { SSEEnabled: boolean; SSEType: string };
   TimeToLiveSpecification?: { AttributeName: string; Enabled: boolean };
   Replicas: {
@@ -112,11 +124,28 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
             { AttributeName: index.partitionKey, KeyType: 'HASH' },
             { AttributeName: index.sortKey, KeyType: 'RANGE' },
           ]);
+          expect(gsi.Projection, `${definition.id} ${index.indexName} projection`).toEqual({ ProjectionType: index.projection });
         }
         const ttl = 'timeToLiveAttribute' in definition ? (definition.timeToLiveAttribute as string) : undefined;
         if (ttl) expect(table.TimeToLiveSpecification).toEqual({ AttributeName: ttl, Enabled: true });
         else expect(table.TimeToLiveSpecification).toBeUndefined();
       }
+    });
+
+    it('projects the core indexes as tables.ts says: gsi1 keys only, gsi2 all attributes', () => {
+      const core = must(
+        resourcesOfType<GlobalTableProps>(synth.template, 'AWS::DynamoDB::GlobalTable').find(([id]) => id.startsWith('TablesCore')),
+        'core table',
+      )[1].Properties;
+      // Literal on purpose: a mapping that dropped `projection` would render CDK's default, ALL, for both.
+      expect(core.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.Projection.ProjectionType])).toEqual([
+        ['gsi1', 'KEYS_ONLY'],
+        ['gsi2', 'ALL'],
+      ]);
+      expect(tableDefinitions.core.indexes.map((i) => [i.indexName, i.projection])).toEqual([
+        ['gsi1', 'KEYS_ONLY'],
+        ['gsi2', 'ALL'],
+      ]);
     });
 
     it('is on-demand, with PITR and SSE under the rotating customer-managed key', () => {
@@ -230,11 +259,24 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       }
     });
 
-    it('sets no table variable on functions without table access', () => {
-      for (const [id, { Properties: fn }] of resourcesOfType<FunctionProps>(synth.template, 'AWS::Lambda::Function')) {
-        for (const definition of Object.values(tableDefinitions)) {
-          expect(fn.Environment?.Variables[definition.envVar], id).toBeUndefined();
+    it('sets exactly the table and secret variables its wiring grants, and never HASH_PEPPER', () => {
+      for (const [name, fn] of synth.stack.functions) {
+        const id = synth.stack.getLogicalId(fn.function.node.defaultChild as CfnElement);
+        const vars = must(synth.template.findResources('AWS::Lambda::Function')[id], id).Properties.Environment.Variables as Record<
+          string,
+          unknown
+        >;
+        const wiring = must(httpFunctionWiring[name], `wiring of ${name}`);
+        for (const [key, definition] of Object.entries(tableDefinitions)) {
+          const granted = key in (wiring.tables ?? {}) && synth.stack.tables.has(key as keyof typeof tableDefinitions);
+          expect(vars[definition.envVar] !== undefined, `${name} ${definition.envVar}`).toBe(granted);
         }
+        for (const [key, definition] of Object.entries(secretDefinitions)) {
+          const granted = (wiring.secrets ?? []).some((s) => s === key);
+          expect(vars[definition.envVar] !== undefined, `${name} ${definition.envVar}`).toBe(granted);
+        }
+        // The development pepper is a local-only variable: deployed, the value comes from Secrets Manager.
+        expect(vars.HASH_PEPPER, name).toBeUndefined();
       }
     });
   });
@@ -251,7 +293,18 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
 
     it('has every route of routes.ts, JWT-authorized exactly when auth is jwt', () => {
       const authorizerId = must(Object.keys(synth.template.findResources('AWS::ApiGatewayV2::Authorizer'))[0], 'authorizer');
-      const created = resourcesOfType<{ RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown }>(
+      const integrations = synth.template.findResources('AWS::ApiGatewayV2::Integration') as Record<
+        string,
+        { Properties: { IntegrationUri: unknown; PayloadFormatVersion: string } }
+      >;
+      const functionIdOf = (name: string) =>
+        synth.stack.getLogicalId(synth.stack.fn(name).function.node.defaultChild as CfnElement);
+      const created = resourcesOfType<{
+        RouteKey: string;
+        AuthorizationType: string;
+        AuthorizerId?: unknown;
+        Target?: { 'Fn::Join'?: [string, unknown[]] };
+      }>(
         synth.template,
         'AWS::ApiGatewayV2::Route',
       ).map(([, r]) => r.Properties);
@@ -261,6 +314,11 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
           created.find((r) => r.RouteKey === `${route.method} ${route.path}`),
           `${route.method} ${route.path}`,
         );
+        // The route's integration invokes the function routes.ts names.
+        const integrationId = must(referencedId(found.Target?.['Fn::Join']?.[1]?.[1]), `${route.operationId} integration`);
+        const integration = must(integrations[integrationId], integrationId).Properties;
+        expect(referencedId(integration.IntegrationUri), route.operationId).toBe(functionIdOf(route.functionName));
+        expect(integration.PayloadFormatVersion).toBe('2.0');
         if (route.auth === 'jwt') {
           expect(found.AuthorizationType).toBe('JWT');
           expect(referencedId(found.AuthorizerId)).toBe(authorizerId);
@@ -344,6 +402,170 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
 
     it('rotates every KMS key', () => {
       synth.template.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    });
+  });
+
+  describe('provincial batch functions', () => {
+    const readActions = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+    const writeActions = ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+    const expected = {
+      'batches-write': { table: [...readActions, ...writeActions].sort(), memorySize: 1024, timeout: 29 },
+      'batches-read': { table: readActions, memorySize: 512, timeout: 29 },
+    } as const;
+    const names = Object.keys(expected) as (keyof typeof expected)[];
+
+    const functionId = (name: string) => synth.stack.getLogicalId(synth.stack.fn(name).function.node.defaultChild as CfnElement);
+    const statementsOf = (name: string) => functionPolicyStatements(synth.template, functionId(name));
+    const functionProps = (name: string) =>
+      must(synth.template.findResources('AWS::Lambda::Function')[functionId(name)], name).Properties as FunctionProps;
+    // `logicalId` (resolved) honours overrideLogicalId; Stack.getLogicalId does not.
+    const pepperSecretId = () => synth.stack.resolve((synth.stack.secrets.secret('pepper').node.defaultChild as CfnElement).logicalId) as string;
+
+    it.each(names)('%s has exactly its DynamoDB actions, on exactly the core table and its two named indexes', (name) => {
+      const tableArn = synth.stack.resolve(synth.stack.tables.table('core').tableArn) as unknown;
+      expect(tableDefinitions.core.indexes).toHaveLength(2);
+      const indexArns = tableDefinitions.core.indexes.map((index) => ({ 'Fn::Join': ['', [tableArn, `/index/${index.indexName}`]] }));
+
+      // Actions granted per resource, over every statement of the role.
+      const byResource = new Map<string, Set<string>>();
+      for (const statement of statementsOf(name)) {
+        const actions = list(statement.Action).filter((a) => a.startsWith('dynamodb:'));
+        if (actions.length === 0) continue;
+        expect(statement.Effect).toBe('Allow');
+        expect(statement.Condition).toBeUndefined();
+        for (const resource of list(statement.Resource)) {
+          const key = JSON.stringify(resource);
+          expect(key, `${name}: wildcard in a DynamoDB resource`).not.toContain('*');
+          byResource.set(key, new Set([...(byResource.get(key) ?? []), ...actions]));
+        }
+      }
+      const granted = Object.fromEntries([...byResource].map(([resource, actions]) => [resource, [...actions].sort()]));
+      expect(granted).toEqual({
+        [JSON.stringify(tableArn)]: expected[name].table,
+        ...Object.fromEntries(indexArns.map((arn) => [JSON.stringify(arn), ['dynamodb:Query']])),
+      });
+    });
+
+    it('gives the read function no write action of any service', () => {
+      const actions = statementsOf('batches-read').flatMap((s) => list(s.Action));
+      expect(actions.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite|TransactWrite|PartiQL)/.test(a))).toEqual([]);
+      expect(actions.filter((a) => /^(secretsmanager:(Put|Update|Delete|Create|Rotate)|kms:(Encrypt|GenerateDataKey|ReEncrypt))/.test(a))).toEqual(
+        [],
+      );
+      expect(actions.filter((a) => a.startsWith('sqs:'))).toEqual([]);
+    });
+
+    it('never grants Scan, DeleteItem, a wildcard action or a resource "*"', () => {
+      for (const name of names) {
+        for (const statement of statementsOf(name)) {
+          for (const action of list(statement.Action)) {
+            expect(action).not.toContain('*');
+            expect(['dynamodb:Scan', 'dynamodb:DeleteItem']).not.toContain(action);
+          }
+          for (const resource of list(statement.Resource)) expect(resource).not.toBe('*');
+        }
+      }
+    });
+
+    it.each(names)('%s reads the pepper secret and nothing else of Secrets Manager, decrypting only through it', (name) => {
+      const secretRef = { Ref: pepperSecretId() };
+      const statements = statementsOf(name);
+      const secretStatements = statements.filter((s) => list(s.Action).some((a) => a.startsWith('secretsmanager:')));
+      expect(secretStatements).toHaveLength(1);
+      expect(list(secretStatements[0]!.Action)).toEqual(['secretsmanager:GetSecretValue']);
+      expect(list(secretStatements[0]!.Resource)).toEqual([secretRef]);
+      expect(secretStatements[0]!.Condition).toBeUndefined();
+
+      const viaSecretsManager = statements.filter((s) => JSON.stringify(s.Condition ?? {}).includes('secretsmanager.'));
+      expect(viaSecretsManager).toHaveLength(1);
+      const decrypt = viaSecretsManager[0]!;
+      expect(list(decrypt.Action)).toEqual(['kms:Decrypt']);
+      expect(referencedId(list(decrypt.Resource)[0])).toBe(referencedId(synth.stack.resolve(synth.stack.tables.key.keyArn)));
+      expect(decrypt.Condition?.StringEquals?.['kms:EncryptionContext:SecretARN']).toEqual(secretRef);
+      expect(JSON.stringify(decrypt.Condition?.StringEquals?.['kms:ViaService'])).toContain('secretsmanager.');
+
+      // Every kms statement of the role is limited to one service (DynamoDB or Secrets Manager).
+      for (const statement of statements.filter((s) => list(s.Action).some((a) => a.startsWith('kms:')))) {
+        expect(statement.Condition?.StringEquals?.['kms:ViaService'], JSON.stringify(statement)).toBeDefined();
+      }
+    });
+
+    it.each(names)('%s receives the pepper secret ARN and the core table name', (name) => {
+      const vars = must(functionProps(name).Environment, `${name} environment`).Variables;
+      expect(vars.HASH_PEPPER_SECRET_ARN).toEqual({ Ref: pepperSecretId() });
+      expect(vars.CORE_TABLE_NAME).toEqual(synth.stack.resolve(synth.stack.tables.table('core').tableName));
+      expect(vars.HASH_PEPPER).toBeUndefined();
+      expect(vars.AUDIT_TABLE_NAME).toBeUndefined();
+    });
+
+    it.each(names)('%s has its memory and timeout', (name) => {
+      const fn = functionProps(name);
+      expect(fn.MemorySize).toBe(expected[name].memorySize);
+      expect(fn.Timeout).toBe(expected[name].timeout);
+    });
+
+    it('grants Secrets Manager to no other function, and only on the pepper secret', () => {
+      for (const [name, fn] of synth.stack.functions) {
+        const statements = functionPolicyStatements(synth.template, synth.stack.getLogicalId(fn.function.node.defaultChild as CfnElement));
+        const secretStatements = statements.filter((s: PolicyStatementJson) => list(s.Action).some((a) => a.startsWith('secretsmanager:')));
+        if ((names as string[]).includes(name)) {
+          expect(secretStatements.flatMap((s) => list(s.Resource)), name).toEqual([{ Ref: pepperSecretId() }]);
+        } else {
+          expect(secretStatements, name).toEqual([]);
+        }
+      }
+    });
+
+    it('serves every provincial route of routes.ts from these two functions, behind the JWT authorizer', () => {
+      const provincial = routes.filter((r) => (names as string[]).includes(r.functionName));
+      expect(provincial.map((r) => r.operationId).sort()).toEqual(
+        ['appendPayments', 'cancelBatch', 'createBatch', 'getBatch', 'getBatchReport', 'getPayment', 'listBatchPayments', 'listBatches', 'sealBatch'],
+      );
+      const authorizerId = must(Object.keys(synth.template.findResources('AWS::ApiGatewayV2::Authorizer'))[0], 'authorizer');
+      for (const route of provincial) {
+        synth.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+          RouteKey: `${route.method} ${route.path}`,
+          AuthorizationType: 'JWT',
+          AuthorizerId: { Ref: authorizerId },
+        });
+      }
+    });
+  });
+
+  describe('pepper secret', () => {
+    const secrets = () =>
+      resourcesOfType<{ GenerateSecretString?: unknown; SecretString?: unknown; KmsKeyId: unknown; Description: string }>(
+        synth.template,
+        'AWS::SecretsManager::Secret',
+      );
+
+    it('is one generated 64-character string of letters and digits, under a fixed logical id', () => {
+      expect(secrets().map(([id]) => id)).toEqual(['HashPepperSecret']);
+      const secret = must(secrets()[0], 'secret')[1];
+      // Pinned: changing the generator settings makes CloudFormation generate a new value (a new pepper).
+      expect(secret.Properties.GenerateSecretString).toEqual({ PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false });
+      expect(secret.Properties.SecretString).toBeUndefined();
+      expect(secret.Properties.Description).toMatch(/re-keying/);
+    });
+
+    it('is encrypted with the stack\'s customer-managed key (the tables\' key)', () => {
+      const secret = must(secrets()[0], 'secret')[1];
+      expect(referencedId(secret.Properties.KmsKeyId)).toBe(referencedId(synth.stack.resolve(synth.stack.tables.key.keyArn)));
+    });
+
+    it(`is ${production ? 'RETAINed in prod' : 'DESTROYed with the sandbox'}`, () => {
+      const secret = must(secrets()[0], 'secret')[1];
+      expect(secret.DeletionPolicy).toBe(production ? 'Retain' : 'Delete');
+      expect(secret.UpdateReplacePolicy).toBe(production ? 'Retain' : 'Delete');
+    });
+
+    it('has no rotation schedule (rotating the pepper orphans every stored key hash)', () => {
+      synth.template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+      synth.template.resourceCountIs('AWS::Serverless::Application', 0);
+    });
+
+    it('outputs its ARN', () => {
+      expect(synth.template.findOutputs('HashPepperSecretArn').HashPepperSecretArn?.Value).toEqual({ Ref: 'HashPepperSecret' });
     });
   });
 

@@ -78,3 +78,25 @@ export function must<T>(value: T | null | undefined, what: string): T {
   if (value === undefined || value === null) throw new Error(`Expected ${what}, found none.`);
   return value;
 }
+
+export interface PolicyStatementJson {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** The statements of every IAM policy attached to the role of one function (by logical id). */
+export function functionPolicyStatements(template: Template, functionLogicalId: string): PolicyStatementJson[] {
+  const fn = must(template.findResources('AWS::Lambda::Function')[functionLogicalId], functionLogicalId);
+  const roleId = referencedId(fn.Properties.Role);
+  return resourcesOfType<{ Roles: unknown[]; PolicyDocument: { Statement: PolicyStatementJson[] } }>(template, 'AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((r) => referencedId(r) === roleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+}
+
+/** A statement's actions or resources as a list. */
+export function list<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}

@@ -74,7 +74,7 @@ describe.each(['sandbox', 'prod'] as const)('wiring in %s', (stageName) => {
     stack.addFunction('batches', {
       memorySize: 1024,
       timeout: Duration.seconds(29),
-      wiring: { tables: { core: 'readWrite', audit: 'read' }, sendsTo: ['verification'] },
+      wiring: { tables: { core: 'readWrite', audit: 'read' }, secrets: ['pepper'], sendsTo: ['verification'] },
     });
     stack.addQueueConsumer('verification', {
       tables: { core: 'readWrite', registry: 'read' },
@@ -83,7 +83,7 @@ describe.each(['sandbox', 'prod'] as const)('wiring in %s', (stageName) => {
     template = Template.fromStack(stack);
   });
 
-  it('grants a route function its tables and queue, and sets their variables', () => {
+  it('grants a route function its tables, secret and queue, and sets their variables', () => {
     const id = functionId(template, 'BatchesFunction');
     const fn = must(template.findResources('AWS::Lambda::Function')[id], id);
     const vars = fn.Properties.Environment.Variables as Record<string, unknown>;
@@ -91,12 +91,23 @@ describe.each(['sandbox', 'prod'] as const)('wiring in %s', (stageName) => {
     expect(referencedId(vars.AUDIT_TABLE_NAME)).toMatch(/^TablesAudit/);
     expect(referencedId(vars.VERIFICATION_QUEUE_URL)).toMatch(/^QueuesVerificationQueue/);
     expect(vars.DISBURSEMENT_QUEUE_URL).toBeUndefined();
+    expect(vars.HASH_PEPPER_SECRET_ARN).toEqual({ Ref: 'HashPepperSecret' });
 
     const statements = policyStatementsOf(template, id);
     const core = must(statements.find((s) => s.Sid === 'CoreReadWrite'), 'CoreReadWrite');
     expect(core.Action).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
     expect(core.Action).not.toContain('dynamodb:Scan');
-    expect(JSON.stringify(core.Resource)).toContain('/index/gsi1');
+    expect(core.Action).not.toContain('dynamodb:DeleteItem');
+    expect(JSON.stringify(core.Resource)).not.toContain('/index/');
+    // Indexes: Query only, each named.
+    const index = must(statements.find((s) => s.Sid === 'CoreIndexQuery'), 'CoreIndexQuery');
+    expect(index.Action).toBe('dynamodb:Query');
+    expect(JSON.stringify(index.Resource)).toContain('/index/gsi1');
+    expect(JSON.stringify(index.Resource)).toContain('/index/gsi2');
+    expect(JSON.stringify(index.Resource)).not.toContain('*');
+    // The audit table has no index: no index statement.
+    expect(statements.some((s) => s.Sid === 'AuditIndexQuery')).toBe(false);
+    expect(must(statements.find((s) => s.Sid === 'HashPepperSecretRead'), 'HashPepperSecretRead').Action).toBe('secretsmanager:GetSecretValue');
     const audit = must(statements.find((s) => s.Sid === 'AuditRead'), 'AuditRead');
     expect(audit.Action).not.toContain('dynamodb:PutItem');
     expect(must(statements.find((s) => s.Sid === 'VerificationSend'), 'VerificationSend').Action).toBe('sqs:SendMessage');
@@ -122,6 +133,9 @@ describe.each(['sandbox', 'prod'] as const)('wiring in %s', (stageName) => {
     expect(statements.flatMap((s) => [s.Action].flat())).toEqual(
       expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'kms:Decrypt']),
     );
+    // Not wired with `secrets`: no secret access, no variable.
+    expect(statements.flatMap((s) => [s.Action].flat()).some((a) => a.startsWith('secretsmanager:'))).toBe(false);
+    expect((fn.Properties.Environment.Variables as Record<string, unknown>).HASH_PEPPER_SECRET_ARN).toBeUndefined();
   });
 
   it('leaves cdk-nag nothing to report on the wired functions', () => {
