@@ -3,6 +3,7 @@
  * PORT (default 3000), HOST (default 127.0.0.1), LOG_LEVEL (default WARN).
  */
 import './environment.js';
+import { redactString } from '../shared/observability/redact.js';
 import { startSandbox, type Sandbox } from './sandbox.js';
 
 const port = Number(process.env.PORT ?? 3000);
@@ -33,7 +34,8 @@ try {
     onRequest: quiet
       ? undefined
       : ({ method, path, status, ms, requestId }) =>
-          console.log(`${new Date().toISOString()} ${method} ${path} ${status} ${ms.toFixed(1)}ms ${requestId}`),
+          // Paths can hold a personal ID (/v1/accounts/{personalId}): the access line masks it.
+          console.log(`${new Date().toISOString()} ${method} ${redactString(path)} ${status} ${ms.toFixed(1)}ms ${requestId}`),
   });
 } catch (error) {
   if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {

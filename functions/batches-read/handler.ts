@@ -5,7 +5,7 @@ import { reportCsv, reportRow, reportTotals } from '../../shared/app/report.js';
 import { batchView, paymentView } from '../../shared/app/views.js';
 import { createBatchContext } from '../../shared/wiring/batches.js';
 
-const { batches } = await createBatchContext();
+const { batches, beneficiary } = await createBatchContext();
 
 /** Provincial reads: a batch, the province's batches, a batch's payments, the reconciliation report, one payment. */
 export const handler = apiHandler(async (request) => {
@@ -49,8 +49,14 @@ export const handler = apiHandler(async (request) => {
         nextCursor: page.nextCursor,
       });
     }
-    case 'getPayment':
-      return json(200, paymentView(await batches.getPayment(principal, pathParameter(event, 'paymentId')), { withHistory: true, withPersonalId: true }));
+    case 'getPayment': {
+      // To its province (batches:read) or to its beneficiary; anyone else gets 404.
+      const paymentId = pathParameter(event, 'paymentId');
+      const payment = principal.scopes.has('batches:read')
+        ? await batches.getPayment(principal, paymentId)
+        : await beneficiary.ownPayment(principal, paymentId);
+      return json(200, paymentView(payment, { withHistory: true, withPersonalId: true }));
+    }
     default:
       throw new Error(`batches-read does not serve ${route.operationId}`);
   }

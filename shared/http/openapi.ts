@@ -1,6 +1,9 @@
 import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
 import {
+  accountLinkRequestSchema,
+  accountLinkSchema,
+  listQuerySchema,
   appendPaymentsRequestSchema,
   batchListSchema,
   batchSchema,
@@ -125,6 +128,42 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
     description: 'Scope batches:write. Only before APPROVED; every payment not yet terminal becomes CANCELLED and releases its entitlement.',
     responses: { 200: { description: 'The cancelled batch.', content: { [JSON_TYPE]: batchSchema } } },
     errors: [409],
+  },
+  linkAccount: {
+    description:
+      "Scope beneficiary (own personalId only) or accounts:write (with consentRef). The register must know the person alive and accountName must match the register name, else 422 with ID_NOT_FOUND, DECEASED or ACCOUNT_NAME_MISMATCH in errors. Releases the person's ON_HOLD payments of approved batches.",
+    body: { [JSON_TYPE]: accountLinkRequestSchema },
+    params: z.object({ personalId: personalIdSchema }),
+    responses: { 200: { description: 'The new link (masked) with the history.', content: { [JSON_TYPE]: accountLinkSchema } } },
+    errors: [422],
+  },
+  getAccount: {
+    description: 'Scope beneficiary (own personalId only) or accounts:write. 404 when no account is linked.',
+    params: z.object({ personalId: personalIdSchema }),
+    responses: { 200: { description: 'The current link (masked) with the history.', content: { [JSON_TYPE]: accountLinkSchema } } },
+  },
+  unlinkAccount: {
+    description: 'Scope beneficiary (own personalId only) or accounts:write. Payments already QUEUED keep the account they were queued with.',
+    params: z.object({ personalId: personalIdSchema }),
+    responses: { 204: { description: 'Unlinked.' } },
+  },
+  listMyPayments: {
+    description: "Scope beneficiary. The payments of the token's pid, newest first, with reason messages in Vietnamese and English.",
+    query: listQuerySchema,
+    responses: {
+      200: {
+        description: 'One page.',
+        content: { [JSON_TYPE]: z.object({ items: z.array(z.record(z.string(), z.unknown())), nextCursor: z.string().nullable() }) },
+      },
+    },
+  },
+  getMyPayment: {
+    description: "Scope beneficiary. Another person's payment is 404.",
+    responses: { 200: { description: 'The payment with its history.', content: { [JSON_TYPE]: z.record(z.string(), z.unknown()) } } },
+  },
+  getMyAccount: {
+    description: 'Scope beneficiary. 404 when no account is linked.',
+    responses: { 200: { description: 'The linked account, masked.', content: { [JSON_TYPE]: accountLinkSchema } } },
   },
   getPayment: {
     description: 'Scope batches:read (the payment\'s province) or beneficiary (its owner). Anyone else: 404.',

@@ -121,6 +121,9 @@ export interface BatchStore {
   /** Adds to the batch's per-status counters (negative to subtract) and per-reason rejection counts. */
   addToCounters(batchId: string, deltas: CounterDelta[], now: string, rejections?: Partial<Record<ReasonCode, number>>): Promise<void>;
 
+  /** A person's payments, newest first (any batch, any province). */
+  listPaymentsByPerson(personHash: string, query: { limit: number; after?: PagePosition | undefined }): Promise<Page<PaymentRecord>>;
+
   /** Records that every payment of one shard has been verified; returns how many shards are. */
   markShardVerified(batchId: string, shard: number): Promise<number>;
 

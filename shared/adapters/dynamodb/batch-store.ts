@@ -503,4 +503,24 @@ export class DynamoBatchStore implements BatchStore {
     );
     return tally;
   }
+
+  async listPaymentsByPerson(personHash: string, query: { limit: number; after?: PagePosition | undefined }): Promise<Page<PaymentRecord>> {
+    // The index holds keys only: find the page there, then read the items in one BatchGetItem.
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.personPaymentsPartition(personHash) },
+        ScanIndexForward: false,
+        Limit: query.limit,
+        ExclusiveStartKey: query.after as Item | undefined,
+      }),
+    );
+    const found = (result.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk }));
+    const items = await batchGetAll(this.client, this.tableName, found);
+    const order = new Map(found.map((key, index) => [`${key.pk}|${key.sk}`, index]));
+    items.sort((a, b) => (order.get(`${a.pk}|${a.sk}`) ?? 0) - (order.get(`${b.pk}|${b.sk}`) ?? 0));
+    return { items: items.map((item) => strip<PaymentRecord>(item)), next: result.LastEvaluatedKey };
+  }
 }

@@ -9,6 +9,8 @@ export const entity = {
   batchRef: 'BATCH_REF',
   payment: 'PAYMENT',
   entitlement: 'ENTITLEMENT',
+  account: 'ACCOUNT',
+  accountHistory: 'ACCOUNT_HISTORY',
 } as const;
 
 export const keys = {
@@ -27,6 +29,14 @@ export const keys = {
     pk: keys.paymentShard(batchId, shard),
     sk: `PAY#${refDigest}`,
   }),
+  /** A person's current social security account. */
+  currentAccount: (personHash: string) => ({ pk: `PERSON#${personHash}`, sk: 'ACCOUNT' }),
+  /** One link a person ever made, newest last in sort order. */
+  accountHistory: (personHash: string, linkedAt: string, linkId: string) => ({
+    pk: `PERSON#${personHash}`,
+    sk: `ACCOUNT#${linkedAt}#${linkId}`,
+  }),
+  personPaymentsPartition: (personHash: string) => `PERSON#${personHash}`,
   /** One entitlement: a person (hashed), a program, a month. */
   entitlement: (personHash: string, programCode: string, period: string) => ({
     pk: `ENT#${personHash}#${programCode}#${period}`,

@@ -1,0 +1,27 @@
+import { accountLinkRequestSchema } from '../../shared/domain/schemas.js';
+import { parseOrThrow } from '../../shared/domain/validation.js';
+import { apiHandler, json, readJson, requirePrincipal } from '../../shared/http/api-handler.js';
+import { pathParameter } from '../../shared/http/query.js';
+import { createAccountContext } from '../../shared/wiring/accounts.js';
+
+const { accounts } = await createAccountContext();
+
+/** Social security accounts: link, read, unlink (by the beneficiary, or a province with consent). */
+export const handler = apiHandler(async (request) => {
+  const principal = requirePrincipal(request);
+  const { event, route } = request;
+  const personalId = pathParameter(event, 'personalId');
+  switch (route.operationId) {
+    case 'linkAccount': {
+      const body = parseOrThrow(accountLinkRequestSchema, readJson(event));
+      return json(200, await accounts.link(principal, personalId, body));
+    }
+    case 'getAccount':
+      return json(200, await accounts.read(principal, personalId));
+    case 'unlinkAccount':
+      await accounts.unlink(principal, personalId);
+      return { statusCode: 204, headers: {} };
+    default:
+      throw new Error(`accounts does not serve ${route.operationId}`);
+  }
+});

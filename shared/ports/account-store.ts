@@ -1,0 +1,33 @@
+import type { ProviderType } from '../domain/catalogues.js';
+
+/** The social security account a person has linked (the full number is kept for disbursement only). */
+export interface AccountLinkRecord {
+  linkId: string;
+  personalId: string;
+  provider: { type: ProviderType; code: string };
+  accountNumber: string;
+  accountNumberMasked: string;
+  accountName: string;
+  linkedAt: string;
+  /** `sub` of whoever linked it (the beneficiary, or a province system). */
+  linkedBy: string;
+  consentRef: string | null;
+}
+
+export interface AccountHistoryEntry {
+  linkId: string;
+  provider: { type: ProviderType; code: string };
+  accountNumberMasked: string;
+  linkedAt: string;
+  unlinkedAt: string | null;
+}
+
+export interface AccountStore {
+  getCurrent(personHash: string): Promise<AccountLinkRecord | undefined>;
+  /** Makes `link` the current one; the previous link (if any) is closed in the history, which keeps both. */
+  link(personHash: string, link: AccountLinkRecord): Promise<void>;
+  /** Removes the current link (closing it in the history); returns it, or undefined when there was none. */
+  unlink(personHash: string, at: string): Promise<AccountLinkRecord | undefined>;
+  /** Every link the person ever had, newest first. */
+  history(personHash: string): Promise<AccountHistoryEntry[]>;
+}
