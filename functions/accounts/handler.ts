@@ -4,6 +4,7 @@ import { apiHandler, json, readJson, requirePrincipal } from '../../shared/http/
 import { pathParameter } from '../../shared/http/query.js';
 import { createAccountContext } from '../../shared/wiring/accounts.js';
 
+
 const { accounts } = await createAccountContext();
 
 /** Social security accounts: link, read, unlink (by the beneficiary, or a province with consent). */

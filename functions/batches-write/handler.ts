@@ -5,8 +5,11 @@ import { apiHandler, json, mediaType, readJson, readText, requirePrincipal } fro
 import { pathParameter } from '../../shared/http/query.js';
 import { batchView } from '../../shared/app/views.js';
 import { createBatchContext } from '../../shared/wiring/batches.js';
+import { workQueue } from '../../shared/wiring/queues.js';
+import { verificationMessagesFor, type VerificationMessage } from '../../shared/app/verification.js';
 
-const { batches } = await createBatchContext();
+const verificationQueue = workQueue<VerificationMessage>('verification');
+const { batches } = await createBatchContext({ startVerification: (batch) => verificationQueue.send(verificationMessagesFor(batch)) });
 
 /** Provincial writes: create, append a chunk (JSON or CSV), seal, cancel. */
 export const handler = apiHandler(async (request) => {

@@ -17,6 +17,7 @@ import {
   ForbiddenError,
   InvalidStateError,
   NotFoundError,
+  RateLimitedError,
   type ItemError,
 } from '../domain/errors.js';
 import type { KeyedHash } from '../domain/keyed-hash.js';
@@ -150,7 +151,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
     let current = batch;
     const leaseExpired = current.uploadLease !== undefined && current.uploadLease.expiresAt < now.toISOString();
     if (current.uploadLease && !leaseExpired) {
-      throw new ConflictError('A chunk of this batch is being uploaded right now. Seal once it has finished.');
+      throw new RateLimitedError('A chunk of this batch is being uploaded right now. Seal once it has finished.', { retryAfterSeconds: 1 });
     }
     if (current.recountNeeded || leaseExpired) {
       current = await store.repairReceived(current.batchId, await store.sumPayments(current), now);
@@ -288,7 +289,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
         throw new InvalidStateError(`The batch is ${batch.status}; only a batch that is not yet approved can be cancelled.`);
       }
       if (batch.uploadLease && batch.uploadLease.expiresAt >= clock.now().toISOString()) {
-        throw new ConflictError('A chunk of this batch is being uploaded right now. Cancel once it has finished.');
+        throw new RateLimitedError('A chunk of this batch is being uploaded right now. Cancel once it has finished.', { retryAfterSeconds: 1 });
       }
       let cancelled: BatchRecord;
       try {

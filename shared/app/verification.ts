@@ -61,6 +61,11 @@ export function judge(payment: PaymentRecord, citizen: Citizen | undefined, maxA
   return { status: 'CLAIM', nameMatch };
 }
 
+/** The first message of each shard's chain of pages. */
+export function verificationMessagesFor(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>): VerificationMessage[] {
+  return Array.from({ length: batch.shardCount }, (_, shard) => ({ batchId: batch.batchId, shard }));
+}
+
 export function createVerificationUseCases(deps: VerificationDependencies) {
   const { batches, entitlements, registry, queue, clock } = deps;
 
@@ -130,7 +135,7 @@ export function createVerificationUseCases(deps: VerificationDependencies) {
   return {
     /** Queues the verification of a newly sealed batch: one chain of pages per shard. */
     async startVerification(batch: BatchRecord): Promise<void> {
-      await queue.send(Array.from({ length: batch.shardCount }, (_, shard) => ({ batchId: batch.batchId, shard })));
+      await queue.send(verificationMessagesFor(batch));
     },
 
     /** Verifies one page of a shard, then queues the next page (or finishes the shard). */

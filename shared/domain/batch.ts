@@ -48,6 +48,13 @@ export interface MaskedAccount {
   accountNumberMasked: string;
 }
 
+export interface PayoutAccount {
+  provider: { type: 'BANK' | 'EWALLET'; code: string };
+  accountNumber: string;
+  accountName: string;
+  linkId: string;
+}
+
 export interface PaymentHistoryEntry {
   status: PaymentStatus;
   reasonCode: ReasonCode | null;
@@ -78,6 +85,8 @@ export interface PaymentRecord {
   /** For DUPLICATE_ENTITLEMENT: the payment that holds the entitlement. */
   duplicateOf?: string | undefined;
   account: MaskedAccount | null;
+  /** The account the payment was queued with, in full, for the provider only (never shown). */
+  payout?: PayoutAccount | undefined;
   history: PaymentHistoryEntry[];
   createdAt: string;
   updatedAt: string;

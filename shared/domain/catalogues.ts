@@ -160,3 +160,8 @@ export function isProgramCode(code: unknown): code is string {
 export function findProvider(type: ProviderType, code: string): Provider | undefined {
   return providerByKey.get(`${type}:${code}`);
 }
+
+/** A provider by its code alone (codes are unique across types). */
+export function findProviderByCode(code: string): Provider | undefined {
+  return providers.find((provider) => provider.code === code);
+}

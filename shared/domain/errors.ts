@@ -120,4 +120,10 @@ export class RateLimitedError extends AppError {
   readonly status = 429;
   readonly code = 'RATE_LIMITED';
   readonly title = 'Too many requests';
+  /** Sent as the Retry-After header. */
+  readonly retryAfterSeconds: number;
+  constructor(detail: string, options: AppErrorOptions & { retryAfterSeconds?: number } = {}) {
+    super(detail, options);
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
+  }
 }

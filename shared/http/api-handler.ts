@@ -10,6 +10,7 @@ import {
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
+  RateLimitedError,
   UnauthenticatedError,
   UnsupportedMediaTypeError,
   ValidationFailedError,
@@ -53,10 +54,10 @@ function chooseRequestId(event: ApiEvent): string {
   return event.requestContext?.requestId || ulid();
 }
 
-function problemResponse(problem: ProblemDocument): ApiResult {
+function problemResponse(problem: ProblemDocument, headers: Record<string, string> = {}): ApiResult {
   return {
     statusCode: problem.status,
-    headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': problem.requestId },
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': problem.requestId, ...headers },
     body: JSON.stringify(problem),
   };
 }
@@ -97,7 +98,8 @@ function apiMiddleware(): MiddlewareObj<ApiEvent, ApiResult, Error, ApiContext> 
       const error = request.error;
       if (error instanceof AppError) {
         if (error.status >= 500) logger.error('request failed', { error });
-        request.response = problemResponse(problemFromError(error, requestId));
+        const headers: Record<string, string> = error instanceof RateLimitedError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+        request.response = problemResponse(problemFromError(error, requestId), headers);
         return;
       }
       logger.error('unexpected error', { error: error ?? undefined });

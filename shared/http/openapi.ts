@@ -1,6 +1,7 @@
 import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
 import {
+  providerCallbackSchema,
   accountLinkRequestSchema,
   accountLinkSchema,
   listQuerySchema,
@@ -164,6 +165,19 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
   getMyAccount: {
     description: 'Scope beneficiary. 404 when no account is linked.',
     responses: { 200: { description: 'The linked account, masked.', content: { [JSON_TYPE]: accountLinkSchema } } },
+  },
+  approveBatch: {
+    description:
+      'Scope batches:approve, same province. Only in AWAITING_APPROVAL (else 409 INVALID_STATE), and only by a sub other than the creator (else 403). VERIFIED payments are queued for disbursement, or held ON_HOLD without a linked account.',
+    responses: { 200: { description: 'The approved batch.', content: { [JSON_TYPE]: batchSchema } } },
+    errors: [409],
+  },
+  providerCallback: {
+    description:
+      'No token: signed with x-timestamp (unix seconds) and x-signature (hex HMAC-SHA256 of timestamp + "." + raw body, with the provider\'s shared secret). Bad signature or a timestamp more than 300 s away: 401. Repeated: 200, no change. Backwards from a terminal state: 409.',
+    body: { [JSON_TYPE]: providerCallbackSchema },
+    responses: { 200: { description: 'Applied (or already applied).', content: { [JSON_TYPE]: z.object({ changed: z.boolean(), payment: paymentSchema }) } } },
+    errors: [409, 422],
   },
   getPayment: {
     description: 'Scope batches:read (the payment\'s province) or beneficiary (its owner). Anyone else: 404.',

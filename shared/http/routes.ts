@@ -226,6 +226,26 @@ export const routes = [
     summary: "The caller's linked account, masked",
     tag: 'Beneficiaries',
   },
+  {
+    operationId: 'approveBatch',
+    method: 'POST',
+    path: '/v1/batches/{batchId}/approve',
+    functionName: 'batches-approve',
+    auth: 'jwt',
+    scopes: ['batches:approve'],
+    summary: 'Approve a verified batch (a second official: maker-checker)',
+    tag: 'Provincial systems',
+  },
+  {
+    operationId: 'providerCallback',
+    method: 'POST',
+    path: '/v1/provider-callbacks/{providerCode}',
+    functionName: 'provider-callbacks',
+    auth: 'signature',
+    scopes: [],
+    summary: 'Settlement report from a payment provider (HMAC-signed)',
+    tag: 'Payment providers',
+  },
 ] as const satisfies readonly RouteDefinition[];
 
 export type OperationId = (typeof routes)[number]['operationId'];

@@ -20,7 +20,7 @@ export interface PaymentChange {
   reasonCode: ReasonCode | null;
   at: string;
   /** Other attributes set in the same write (name-match kind, duplicate holder, account). */
-  set?: Partial<Pick<PaymentRecord, 'nameMatch' | 'duplicateOf' | 'account'>>;
+  set?: Partial<Pick<PaymentRecord, 'nameMatch' | 'duplicateOf' | 'account' | 'payout'>>;
 }
 
 export interface CounterDelta {

@@ -7,7 +7,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { BatchRecord, PaymentRecord, Totals } from '../../domain/batch.js';
-import { InvalidStateError, ConflictError } from '../../domain/errors.js';
+import { InvalidStateError, RateLimitedError } from '../../domain/errors.js';
 import type { BatchStatus, PaymentStatus } from '../../domain/lifecycle.js';
 import { addAmounts } from '../../domain/money.js';
 import type { ReasonCode } from '../../domain/reason-codes.js';
@@ -177,7 +177,8 @@ export class DynamoBatchStore implements BatchStore {
       const current = await this.getBatch(batchId);
       if (!current) throw new ConditionFailed(undefined);
       if (current.status !== 'OPEN') throw new InvalidStateError(`The batch is ${current.status}; payments can only be added while it is OPEN.`);
-      throw new ConflictError('Another chunk of this batch is being uploaded right now. Retry in a few seconds.');
+      // Busy, not wrong: 429 with Retry-After tells a client to simply send it again.
+      throw new RateLimitedError('Another chunk of this batch is being uploaded right now. Retry in a second.', { retryAfterSeconds: 1 });
     }
   }
 

@@ -56,6 +56,14 @@ export const tableDefinitions = {
     indexes: [],
     sandboxOnly: true,
   },
+  /** The sandbox payment provider's transfers (stands in for a bank's ledger). */
+  sandboxProvider: {
+    id: 'SandboxProvider',
+    envVar: 'SANDBOX_PROVIDER_TABLE_NAME',
+    partitionKey: 'pk',
+    indexes: [],
+    sandboxOnly: true,
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableKey = keyof typeof tableDefinitions;

@@ -1,0 +1,29 @@
+import { createCallbackUseCases, verifyCallbackSignature } from '../../shared/app/callbacks.js';
+import { paymentView } from '../../shared/app/views.js';
+import { loadProviderSecrets } from '../../shared/config/provider-secrets.js';
+import { systemClock } from '../../shared/domain/dates.js';
+import { providerCallbackSchema } from '../../shared/domain/schemas.js';
+import { parseOrThrow } from '../../shared/domain/validation.js';
+import { apiHandler, json, readJson, readText } from '../../shared/http/api-handler.js';
+import { pathParameter } from '../../shared/http/query.js';
+import { createDisbursementContext } from '../../shared/wiring/disbursement.js';
+
+const { disbursement, batches } = await createDisbursementContext({ withProvider: false });
+const secrets = await loadProviderSecrets();
+const callbacks = createCallbackUseCases({ batches, disbursement, clock: systemClock });
+
+/** Signed settlement reports from payment providers (no JWT: the HMAC signature authenticates). */
+export const handler = apiHandler(async ({ event }) => {
+  const providerCode = pathParameter(event, 'providerCode');
+  // The signature covers the raw bytes: check it before parsing anything.
+  verifyCallbackSignature({
+    secret: secrets.secretFor(providerCode),
+    timestamp: event.headers?.['x-timestamp'],
+    signature: event.headers?.['x-signature'],
+    rawBody: readText(event),
+    now: systemClock.now(),
+  });
+  const callback = parseOrThrow(providerCallbackSchema, readJson(event));
+  const { payment, changed } = await callbacks.apply(providerCode, callback);
+  return json(200, { changed, payment: paymentView(payment, { withHistory: false, withPersonalId: false }) });
+});

@@ -1,0 +1,18 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { parseMessage, verificationMessageSchema } from '../../shared/app/messages.js';
+import { logger } from '../../shared/observability/logger.js';
+import { createVerificationContext } from '../../shared/wiring/verification.js';
+
+const { verification } = await createVerificationContext();
+const processor = new BatchProcessor(EventType.SQS);
+
+async function verifyRecord(record: SQSRecord): Promise<void> {
+  const message = parseMessage(verificationMessageSchema, record.body);
+  const result = await verification.verifyPage(message);
+  logger.info('verification page done', { batchId: message.batchId, shard: message.shard, ...result });
+}
+
+/** Verification pages from the verification queue; each failed record is retried on its own. */
+export const handler = async (event: SQSEvent, context: Context) =>
+  processPartialResponse(event, verifyRecord, processor, { context });

@@ -1,0 +1,34 @@
+import * as z from 'zod';
+
+/**
+ * Bodies of the work queues' messages: keys and positions only, never personal
+ * data. Parsed on receipt; a body that does not parse fails its record (and
+ * ends in the dead-letter queue, where the alarm shows it).
+ */
+const batchId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+const shard = z.int().min(0).max(63);
+const position = z.record(z.string(), z.unknown());
+
+export const verificationMessageSchema = z.strictObject({ batchId, shard, after: position.optional() });
+
+export const disbursementMessageSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('shard'), batchId, shard, after: position.optional() }),
+  z.strictObject({
+    kind: z.literal('payment'),
+    paymentId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}-\d{2}[0-9a-z]{20}$/),
+    // A keyed hash (base32), not a personal ID.
+    personHash: z.string().regex(/^[0-9a-z]{52}$/),
+  }),
+]);
+
+export function parseMessage<S extends z.ZodType>(schema: S, body: string): z.output<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new Error('Message body is not JSON');
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) throw new Error(`Message body does not match its schema: ${result.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
+  return result.data;
+}
