@@ -1,23 +1,27 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { tableDefinitions, type TableKey } from '../shared/adapters/dynamodb/tables.js';
-import { queueDefinitions, type QueueKey } from '../shared/adapters/sqs/queues.js';
+import { queueDefinitions, type QueueDefinition, type QueueKey } from '../shared/adapters/sqs/queues.js';
 import { httpFunctionNames, routes } from '../shared/http/routes.js';
 import { AlarmTopic } from './constructs/alarm-topic.js';
 import { AppSecrets, secretDefinitions } from './constructs/app-secrets.js';
 import { DataTables, type TableAccess } from './constructs/data-tables.js';
 import { PaymentsApi } from './constructs/payments-api.js';
 import { ServiceFunction } from './constructs/service-function.js';
-import { WorkQueues } from './constructs/work-queues.js';
+import { checkConsumerTimeout, WorkQueues } from './constructs/work-queues.js';
 import type { StageConfig } from './stages.js';
 import {
   consumerDefaults,
   consumerWiring,
+  deadLetterConsumerWiring,
   httpDefaults,
   httpFunctionWiring,
   unauthenticatedRouteReasons,
   type FunctionWiring,
 } from './wiring.js';
+
+/** The variable shared/adapters/population/national-registry.ts reads the register's base URL from. */
+export const nationalRegistryUrlVariable = 'NATIONAL_REGISTRY_URL';
 
 export interface PaymentsStackProps extends StackProps {
   stage: StageConfig;
@@ -27,9 +31,9 @@ export interface PaymentsStackProps extends StackProps {
 
 /**
  * The whole platform for one stage: tables, application secrets, work queues
- * with dead-letter queues and alarms, the HTTP API and one function per route handler (and, once they
- * exist, one per queue consumer). What each function may touch is declared in
- * wiring.ts.
+ * with dead-letter queues and alarms, the HTTP API, one function per route
+ * handler, one per queue consumer and one per dead-letter consumer. What each
+ * function may touch is declared in wiring.ts.
  */
 export class PaymentsStack extends Stack {
   readonly stage: StageConfig;
@@ -72,6 +76,16 @@ export class PaymentsStack extends Stack {
     for (const [queueKey, wiring] of Object.entries(consumerWiring) as [QueueKey, FunctionWiring][]) {
       this.addQueueConsumer(queueKey, wiring);
     }
+    for (const [queueKey, definition] of Object.entries(queueDefinitions) as [QueueKey, QueueDefinition][]) {
+      if (!definition.deadLetterConsumer) continue;
+      const wiring = deadLetterConsumerWiring[queueKey];
+      if (!wiring) {
+        throw new Error(
+          `Queue "${queueKey}" names the dead-letter consumer "${definition.deadLetterConsumer}" (shared/adapters/sqs/queues.ts) but infra/wiring.ts deadLetterConsumerWiring has no entry for it.`,
+        );
+      }
+      this.addDeadLetterConsumer(queueKey, wiring);
+    }
 
     this.addOutputs();
   }
@@ -110,8 +124,31 @@ export class PaymentsStack extends Stack {
     for (const queueKey of options.wiring.sendsTo ?? []) {
       this.queues.grantSend(fn, queueKey);
     }
+    if (options.wiring.populationRegistry) this.grantPopulationRegistry(name, fn);
     this.functions.set(name, fn);
     return fn;
+  }
+
+  /**
+   * The population register, as shared/wiring/registry.ts chooses it: the
+   * sandbox register table where it exists (REGISTRY_TABLE_NAME, read), else
+   * the national register (NATIONAL_REGISTRY_URL from the stage, and read on
+   * its credentials secret, NATIONAL_REGISTRY_CREDENTIALS_SECRET_ARN).
+   */
+  private grantPopulationRegistry(name: string, fn: ServiceFunction): void {
+    if (this.tables.has('registry')) {
+      this.tables.grant(fn, 'registry', 'read');
+      return;
+    }
+    this.secrets.grantRead(fn, 'nationalRegistry');
+    if (this.stage.populationRegistry) {
+      fn.addEnvironment(nationalRegistryUrlVariable, this.stage.populationRegistry.baseUrl);
+    } else {
+      Annotations.of(fn).addWarningV2(
+        'social-payments:populationRegistryUrl',
+        `Stage "${this.stage.name}" sets no national population register URL (stages.ts populationRegistry, or -c populationRegistryUrl=https://...): ${name} will fail at cold start (${nationalRegistryUrlVariable} missing).`,
+      );
+    }
   }
 
   /**
@@ -122,13 +159,39 @@ export class PaymentsStack extends Stack {
    */
   addQueueConsumer(queueKey: QueueKey, wiring: FunctionWiring = {}): ServiceFunction {
     const definition = queueDefinitions[queueKey];
+    const timeoutSeconds = wiring.timeoutSeconds ?? definition.consumerTimeoutSeconds;
+    // Checked before the function exists, so that a wrong timeout is the error reported.
+    checkConsumerTimeout(queueKey, definition, timeoutSeconds);
     const fn = this.addFunction(definition.consumer, {
       memorySize: wiring.memorySize ?? consumerDefaults.memorySize,
-      timeout: Duration.seconds(wiring.timeoutSeconds ?? definition.consumerTimeoutSeconds),
+      timeout: Duration.seconds(timeoutSeconds),
       wiring,
       description: `Consumer of the ${definition.id} queue (${this.stage.name})`,
     });
     this.queues.addConsumer(queueKey, fn);
+    return fn;
+  }
+
+  /**
+   * Creates the dead-letter consumer the queue definition names and attaches
+   * it to the queue's dead-letter queue (WorkQueues.addDeadLetterConsumer):
+   * timeout = the definition's consumerTimeoutSeconds, one message per
+   * invocation, partial batch failures, an alarm on its errors.
+   */
+  addDeadLetterConsumer(queueKey: QueueKey, wiring: FunctionWiring = {}): ServiceFunction {
+    const definition: QueueDefinition = queueDefinitions[queueKey];
+    if (!definition.deadLetterConsumer) {
+      throw new Error(`Queue "${queueKey}" names no deadLetterConsumer in shared/adapters/sqs/queues.ts.`);
+    }
+    const timeoutSeconds = wiring.timeoutSeconds ?? definition.consumerTimeoutSeconds;
+    checkConsumerTimeout(`${queueKey} (dead-letter queue)`, definition, timeoutSeconds);
+    const fn = this.addFunction(definition.deadLetterConsumer, {
+      memorySize: wiring.memorySize ?? consumerDefaults.memorySize,
+      timeout: Duration.seconds(timeoutSeconds),
+      wiring,
+      description: `Consumer of the ${definition.id} dead-letter queue (${this.stage.name})`,
+    });
+    this.queues.addDeadLetterConsumer(queueKey, fn);
     return fn;
   }
 
@@ -146,7 +209,7 @@ export class PaymentsStack extends Stack {
       const definition = secretDefinitions[secretKey];
       new CfnOutput(this, `${definition.id}SecretArn`, {
         value: secret.secretArn,
-        description: `Secrets Manager secret "${secretKey}" (${definition.envVar}); RETAINed in prod, never rotate without re-keying`,
+        description: `Secrets Manager secret "${secretKey}" (${definition.envVar}), RETAINed in prod: ${definition.description}`,
       });
     }
     for (const [queueKey, { definition, queue, deadLetterQueue }] of this.queues.entries()) {

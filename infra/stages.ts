@@ -43,6 +43,15 @@ export interface StageConfig {
   queueAgeAlarmSeconds: number;
   /** Optional e-mail subscribed to the alarm topic (confirm the subscription by mail). */
   alarmEmail?: string;
+  /**
+   * The national population register (data-sharing platform), used where the
+   * sandbox register table does not exist (every stage but the sandbox): its
+   * base URL becomes NATIONAL_REGISTRY_URL of the functions wired with
+   * `populationRegistry` (shared/adapters/population/national-registry.ts).
+   * Its credentials are a secret filled by operators (docs/deploy.md). Unset,
+   * those functions fail at cold start naming the variable, and synth warns.
+   */
+  populationRegistry?: { baseUrl: string };
 }
 
 export const stages: Record<StageName, StageConfig> = {
@@ -79,6 +88,10 @@ export const stages: Record<StageName, StageConfig> = {
     throttling: { rateLimit: 500, burstLimit: 1000 },
     logLevel: 'INFO',
     queueAgeAlarmSeconds: 3600,
+    // populationRegistry: { baseUrl: 'https://...' } — the data-sharing platform's
+    // address is not known yet. Until it is set here (or with
+    // -c populationRegistryUrl=...), verification and account linking cannot
+    // reach the register in prod, and synth warns.
   },
 };
 
@@ -88,6 +101,8 @@ export const contextOverrides = {
   jwtIssuerUrl: 'jwtIssuerUrl',
   /** Comma-separated list. */
   jwtAudience: 'jwtAudience',
+  /** Base URL of the national population register (stages without the sandbox register). */
+  populationRegistryUrl: 'populationRegistryUrl',
 } as const;
 
 function isStageName(value: string): value is StageName {
@@ -121,7 +136,16 @@ export function resolveStage(
   if (alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(alarmEmail)) {
     throw new Error(`Stage "${name}": alarmEmail "${alarmEmail}" is not an e-mail address.`);
   }
-  return { ...base, jwt: { issuerUrl, audience }, ...(alarmEmail ? { alarmEmail } : {}) };
+  const registryUrl = optionalString(context(contextOverrides.populationRegistryUrl)) ?? base.populationRegistry?.baseUrl;
+  if (registryUrl !== undefined && !/^https:\/\/[^\s/]+/.test(registryUrl)) {
+    throw new Error(`Stage "${name}": the population register must be an https URL, got "${registryUrl}".`);
+  }
+  return {
+    ...base,
+    jwt: { issuerUrl, audience },
+    ...(alarmEmail ? { alarmEmail } : {}),
+    ...(registryUrl ? { populationRegistry: { baseUrl: registryUrl } } : {}),
+  };
 }
 
 function optionalString(value: unknown): string | undefined {

@@ -10,8 +10,17 @@
  *   batches: { tables: { core: 'readWrite', audit: 'readWrite' }, secrets: ['pepper'], sendsTo: ['verification'], memorySize: 1024, timeoutSeconds: 29 },
  *
  * Adding a queue consumer: write functions/<consumer>/handler.ts (the consumer
- * named in shared/adapters/sqs/queues.ts) and add an entry to consumerWiring, e.g.
- *   verification: { tables: { core: 'readWrite', audit: 'readWrite', registry: 'read' } },
+ * named in shared/adapters/sqs/queues.ts) and add an entry to consumerWiring
+ * (and, for a `deadLetterConsumer`, to deadLetterConsumerWiring).
+ *
+ * Table access levels (constructs/data-tables.ts `accessLevels`) are named
+ * after what they allow: read; readWrite (puts, updates, BatchWriteItem: the
+ * upload); readUpdate; readPutUpdate; readUpdateDelete; readPutUpdateDelete.
+ * Pick the one that matches the operations the function's adapters issue.
+ *
+ * Population register: functions that look people up are wired with
+ * `populationRegistry: true`: the sandbox register table in the sandbox, the
+ * national register (URL from stages.ts, credentials secret) elsewhere.
  */
 import type { TableKey } from '../shared/adapters/dynamodb/tables.js';
 import type { QueueKey } from '../shared/adapters/sqs/queues.js';
@@ -33,6 +42,14 @@ export interface FunctionWiring {
   secrets?: SecretKey[];
   /** Queues the function sends to. */
   sendsTo?: QueueKey[];
+  /**
+   * Looks people up in the population register (shared/wiring/registry.ts). In
+   * the sandbox: read on the sandbox register table (REGISTRY_TABLE_NAME).
+   * Elsewhere: the national register, its URL from the stage
+   * (NATIONAL_REGISTRY_URL) and read on its credentials secret
+   * (NATIONAL_REGISTRY_CREDENTIALS_SECRET_ARN).
+   */
+  populationRegistry?: boolean;
 }
 
 export const httpDefaults = { memorySize: 512, timeoutSeconds: 10 } as const;
@@ -47,24 +64,107 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   // Programs and providers are static reference data bundled with the code.
   catalogues: { memorySize: 256 },
   // Provincial writes: create, append a chunk, seal, cancel. Reads back what it
-  // writes (idempotent retries, the upload lease, the recount at seal), never
-  // deletes. The pepper hashes personal IDs and batch references into keys.
+  // writes (idempotent retries, the upload lease, the recount at seal). The pepper hashes personal IDs and batch references into keys.
   // 1024 MB and 29 s (API Gateway gives up at 30 s): a 5,000-payment chunk is
   // about 1 MB of JSON or CSV, validated, hashed, checked with BatchGetItem and
-  // written with BatchWriteItem.
-  'batches-write': { tables: { core: 'readWrite' }, secrets: ['pepper'], memorySize: 1024, timeoutSeconds: 29 },
+  // written with BatchWriteItem. Cancelling releases the cancelled payments'
+  // entitlements (a conditional DeleteItem on each entitlement item).
+  'batches-write': {
+    tables: { core: 'readWriteDelete' },
+    secrets: ['pepper'],
+    // Sealing a batch queues its first verification page per shard.
+    sendsTo: ['verification'],
+    memorySize: 1024,
+    timeoutSeconds: 29,
+  },
   // Provincial reads: batches, payment pages and the reconciliation report (pages
   // of up to 500 payments). Read only. The pepper finds payments by hashed keys
   // and opens the sealed pagination cursors.
   'batches-read': { tables: { core: 'read' }, secrets: ['pepper'], memorySize: 512, timeoutSeconds: 29 },
+  // Maker-checker approval: reads the batch, moves it AWAITING_APPROVAL -> APPROVED
+  // (UpdateItem only: no put, no delete), queues one fan-out message per shard.
+  // An approved batch with nothing to pay is completed at once after a tally that
+  // queries every payment of the batch (up to 500,000): 1024 MB and 29 s.
+  'batches-approve': {
+    tables: { core: 'readUpdate' },
+    secrets: ['pepper'],
+    sendsTo: ['disbursement'],
+    memorySize: 1024,
+    timeoutSeconds: 29,
+  },
+  // Account links: link (PutItem of the link and its history item, UpdateItem
+  // closing the previous one), read (GetItem, Query of the history), unlink
+  // (conditional DeleteItem of the current link). Linking checks the person in
+  // the population register and releases their held payments (gsi1 Query,
+  // BatchGetItem) to the disbursement queue.
+  // 29 s: the national register's adapter retries a slow or throttled platform
+  // (3 s per attempt, up to 4 attempts) before giving up.
+  accounts: {
+    tables: { core: 'readPutUpdateDelete' },
+    populationRegistry: true,
+    secrets: ['pepper'],
+    sendsTo: ['disbursement'],
+    timeoutSeconds: 29,
+  },
+  // A beneficiary's own payments (gsi1 Query + BatchGetItem) and account: read only.
+  me: { tables: { core: 'read' }, secrets: ['pepper'] },
+  // Signed settlement callbacks (no JWT: HMAC with the provider's secret). Moves
+  // a payment (UpdateItem), releases the entitlement of a FAILED one
+  // (conditional DeleteItem), updates the batch counters and completes the
+  // batch after a tally of its payments when nothing is left to settle: 1024 MB
+  // and 29 s, like approval. No PutItem.
+  'provider-callbacks': {
+    tables: { core: 'readUpdateDelete' },
+    secrets: ['pepper', 'providerCallbacks'],
+    memorySize: 1024,
+    timeoutSeconds: 29,
+  },
 };
 
 /**
- * Queue consumers, by queue. Empty until the consumer handlers exist: each entry
- * creates functions/<queueDefinitions[key].consumer>/handler.ts as a function
- * and attaches it to the queue (WorkQueues.addConsumer).
+ * Queue consumers, by queue: each entry creates
+ * functions/<queueDefinitions[key].consumer>/handler.ts as a function and
+ * attaches it to the queue (WorkQueues.addConsumer). Timeout, batch size and
+ * maximum concurrency come from the queue definition.
  */
-export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {};
+export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
+  // Verification pages: entitlement claim (conditional PutItem), status
+  // transitions and counters (UpdateItem), release of a claim it must not keep
+  // (conditional DeleteItem), the register lookup (batched), and
+  // the next page of the shard sent to its own queue.
+  verification: {
+    tables: { core: 'readPutUpdateDelete' },
+    populationRegistry: true,
+    secrets: ['pepper'],
+    sendsTo: ['verification'],
+  },
+  // Disbursement: fan-out pages (re-queued to this queue) and single payments:
+  // transitions and counters (UpdateItem), entitlement release of a FAILED
+  // payment (DeleteItem), no PutItem on the core table. The sandbox provider's
+  // ledger (sandbox only; prod has no provider adapter yet).
+  disbursement: {
+    tables: { core: 'readUpdateDelete', sandboxProvider: 'readPutUpdate' },
+    secrets: ['pepper'],
+    sendsTo: ['disbursement'],
+  },
+};
+
+/**
+ * Dead-letter consumers, by queue (queueDefinitions[key].deadLetterConsumer):
+ * attached to the queue's dead-letter queue (WorkQueues.addDeadLetterConsumer).
+ * A definition naming one without an entry here fails the synth.
+ */
+export const deadLetterConsumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
+  // disburse-exhausted: ends a payment FAILED RETRIES_EXHAUSTED unless the
+  // provider took it (ledger lookup), retries a fan-out page (sends to the
+  // disbursement queue): the same permissions as disburse-worker, and its size
+  // (settling the last payment of a batch tallies the whole batch).
+  disbursement: {
+    tables: { core: 'readUpdateDelete', sandboxProvider: 'readPutUpdate' },
+    secrets: ['pepper'],
+    sendsTo: ['disbursement'],
+  },
+};
 
 /**
  * Why each route without a JWT is safe (acknowledges cdk-nag AwsSolutions-APIG4
@@ -76,4 +176,6 @@ export const unauthenticatedRouteReasons: Partial<Record<OperationId, string>> =
     'GET /v1/health is public by the API contract (api.md): a liveness probe for load balancers and monitors, returns only status and version, no data.',
   getOpenApi:
     'GET /v1/openapi.json is public by the API contract (api.md): the published OpenAPI document of the API, no data.',
+  providerCallback:
+    "POST /v1/provider-callbacks/{providerCode} is called by payment providers' servers, which hold no token of our identity provider: the handler authenticates every request by its HMAC-SHA256 signature (x-signature over x-timestamp and the raw body, with that provider's shared secret from Secrets Manager) before reading it, and answers 401 changing nothing when the signature is wrong or the timestamp is more than 300 s off (api.md).",
 };

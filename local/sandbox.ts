@@ -9,6 +9,15 @@ import { startLocalDynamo } from './dynamodb.js';
 import { createLocalHttpServer, type LambdaHttpHandler, type LocalRoute } from './http-server.js';
 import type { TableKey } from '../shared/adapters/dynamodb/tables.js';
 import { tableDefinitions } from '../shared/adapters/dynamodb/tables.js';
+// --- local SQS: imports
+import { createSqsClient } from '../shared/adapters/sqs/client.js';
+import { queueDefinitions, type QueueKey } from '../shared/adapters/sqs/queues.js';
+import { startLocalConsumers, type QueuePollerStats } from './queue-poller.js';
+import { startLocalQueues, type QueueRequestStats } from './queues.js';
+// --- end local SQS
+// --- sandbox population register: import
+import { startLocalPopulation } from './population.js';
+// --- end sandbox population register
 
 export interface SandboxOptions {
   /** 0 picks a free port. */
@@ -25,6 +34,13 @@ export interface Sandbox {
   dynamoEndpoint: string;
   tableNames: Record<TableKey, string>;
   providerSecret: string;
+  // --- local SQS: what the sandbox exposes
+  sqsEndpoint: string;
+  queueUrls: Record<QueueKey, string>;
+  dlqUrls: Record<QueueKey, string>;
+  /** SQS requests by queue name (counted by the server) and the consumers' pollers' counters. */
+  queueStats(): { requests: Record<string, QueueRequestStats>; consumers: Record<string, QueuePollerStats> };
+  // --- end local SQS
   /** Stops in the reverse order of start. */
   stop(): Promise<void>;
 }
@@ -32,7 +48,8 @@ export interface Sandbox {
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * Starts the whole system on this machine, in order: store, identity, HTTP.
+ * Starts the whole system on this machine, in order: store, queues, identity,
+ * HTTP, queue consumers.
  * The process environment is set here exactly as the CDK stack sets each
  * function's, before any handler module is loaded.
  */
@@ -44,6 +61,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   for (const [key, definition] of Object.entries(tableDefinitions)) {
     process.env[definition.envVar] = dynamo.tableNames[key as TableKey];
   }
+  // --- sandbox population register: seeded (sandboxPeople + 2,000 synthetic people, local/population.ts)
+  // while the queues start; awaited before HTTP listens. POST /local/population is added to localRoutes.
+  const population = startLocalPopulation(dynamo.endpoint, dynamo.tableNames.registry);
+  // --- end sandbox population register
+  // --- local SQS: queues (fauxqs) before any handler loads; URLs set as the stack sets them
+  const queues = await startLocalQueues();
+  process.env.SQS_ENDPOINT = queues.endpoint;
+  for (const [key, definition] of Object.entries(queueDefinitions)) {
+    process.env[definition.envVar] = queues.queueUrls[key as QueueKey];
+  }
+  // --- end local SQS
 
   const handlers = new Map<string, Promise<LambdaHttpHandler>>();
   const loadHandler = (functionName: string) => {
@@ -66,6 +94,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
         return { statusCode: 200, body: await authority.issue(request) };
       },
     },
+    population.route, // --- sandbox population register: POST /local/population
   ];
 
   const server = createLocalHttpServer({
@@ -74,12 +103,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     localRoutes,
     ...(options.onRequest ? { onRequest: options.onRequest } : {}),
   });
+  await population.ready; // --- sandbox population register: seeded before the first request
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://localhost:${port}`;
+  // --- local SQS: one poller per queue whose consumer handler exists (checked now; handlers load in the background)
+  const consumerClient = createSqsClient(queues.endpoint);
+  const consumers = startLocalConsumers(consumerClient, queues);
+  // --- end local SQS
 
   return {
     url,
@@ -89,9 +123,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     dynamoEndpoint: dynamo.endpoint,
     tableNames: dynamo.tableNames,
     providerSecret,
+    sqsEndpoint: queues.endpoint,
+    queueUrls: queues.queueUrls,
+    dlqUrls: queues.dlqUrls,
+    queueStats: () => ({ requests: queues.stats(), consumers: consumers.stats() }),
     stop: async () => {
+      // --- local SQS: pollers first (they finish their batches), then HTTP, queues, store
+      await consumers.stop();
+      consumerClient.destroy();
+      // --- end local SQS
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queues.stop();
+      population.stop(); // --- sandbox population register
       await dynamo.stop();
     },
   };

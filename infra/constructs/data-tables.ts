@@ -7,23 +7,67 @@ import { tableDefinitions, type TableDefinition, type TableKey } from '../../sha
 import type { StageConfig } from '../stages.js';
 import type { Grantee } from './service-function.js';
 
-export type TableAccess = 'read' | 'readWrite';
-
 /**
  * Exactly the operations the adapters issue (shared/adapters/dynamodb/), nothing
  * broader than that (no CDK grantReadData/grantReadWriteData). No Scan: every
- * access pattern is a Query (docs/data-model.md). No DeleteItem, no
- * ConditionCheckItem: nothing deletes or runs a transaction today. A function
- * that comes to need one gets a new access level, not a wider `readWrite`.
+ * access pattern is a Query (docs/data-model.md). No ConditionCheckItem and no
+ * Transact*: nothing runs a transaction (toolchain.md). A function that comes
+ * to need another operation gets a new access level, not a wider existing one.
  */
 export const tableActions = {
   /** On the table: reads by key, and Query on the base table. */
   read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
-  /** On the table: single-item conditional writes and BatchWriteItem (puts only). */
-  write: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
+  /** Single-item put (a new item, or a replace). */
+  put: ['dynamodb:PutItem'],
+  /** Single-item update (the conditional state transitions and counters). */
+  update: ['dynamodb:UpdateItem'],
+  /** Single-item delete (entitlement release, unlinking an account: conditional on the holder). */
+  delete: ['dynamodb:DeleteItem'],
+  /**
+   * BatchWriteItem: only the chunk upload needs it. It can delete as well as put
+   * (a DeleteRequest needs no DeleteItem), unconditionally, so it is granted
+   * to that one access level only.
+   */
+  batchWrite: ['dynamodb:BatchWriteItem'],
   /** On each index ARN: an index can only be queried (or scanned, which we never do). */
   index: ['dynamodb:Query'],
 } as const;
+
+type TableOperation = Exclude<keyof typeof tableActions, 'index'>;
+
+/**
+ * Access levels: which operations each grants on the table (every level reads,
+ * and may Query each named index). Named after what they allow, so that a
+ * wiring entry reads as its permissions.
+ */
+export const accessLevels = {
+  /** Reads only. */
+  read: ['read'],
+  /** The batch upload: puts, updates and BatchWriteItem; never a single delete. */
+  readWrite: ['read', 'put', 'update', 'batchWrite'],
+  /** Conditional transitions of existing items only (approval). */
+  readUpdate: ['read', 'update'],
+  /** Puts and updates, no delete and no batch write (the sandbox provider's ledger). */
+  readPutUpdate: ['read', 'put', 'update'],
+  /** Transitions and conditional deletes (entitlement release), no put, no batch write. */
+  readUpdateDelete: ['read', 'update', 'delete'],
+  /** The batch upload and cancellation: batch writes, and conditional deletes of entitlements. */
+  readWriteDelete: ['read', 'put', 'update', 'batchWrite', 'delete'],
+  /** Single-item puts, updates and conditional deletes; no batch write. */
+  readPutUpdateDelete: ['read', 'put', 'update', 'delete'],
+} as const satisfies Record<string, readonly TableOperation[]>;
+
+export type TableAccess = keyof typeof accessLevels;
+
+/** The DynamoDB actions an access level grants on the table itself. */
+export function actionsOf(access: TableAccess): string[] {
+  return accessLevels[access].flatMap((operation: TableOperation) => [...tableActions[operation]]);
+}
+
+/** Whether a level writes (and so needs the key to encrypt, not only to decrypt). */
+function writes(access: TableAccess): boolean {
+  return access !== 'read';
+}
 
 /**
  * The DynamoDB tables of shared/adapters/dynamodb/tables.ts, encrypted with one
@@ -35,7 +79,7 @@ export class DataTables extends Construct {
   readonly key: kms.Key;
   private readonly tables = new Map<TableKey, dynamodb.TableV2>();
   private readonly stage: StageConfig;
-  private readonly keyGrants = new Map<Grantee, Set<TableAccess>>();
+  private readonly keyGrants = new Map<Grantee, Set<'read' | 'write'>>();
 
   constructor(scope: Construct, id: string, props: { stage: StageConfig }) {
     super(scope, id);
@@ -101,8 +145,8 @@ export class DataTables extends Construct {
     const table = this.table(tableKey);
     grantee.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: sid(`${definition.id}${access === 'readWrite' ? 'ReadWrite' : 'Read'}`),
-        actions: access === 'readWrite' ? [...tableActions.read, ...tableActions.write] : [...tableActions.read],
+        sid: sid(`${definition.id}${access.charAt(0).toUpperCase()}${access.slice(1)}`),
+        actions: actionsOf(access),
         resources: [table.tableArn],
       }),
     );
@@ -128,15 +172,16 @@ export class DataTables extends Construct {
   }
 
   private grantKey(grantee: Grantee, access: TableAccess): void {
-    // One statement per access level per function, however many tables share the key.
-    const granted = this.keyGrants.get(grantee) ?? new Set<TableAccess>();
-    if (granted.has(access)) return;
-    granted.add(access);
+    // One statement per key use (read, or read and write) per function, however many tables share the key.
+    const use = writes(access) ? 'write' : 'read';
+    const granted = this.keyGrants.get(grantee) ?? new Set<'read' | 'write'>();
+    if (granted.has(use)) return;
+    granted.add(use);
     this.keyGrants.set(grantee, granted);
     grantee.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: sid(`TableKey${access === 'readWrite' ? 'ReadWrite' : 'Read'}`),
-        actions: access === 'readWrite' ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt', 'kms:DescribeKey'],
+        sid: use === 'write' ? 'TableKeyReadWrite' : 'TableKeyRead',
+        actions: use === 'write' ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt', 'kms:DescribeKey'],
         resources: [this.key.keyArn],
         // Only through DynamoDB: the function cannot decrypt with this key directly.
         conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Aws.REGION}.amazonaws.com` } },

@@ -21,6 +21,16 @@ export const deadLetterRetention = Duration.days(14);
 /** Alarm when a dead-lettered message is this old: it expires (and is lost) 4 days later. */
 export const deadLetterAgeAlarm = Duration.days(10);
 
+/**
+ * Event source of a dead-letter consumer (a queue definition's
+ * `deadLetterConsumer`). One message per invocation: a message the consumer
+ * cannot process then fails the whole invocation, so it counts in the
+ * function's Errors metric (alarmed), where a partial batch failure would not;
+ * the messages are rare and each is handled on its own. Concurrency 2, the
+ * least SQS event sources accept: this is a trickle, not a pipeline.
+ */
+export const deadLetterConsumerSettings = { batchSize: 1, maximumConcurrency: 2 } as const;
+
 export interface WorkQueue {
   definition: QueueDefinition;
   queue: sqs.Queue;
@@ -30,22 +40,32 @@ export interface WorkQueue {
 /**
  * The SQS queues of shared/adapters/sqs/queues.ts, each with its dead-letter
  * queue (maxReceiveCount from the definition), KMS encryption with one
- * customer-managed key, TLS enforced, and three alarms to the alarm topic:
- * a message in the DLQ, the queue's oldest message older than the stage's
- * threshold (backlog stuck), and a dead-lettered message close to expiry.
+ * customer-managed key, TLS enforced, and alarms to the alarm topic: the
+ * queue's oldest message older than the stage's threshold (backlog stuck), a
+ * dead-lettered message close to expiry, and
+ * - without a dead-letter consumer: a message in the DLQ (depth >= 1);
+ * - with one (the definition's `deadLetterConsumer`), whose work keeps the DLQ
+ *   empty so that its depth says little: a message arriving in the DLQ
+ *   (NumberOfMessagesReceived >= 1, the consumer receiving it) and the
+ *   consumer's Errors (added with the consumer, `addDeadLetterConsumer`).
  *
- * Producers: `grantSend(fn, queueKey)`. Consumers: `addConsumer(queueKey, fn)`.
+ * Producers: `grantSend(fn, queueKey)`. Consumers: `addConsumer(queueKey, fn)`,
+ * `addDeadLetterConsumer(queueKey, fn)`.
  */
 export class WorkQueues extends Construct {
   readonly key: kms.Key;
   private readonly queues = new Map<QueueKey, WorkQueue>();
   private readonly keyGrants = new Set<Grantee>();
+  private readonly alarms: AlarmTopic;
+  private readonly stackName: string;
 
   constructor(scope: Construct, id: string, props: { stage: StageConfig; alarms: AlarmTopic }) {
     super(scope, id);
     const { stage, alarms } = props;
+    this.alarms = alarms;
     const removalPolicy = stage.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const stackName = Stack.of(this).stackName;
+    this.stackName = stackName;
 
     this.key = new kms.Key(this, 'Key', {
       description: `SQS work queues of social-payments (${stage.name})`,
@@ -60,7 +80,11 @@ export class WorkQueues extends Construct {
           `Queue "${queueKey}": visibility timeout ${definition.visibilityTimeoutSeconds}s is below 6 x the consumer timeout (${definition.consumerTimeoutSeconds}s).`,
         );
       }
+      const deadLetterConsumer = definition.deadLetterConsumer;
       const deadLetterQueue = new sqs.Queue(this, `${definition.id}DeadLetterQueue`, {
+        // A consumed DLQ is sized like its queue: Lambda refuses an event source whose
+        // visibility timeout is below the function timeout, and 6x leaves room for retries.
+        ...(deadLetterConsumer ? { visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds) } : {}),
         retentionPeriod: deadLetterRetention,
         encryption: sqs.QueueEncryption.KMS,
         encryptionMasterKey: this.key,
@@ -78,15 +102,26 @@ export class WorkQueues extends Construct {
       });
       this.queues.set(queueKey, { definition, queue, deadLetterQueue });
 
-      const depth = new cloudwatch.Alarm(this, `${definition.id}DeadLetterDepthAlarm`, {
-        alarmName: `${stackName}-${definition.id}-dead-letters`,
-        alarmDescription: `${definition.id}: messages in the dead-letter queue (failed ${definition.maxReceiveCount} times). Inspect, fix, then redrive.`,
-        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+      const deadLetters = deadLetterConsumer
+        ? new cloudwatch.Alarm(this, `${definition.id}DeadLetteredAlarm`, {
+            alarmName: `${stackName}-${definition.id}-dead-lettered`,
+            alarmDescription: `${definition.id}: messages reached the dead-letter queue (failed ${definition.maxReceiveCount} times) and went to ${deadLetterConsumer}. Find why in ${definition.consumer}'s logs.`,
+            // Counted when the dead-letter consumer receives them: SQS does not count redriven messages as sent.
+            metric: deadLetterQueue.metricNumberOfMessagesReceived({ period: Duration.minutes(5), statistic: 'Sum' }),
+            threshold: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          })
+        : new cloudwatch.Alarm(this, `${definition.id}DeadLetterDepthAlarm`, {
+            alarmName: `${stackName}-${definition.id}-dead-letters`,
+            alarmDescription: `${definition.id}: messages in the dead-letter queue (failed ${definition.maxReceiveCount} times). Inspect, fix, then redrive.`,
+            metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+            threshold: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          });
       const backlogAge = new cloudwatch.Alarm(this, `${definition.id}OldestMessageAlarm`, {
         alarmName: `${stackName}-${definition.id}-oldest-message`,
         alarmDescription: `${definition.id}: oldest message older than ${stage.queueAgeAlarmSeconds}s: the consumer is failing, throttled or not keeping up.`,
@@ -105,7 +140,7 @@ export class WorkQueues extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-      for (const alarm of [depth, backlogAge, deadLetterAge]) alarms.notify(alarm);
+      for (const alarm of [deadLetters, backlogAge, deadLetterAge]) alarms.notify(alarm);
     }
   }
 
@@ -156,18 +191,58 @@ export class WorkQueues extends Construct {
    */
   addConsumer(queueKey: QueueKey, fn: ServiceFunction): void {
     const { definition, queue } = this.queue(queueKey);
-    const timeout = fn.function.timeout?.toSeconds();
-    if (timeout === undefined || timeout > definition.consumerTimeoutSeconds) {
-      throw new Error(
-        `Consumer of "${queueKey}" has timeout ${timeout ?? 'unset'}s; the queue is sized for at most ${definition.consumerTimeoutSeconds}s.`,
-      );
-    }
+    checkConsumerTimeout(queueKey, definition, fn.function.timeout?.toSeconds());
     fn.function.addEventSource(
       new SqsEventSource(queue, {
         batchSize: definition.batchSize,
         maxConcurrency: definition.maximumConcurrency,
         reportBatchItemFailures: true,
       }),
+    );
+  }
+
+  /**
+   * Makes `fn` the consumer of the queue's dead-letter queue (the definition's
+   * `deadLetterConsumer`): batch size and concurrency of
+   * `deadLetterConsumerSettings`, partial batch failures reported, and an
+   * alarm on the function's Errors. A message it fails stays in the DLQ and is
+   * retried after the visibility timeout until it expires (the dead-letter
+   * age alarm warns before).
+   */
+  addDeadLetterConsumer(queueKey: QueueKey, fn: ServiceFunction): void {
+    const { definition, deadLetterQueue } = this.queue(queueKey);
+    if (!definition.deadLetterConsumer) {
+      throw new Error(`Queue "${queueKey}" names no deadLetterConsumer in shared/adapters/sqs/queues.ts.`);
+    }
+    checkConsumerTimeout(`${queueKey} (dead-letter queue)`, definition, fn.function.timeout?.toSeconds());
+    fn.function.addEventSource(
+      new SqsEventSource(deadLetterQueue, {
+        batchSize: deadLetterConsumerSettings.batchSize,
+        maxConcurrency: deadLetterConsumerSettings.maximumConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    const errors = new cloudwatch.Alarm(this, `${definition.id}DeadLetterConsumerErrorsAlarm`, {
+      alarmName: `${this.stackName}-${definition.id}-dead-letter-consumer-errors`,
+      alarmDescription: `${definition.id}: the dead-letter consumer ${definition.deadLetterConsumer} failed; its message stays in the dead-letter queue and is retried. Read its logs.`,
+      metric: fn.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarms.notify(errors);
+  }
+}
+
+/**
+ * A consumer's timeout must not exceed the definition's consumer timeout,
+ * which the visibility timeout is sized for.
+ */
+export function checkConsumerTimeout(what: string, definition: QueueDefinition, timeoutSeconds: number | undefined): void {
+  if (timeoutSeconds === undefined || timeoutSeconds > definition.consumerTimeoutSeconds) {
+    throw new Error(
+      `Consumer of "${what}" has timeout ${timeoutSeconds ?? 'unset'}s; the queue is sized for at most ${definition.consumerTimeoutSeconds}s.`,
     );
   }
 }

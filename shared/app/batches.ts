@@ -27,6 +27,7 @@ import type { ReasonCode } from '../domain/reason-codes.js';
 import type { CreateBatchRequest, PaymentItem } from '../domain/schemas.js';
 import type { Principal } from '../http/principal.js';
 import { ConditionFailed, type BatchStore } from '../ports/batch-store.js';
+import type { EntitlementStore } from '../ports/entitlement-store.js';
 import type { CursorCodec } from './cursor.js';
 
 /** Longer than any request can run (API Gateway gives up at 30 s), so a live upload never loses its lease. */
@@ -34,6 +35,8 @@ export const UPLOAD_LEASE_MS = 120_000;
 
 export interface BatchDependencies {
   store: BatchStore;
+  /** Cancelled payments give their entitlements back. */
+  entitlements: EntitlementStore;
   clock: Clock;
   newBatchId: () => string;
   /** Unique per request: owns the upload lease. */
@@ -316,6 +319,11 @@ export function createBatchUseCases(deps: BatchDependencies) {
           page.items.map((payment) => store.transitionPayment(payment, [status], 'CANCELLED', { reasonCode: null, at })),
         );
         const done = moved.filter((payment): payment is PaymentRecord => payment !== undefined);
+        await Promise.all(
+          done.map((payment) =>
+            deps.entitlements.release({ personHash: payment.personHash, programCode: payment.programCode, period: payment.period, paymentId: payment.paymentId }),
+          ),
+        );
         const amount = sumAmounts(done.map((payment) => payment.amount));
         await store.addToCounters(
           batch.batchId,

@@ -6,7 +6,7 @@ import { sumAmounts } from '../domain/money.js';
 import { matchNames } from '../domain/names.js';
 import { checkPersonalId } from '../domain/personal-id.js';
 import type { RejectionReasonCode } from '../domain/reason-codes.js';
-import type { BatchStore, CounterDelta, PagePosition, PaymentKey } from '../ports/batch-store.js';
+import { ConditionFailed, type BatchStore, type CounterDelta, type PagePosition, type PaymentKey } from '../ports/batch-store.js';
 import type { EntitlementStore } from '../ports/entitlement-store.js';
 import type { Citizen, PopulationRegistry } from '../ports/population-registry.js';
 import type { WorkQueue } from '../ports/work-queue.js';
@@ -128,7 +128,7 @@ export function createVerificationUseCases(deps: VerificationDependencies) {
     try {
       await batches.transitionBatch(batch.batchId, ['SUBMITTED'], 'AWAITING_APPROVAL', tally, clock.now().toISOString());
     } catch (error) {
-      if ((error as Error).name !== 'ConditionFailed') throw error; // already moved on (or cancelled)
+      if (!(error instanceof ConditionFailed)) throw error; // already moved on (or cancelled)
     }
   }
 

@@ -1,5 +1,6 @@
 import { ulid } from 'ulid';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
+import { DynamoEntitlementStore } from '../adapters/dynamodb/entitlement-store.js';
 import { createBatchUseCases } from '../app/batches.js';
 import { createBeneficiaryUseCases } from '../app/beneficiary.js';
 import type { BatchRecord } from '../domain/batch.js';
@@ -15,6 +16,7 @@ export async function createBatchContext(options: { startVerification?: (batch: 
   const store = new DynamoBatchStore(client, config.CORE_TABLE_NAME);
   const batches = createBatchUseCases({
     store,
+    entitlements: new DynamoEntitlementStore(client, config.CORE_TABLE_NAME),
     clock: systemClock,
     newBatchId: ulid,
     newLeaseOwner: ulid,

@@ -7,6 +7,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../shared/http/routes.js';
+import { secretDefinitions } from '../../infra/constructs/app-secrets.js';
 import { createPaymentsApp } from '../../infra/payments-app.js';
 import { acknowledgements, featureFlags, must, synthStage, type SynthesizedStage } from './support.js';
 
@@ -27,20 +28,34 @@ describe.each(['sandbox', 'prod'] as const)('cdk-nag on %s', (stageName) => {
     expect(report.success).toBe(true);
   });
 
-  it('acknowledges only APIG4 once per unauthenticated route and SMG4 on the pepper secret, each with its own reason', () => {
+  it('acknowledges only APIG4 once per unauthenticated route and SMG4 once per secret of the stage, each with its own reason', () => {
     const acks = acknowledgements(synth.app);
-    expect(acks.map((a) => a.id).sort()).toEqual([...unauthenticated.map(() => 'AwsSolutions-APIG4'), 'AwsSolutions-SMG4'].sort());
+    const secretIds = Object.values(secretDefinitions)
+      .filter((d) => !('outsideSandboxOnly' in d && d.outsideSandboxOnly) || stageName !== 'sandbox')
+      .map((d) => d.id);
+    expect(secretIds.length).toBe(stageName === 'sandbox' ? 2 : 3);
+    expect(acks.map((a) => a.id).sort()).toEqual(
+      [...unauthenticated.map(() => 'AwsSolutions-APIG4'), ...secretIds.map(() => 'AwsSolutions-SMG4')].sort(),
+    );
     const smg4 = acks.filter((a) => a.id === 'AwsSolutions-SMG4');
-    expect(smg4.map((a) => a.path)).toEqual([`${synth.stack.stackName}/Secrets/HashPepper`]);
-    // The reason says why not rotating is deliberate, and what rotating would need.
-    expect(smg4[0]!.reason).toMatch(/orphan every stored key hash/);
-    expect(smg4[0]!.reason).toMatch(/re-keying job/);
+    expect(smg4.map((a) => a.path).sort()).toEqual(secretIds.map((id) => `${synth.stack.stackName}/Secrets/${id}`).sort());
+    // The pepper's reason says why not rotating is deliberate, and what rotating would need.
+    const pepper = must(smg4.find((a) => a.path.endsWith('/HashPepper')), 'pepper acknowledgement');
+    expect(pepper.reason).toMatch(/orphan every stored key hash/);
+    expect(pepper.reason).toMatch(/re-keying job/);
+    // The providers' secrets are shared with each provider: rotated with them, by operators.
+    const providers = must(smg4.find((a) => a.path.endsWith('/ProviderCallbacks')), 'provider secrets acknowledgement');
+    expect(providers.reason).toMatch(/coordinated exchange with each provider/);
     for (const route of unauthenticated) {
       const ack = acks.find((a) => a.path.endsWith(`/${route.method}--${route.path.replaceAll('/', '--').replace(/^--/, '')}`));
       const { reason } = must(ack, `acknowledgement of ${route.method} ${route.path}`);
       expect(reason).toContain(route.path);
       expect(reason.length).toBeGreaterThan(60);
     }
+    // The provider callback route is open to API Gateway because the handler checks a signature.
+    expect(unauthenticated.map((r) => r.operationId).sort()).toEqual(['getHealth', 'getOpenApi', 'providerCallback']);
+    const callback = must(acks.find((a) => a.id === 'AwsSolutions-APIG4' && a.reason.includes('/v1/provider-callbacks/')), 'callback acknowledgement');
+    expect(callback.reason).toMatch(/HMAC-SHA256 signature/);
     expect(new Set(acks.map((a) => a.reason)).size).toBe(acks.length);
   });
 });

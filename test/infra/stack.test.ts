@@ -8,12 +8,12 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinitions, type TableDefinition } from '../../shared/adapters/dynamodb/tables.js';
-import { queueDefinitions } from '../../shared/adapters/sqs/queues.js';
+import { queueDefinitions, type QueueDefinition, type QueueKey } from '../../shared/adapters/sqs/queues.js';
 import { httpFunctionNames, routes } from '../../shared/http/routes.js';
 import { secretDefinitions } from '../../infra/constructs/app-secrets.js';
 import { deadLetterRetention } from '../../infra/constructs/work-queues.js';
 import { stages } from '../../infra/stages.js';
-import { httpFunctionWiring } from '../../infra/wiring.js';
+import { consumerWiring, deadLetterConsumerWiring, httpFunctionWiring } from '../../infra/wiring.js';
 import {
   functionPolicyStatements,
   list,
@@ -106,7 +106,10 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
         expect(Object.keys(outputs).includes(`${definition.id}TableName`), `${key} table output`).toBe(present);
       }
       if (production) {
-        expect(Object.keys(synth.template.findResources('AWS::DynamoDB::GlobalTable')).some((id) => id.includes('SandboxRegistry'))).toBe(false);
+        const sandboxOnly = Object.values(tableDefinitions).filter((d) => 'sandboxOnly' in d && d.sandboxOnly);
+        expect(sandboxOnly.map((d) => d.id).sort()).toEqual(['SandboxProvider', 'SandboxRegistry']);
+        const ids = Object.keys(synth.template.findResources('AWS::DynamoDB::GlobalTable'));
+        for (const definition of sandboxOnly) expect(ids.some((id) => id.startsWith(`Tables${definition.id}`)), definition.id).toBe(false);
       }
     });
 
@@ -211,20 +214,24 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       synth.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     });
 
-    it('alarms on DLQ depth (>= 1) and message age, to the alarm topic', () => {
+    it('alarms on dead letters (DLQ depth >= 1, or messages received by a dead-letter consumer) and message age, to the alarm topic', () => {
       const topicId = must(Object.keys(synth.template.findResources('AWS::SNS::Topic'))[0], 'alarm topic');
       const alarms = resourcesOfType<AlarmProps>(synth.template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
       const queueIdOf = (alarm: AlarmProps) => referencedId(alarm.Dimensions.find((d) => d.Name === 'QueueName')?.Value);
       for (const definition of Object.values(queueDefinitions)) {
+        const consumed = 'deadLetterConsumer' in definition;
         const onDlq = alarms.filter((a) => queueIdOf(a)?.startsWith(`Queues${definition.id}DeadLetterQueue`));
         const onQueue = alarms.filter((a) => queueIdOf(a)?.startsWith(`Queues${definition.id}Queue`));
-        const depth = onDlq.find((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
-        expect(depth, `${definition.id} DLQ depth alarm`).toMatchObject({
+        // A consumed DLQ is emptied at once: its depth says little, its receipts say a message arrived.
+        const deadLetters = onDlq.find((a) => a.MetricName === (consumed ? 'NumberOfMessagesReceived' : 'ApproximateNumberOfMessagesVisible'));
+        expect(deadLetters, `${definition.id} dead-letter alarm`).toMatchObject({
           Namespace: 'AWS/SQS',
           Threshold: 1,
           ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         });
-        expect(onDlq.some((a) => a.MetricName === 'ApproximateAgeOfOldestMessage'), `${definition.id} DLQ age alarm`).toBe(true);
+        expect(onDlq.map((a) => a.MetricName).sort(), `${definition.id} DLQ alarms`).toEqual(
+          [consumed ? 'NumberOfMessagesReceived' : 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage'].sort(),
+        );
         const age = onQueue.find((a) => a.MetricName === 'ApproximateAgeOfOldestMessage');
         expect(age?.Threshold, `${definition.id} queue age alarm`).toBe(stage.queueAgeAlarmSeconds);
         for (const alarm of [...onDlq, ...onQueue]) {
@@ -232,12 +239,29 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
         }
       }
     });
+
+    it('sizes a consumed dead-letter queue\'s visibility timeout like its queue', () => {
+      const queues = Object.fromEntries(resourcesOfType<QueueProps>(synth.template, 'AWS::SQS::Queue'));
+      for (const definition of Object.values(queueDefinitions)) {
+        const [, dlq] = must(
+          Object.entries(queues).find(([id]) => id.startsWith(`Queues${definition.id}DeadLetterQueue`)),
+          `${definition.id} DLQ`,
+        );
+        if ('deadLetterConsumer' in definition) {
+          expect(dlq.Properties.VisibilityTimeout).toBe(definition.visibilityTimeoutSeconds);
+          expect(dlq.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * definition.consumerTimeoutSeconds);
+        } else {
+          expect(dlq.Properties.VisibilityTimeout).toBeUndefined();
+        }
+      }
+    });
   });
 
   describe('Lambda functions', () => {
-    it('has one function per HTTP handler (consumers come later)', () => {
-      synth.template.resourceCountIs('AWS::Lambda::Function', httpFunctionNames.length);
-      expect([...synth.stack.functions.keys()].sort()).toEqual([...httpFunctionNames].sort());
+    it('has one function per HTTP handler, queue consumer and dead-letter consumer', () => {
+      const consumers = Object.values(queueDefinitions).flatMap((d) => [d.consumer, ...('deadLetterConsumer' in d ? [d.deadLetterConsumer] : [])]);
+      synth.template.resourceCountIs('AWS::Lambda::Function', httpFunctionNames.length + consumers.length);
+      expect([...synth.stack.functions.keys()].sort()).toEqual([...httpFunctionNames, ...consumers].sort());
     });
 
     it('runs Node.js 24 on arm64 with explicit size, timeout, environment and its own log group', () => {
@@ -246,7 +270,8 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
         expect(fn.Runtime, id).toBe('nodejs24.x');
         expect(fn.Architectures, id).toEqual(['arm64']);
         expect(fn.Timeout, id).toBeGreaterThan(0);
-        expect(fn.Timeout, id).toBeLessThanOrEqual(29);
+        // Behind API Gateway at most 29 s (it gives up at 30 s); consumers as their queue is sized.
+        expect(fn.Timeout, id).toBeLessThanOrEqual(Math.max(29, ...Object.values(queueDefinitions).map((d) => d.consumerTimeoutSeconds)));
         expect(fn.MemorySize, id).toBeGreaterThanOrEqual(128);
         expect(fn.Environment?.Variables, id).toMatchObject({
           STAGE: stageName,
@@ -260,19 +285,27 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
     });
 
     it('sets exactly the table and secret variables its wiring grants, and never HASH_PEPPER', () => {
+      const wiringOf = (name: string) =>
+        httpFunctionWiring[name] ??
+        (Object.entries(queueDefinitions) as [QueueKey, QueueDefinition][])
+          .map(([key, d]) => (d.consumer === name ? consumerWiring[key] : d.deadLetterConsumer === name ? deadLetterConsumerWiring[key] : undefined))
+          .find((w) => w !== undefined);
       for (const [name, fn] of synth.stack.functions) {
         const id = synth.stack.getLogicalId(fn.function.node.defaultChild as CfnElement);
         const vars = must(synth.template.findResources('AWS::Lambda::Function')[id], id).Properties.Environment.Variables as Record<
           string,
           unknown
         >;
-        const wiring = must(httpFunctionWiring[name], `wiring of ${name}`);
+        const wiring = must(wiringOf(name), `wiring of ${name}`);
+        const sandboxRegister = wiring.populationRegistry === true && synth.stack.tables.has('registry');
         for (const [key, definition] of Object.entries(tableDefinitions)) {
-          const granted = key in (wiring.tables ?? {}) && synth.stack.tables.has(key as keyof typeof tableDefinitions);
+          const granted =
+            (key in (wiring.tables ?? {}) || (key === 'registry' && sandboxRegister)) && synth.stack.tables.has(key as keyof typeof tableDefinitions);
           expect(vars[definition.envVar] !== undefined, `${name} ${definition.envVar}`).toBe(granted);
         }
         for (const [key, definition] of Object.entries(secretDefinitions)) {
-          const granted = (wiring.secrets ?? []).some((s) => s === key);
+          const granted =
+            (wiring.secrets ?? []).some((s) => s === key) || (key === 'nationalRegistry' && wiring.populationRegistry === true && !sandboxRegister);
           expect(vars[definition.envVar] !== undefined, `${name} ${definition.envVar}`).toBe(granted);
         }
         // The development pepper is a local-only variable: deployed, the value comes from Secrets Manager.
@@ -329,6 +362,28 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       }
     });
 
+    it('leaves only health, the OpenAPI document and provider callbacks without the JWT authorizer', () => {
+      const authorizerId = must(Object.keys(synth.template.findResources('AWS::ApiGatewayV2::Authorizer'))[0], 'authorizer');
+      const created = resourcesOfType<{ RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown }>(
+        synth.template,
+        'AWS::ApiGatewayV2::Route',
+      ).map(([, r]) => r.Properties);
+      const open = created.filter((r) => r.AuthorizationType !== 'JWT').map((r) => r.RouteKey).sort();
+      expect(open).toEqual(['GET /v1/health', 'GET /v1/openapi.json', 'POST /v1/provider-callbacks/{providerCode}']);
+      for (const route of created.filter((r) => !open.includes(r.RouteKey))) {
+        expect(route.RouteKey).toMatch(/^(GET|POST|PUT|DELETE) \/v1\//);
+        expect(route.AuthorizationType, route.RouteKey).toBe('JWT');
+        expect(referencedId(route.AuthorizerId), route.RouteKey).toBe(authorizerId);
+      }
+      const callback = must(created.find((r) => r.RouteKey === 'POST /v1/provider-callbacks/{providerCode}'), 'callback route');
+      expect(callback.AuthorizationType).toBe('NONE');
+      expect(callback.AuthorizerId).toBeUndefined();
+      // Every account, me and approval route is behind the authorizer.
+      for (const key of ['PUT /v1/accounts/{personalId}', 'GET /v1/accounts/{personalId}', 'DELETE /v1/accounts/{personalId}', 'GET /v1/me/payments', 'GET /v1/me/payments/{paymentId}', 'GET /v1/me/account', 'POST /v1/batches/{batchId}/approve']) {
+        expect(created.find((r) => r.RouteKey === key)?.AuthorizationType, key).toBe('JWT');
+      }
+    });
+
     it('logs access (without request paths, which carry personal IDs) and throttles by stage', () => {
       const apiStages = resourcesOfType<{
         StageName: string;
@@ -348,7 +403,11 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       );
       const format = JSON.parse(props.AccessLogSettings.Format) as Record<string, string>;
       expect(format.requestId).toBe('$context.requestId');
+      // The route template (`GET /v1/accounts/{personalId}`), never the request path holding the ID.
+      expect(format.routeKey).toBe('$context.routeKey');
       expect(Object.values(format)).not.toContain('$context.path');
+      expect(props.AccessLogSettings.Format).not.toContain('$context.path');
+      expect(props.AccessLogSettings.Format).not.toContain('$request.path');
       expect(props.AccessLogSettings.Format).not.toMatch(/\$context\.(path|authorizer\.claims)/);
     });
   });
@@ -407,7 +466,7 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
 
   describe('provincial batch functions', () => {
     const readActions = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
-    const writeActions = ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+    const writeActions = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
     const expected = {
       'batches-write': { table: [...readActions, ...writeActions].sort(), memorySize: 1024, timeout: 29 },
       'batches-read': { table: readActions, memorySize: 512, timeout: 29 },
@@ -455,12 +514,13 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       expect(actions.filter((a) => a.startsWith('sqs:'))).toEqual([]);
     });
 
-    it('never grants Scan, DeleteItem, a wildcard action or a resource "*"', () => {
+    it('never grants Scan, a wildcard action or a resource "*", and DeleteItem only to the writer (entitlement release)', () => {
       for (const name of names) {
         for (const statement of statementsOf(name)) {
           for (const action of list(statement.Action)) {
             expect(action).not.toContain('*');
-            expect(['dynamodb:Scan', 'dynamodb:DeleteItem']).not.toContain(action);
+            expect(action).not.toBe('dynamodb:Scan');
+            if (name === 'batches-read') expect(action).not.toBe('dynamodb:DeleteItem');
           }
           for (const resource of list(statement.Resource)) expect(resource).not.toBe('*');
         }
@@ -504,15 +564,12 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       expect(fn.Timeout).toBe(expected[name].timeout);
     });
 
-    it('grants Secrets Manager to no other function, and only on the pepper secret', () => {
+    it('grants the pepper to exactly the functions that touch the core table', () => {
       for (const [name, fn] of synth.stack.functions) {
         const statements = functionPolicyStatements(synth.template, synth.stack.getLogicalId(fn.function.node.defaultChild as CfnElement));
-        const secretStatements = statements.filter((s: PolicyStatementJson) => list(s.Action).some((a) => a.startsWith('secretsmanager:')));
-        if ((names as string[]).includes(name)) {
-          expect(secretStatements.flatMap((s) => list(s.Resource)), name).toEqual([{ Ref: pepperSecretId() }]);
-        } else {
-          expect(secretStatements, name).toEqual([]);
-        }
+        const readsPepper = statements.some((s: PolicyStatementJson) => s.Sid === 'HashPepperSecretRead');
+        const touchesCore = statements.some((s: PolicyStatementJson) => s.Sid?.startsWith('CoreRead') ?? false);
+        expect(readsPepper, name).toBe(touchesCore);
       }
     });
 
@@ -539,9 +596,13 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
         'AWS::SecretsManager::Secret',
       );
 
+    const pepper = () => must(secrets().find(([id]) => id === 'HashPepperSecret'), 'HashPepperSecret')[1];
+
     it('is one generated 64-character string of letters and digits, under a fixed logical id', () => {
-      expect(secrets().map(([id]) => id)).toEqual(['HashPepperSecret']);
-      const secret = must(secrets()[0], 'secret')[1];
+      expect(secrets().map(([id]) => id).sort()).toEqual(
+        ['HashPepperSecret', 'ProviderCallbacksSecret', ...(production ? ['NationalRegistryCredentialsSecret'] : [])].sort(),
+      );
+      const secret = pepper();
       // Pinned: changing the generator settings makes CloudFormation generate a new value (a new pepper).
       expect(secret.Properties.GenerateSecretString).toEqual({ PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false });
       expect(secret.Properties.SecretString).toBeUndefined();
@@ -549,17 +610,17 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
     });
 
     it('is encrypted with the stack\'s customer-managed key (the tables\' key)', () => {
-      const secret = must(secrets()[0], 'secret')[1];
+      const secret = pepper();
       expect(referencedId(secret.Properties.KmsKeyId)).toBe(referencedId(synth.stack.resolve(synth.stack.tables.key.keyArn)));
     });
 
     it(`is ${production ? 'RETAINed in prod' : 'DESTROYed with the sandbox'}`, () => {
-      const secret = must(secrets()[0], 'secret')[1];
+      const secret = pepper();
       expect(secret.DeletionPolicy).toBe(production ? 'Retain' : 'Delete');
       expect(secret.UpdateReplacePolicy).toBe(production ? 'Retain' : 'Delete');
     });
 
-    it('has no rotation schedule (rotating the pepper orphans every stored key hash)', () => {
+    it('has no rotation schedule (rotating the pepper orphans every stored key hash; the other secrets are rotated with their issuers)', () => {
       synth.template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
       synth.template.resourceCountIs('AWS::Serverless::Application', 0);
     });

@@ -45,6 +45,14 @@ describe('resolveStage', () => {
     expect(() => resolveStage('prod', context({ alarmEmail: 'not-an-address' }))).toThrow(/not an e-mail/);
   });
 
+  it('takes the national population register URL from context, https only', () => {
+    expect(resolveStage('prod').populationRegistry).toBeUndefined();
+    expect(resolveStage('prod', context({ populationRegistryUrl: 'https://ndxp.example/api' })).populationRegistry).toEqual({
+      baseUrl: 'https://ndxp.example/api',
+    });
+    expect(() => resolveStage('prod', context({ populationRegistryUrl: 'http://ndxp.example/' }))).toThrow(/population register must be an https URL/);
+  });
+
   it('keeps both stages in ap-southeast-1 with retention and throttling set', () => {
     for (const stage of Object.values(stages)) {
       expect(stage.region).toBe('ap-southeast-1');

@@ -1,7 +1,8 @@
 /**
- * The wiring API for functions still to come: a route function with table and
- * queue access, and a queue consumer. Built in a scratch project root holding
- * empty handlers, so it does not depend on which handlers exist today.
+ * The wiring API: a route function added with table, secret and queue access,
+ * the queue consumers, the access levels and the guards. Built in a scratch
+ * project root holding empty handlers, so it does not depend on the handlers'
+ * code (another engineer may be mid-edit).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,8 @@ import { esbuildOptions, esbuildSettings } from '../../infra/bundling.js';
 import { nodejsBundling } from '../../infra/constructs/service-function.js';
 import { PaymentsStack } from '../../infra/stack.js';
 import { resolveStage, type StageName } from '../../infra/stages.js';
-import { httpFunctionWiring, unauthenticatedRouteReasons } from '../../infra/wiring.js';
+import { accessLevels, actionsOf, type TableAccess } from '../../infra/constructs/data-tables.js';
+import { deadLetterConsumerWiring, httpFunctionWiring, unauthenticatedRouteReasons } from '../../infra/wiring.js';
 import { featureFlags, must, referencedId, resourcesOfType } from './support.js';
 
 interface Statement {
@@ -32,7 +34,8 @@ let scratch: string;
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'payments-wiring-'));
   writeFileSync(join(scratch, 'package-lock.json'), '{}');
-  for (const name of [...httpFunctionNames, 'batches', queueDefinitions.verification.consumer]) {
+  const consumers = Object.values(queueDefinitions).flatMap((d) => [d.consumer, ...('deadLetterConsumer' in d ? [d.deadLetterConsumer] : [])]);
+  for (const name of [...httpFunctionNames, 'batches', ...consumers]) {
     mkdirSync(join(scratch, 'functions', name), { recursive: true });
     writeFileSync(join(scratch, 'functions', name, 'handler.ts'), 'export const handler = async () => ({});\n');
   }
@@ -76,10 +79,6 @@ describe.each(['sandbox', 'prod'] as const)('wiring in %s', (stageName) => {
       timeout: Duration.seconds(29),
       wiring: { tables: { core: 'readWrite', audit: 'read' }, secrets: ['pepper'], sendsTo: ['verification'] },
     });
-    stack.addQueueConsumer('verification', {
-      tables: { core: 'readWrite', registry: 'read' },
-      sendsTo: ['disbursement'],
-    });
     template = Template.fromStack(stack);
   });
 
@@ -120,12 +119,17 @@ describe.each(['sandbox', 'prod'] as const)('wiring in %s', (stageName) => {
 
   it('attaches a consumer with the queue definition: batch size, concurrency, partial failures, timeout', () => {
     const definition = queueDefinitions.verification;
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      BatchSize: definition.batchSize,
-      ScalingConfig: { MaximumConcurrency: definition.maximumConcurrency },
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-    });
     const id = functionId(template, 'VerifyWorkerFunction');
+    const mappings = resourcesOfType<{ FunctionName: unknown; EventSourceArn: unknown; BatchSize: number; ScalingConfig: unknown; FunctionResponseTypes: string[] }>(
+      template,
+      'AWS::Lambda::EventSourceMapping',
+    ).filter(([, m]) => referencedId(m.Properties.FunctionName) === id);
+    expect(mappings).toHaveLength(1);
+    const mapping = must(mappings[0], 'mapping')[1].Properties;
+    expect(referencedId(mapping.EventSourceArn)).toMatch(/^QueuesVerificationQueue/);
+    expect(mapping.BatchSize).toBe(definition.batchSize);
+    expect(mapping.ScalingConfig).toEqual({ MaximumConcurrency: definition.maximumConcurrency });
+    expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     const fn = must(template.findResources('AWS::Lambda::Function')[id], id);
     expect(fn.Properties.Timeout).toBe(definition.consumerTimeoutSeconds);
     expect(fn.Properties.Runtime).toBe('nodejs24.x');
@@ -133,9 +137,19 @@ describe.each(['sandbox', 'prod'] as const)('wiring in %s', (stageName) => {
     expect(statements.flatMap((s) => [s.Action].flat())).toEqual(
       expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'kms:Decrypt']),
     );
-    // Not wired with `secrets`: no secret access, no variable.
-    expect(statements.flatMap((s) => [s.Action].flat()).some((a) => a.startsWith('secretsmanager:'))).toBe(false);
-    expect((fn.Properties.Environment.Variables as Record<string, unknown>).HASH_PEPPER_SECRET_ARN).toBeUndefined();
+  });
+
+  it('attaches the dead-letter consumer to the dead-letter queue, one message at a time', () => {
+    const id = functionId(template, 'DisburseExhaustedFunction');
+    const mapping = must(
+      resourcesOfType<{ FunctionName: unknown; EventSourceArn: unknown; BatchSize: number; ScalingConfig: unknown }>(template, 'AWS::Lambda::EventSourceMapping').find(
+        ([, m]) => referencedId(m.Properties.FunctionName) === id,
+      ),
+      'dead-letter mapping',
+    )[1].Properties;
+    expect(referencedId(mapping.EventSourceArn)).toMatch(/^QueuesDisbursementDeadLetterQueue/);
+    expect(mapping.BatchSize).toBe(1);
+    expect(mapping.ScalingConfig).toEqual({ MaximumConcurrency: 2 });
   });
 
   it('leaves cdk-nag nothing to report on the wired functions', () => {
@@ -143,16 +157,19 @@ describe.each(['sandbox', 'prod'] as const)('wiring in %s', (stageName) => {
     expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
   });
 
-  it(`grants the sandbox-only registry table ${stageName === 'sandbox' ? 'in the sandbox' : 'nowhere in prod'}`, () => {
+  it(`gives the register functions ${stageName === 'sandbox' ? 'the sandbox register table' : 'the national register credentials, no table'}`, () => {
     const id = functionId(template, 'VerifyWorkerFunction');
     const vars = must(template.findResources('AWS::Lambda::Function')[id], id).Properties.Environment.Variables as Record<string, unknown>;
     const statements = policyStatementsOf(template, id);
     if (stageName === 'sandbox') {
       expect(referencedId(vars.REGISTRY_TABLE_NAME)).toMatch(/^TablesSandboxRegistry/);
       expect(statements.some((s) => s.Sid === 'SandboxRegistryRead')).toBe(true);
+      expect(vars.NATIONAL_REGISTRY_CREDENTIALS_SECRET_ARN).toBeUndefined();
     } else {
       expect(vars.REGISTRY_TABLE_NAME).toBeUndefined();
       expect(statements.some((s) => s.Sid === 'SandboxRegistryRead')).toBe(false);
+      expect(vars.NATIONAL_REGISTRY_CREDENTIALS_SECRET_ARN).toEqual({ Ref: 'NationalRegistryCredentialsSecret' });
+      expect(statements.some((s) => s.Sid === 'NationalRegistryCredentialsSecretRead')).toBe(true);
     }
   });
 });
@@ -161,6 +178,21 @@ describe('guards', () => {
   it('refuses a consumer whose timeout exceeds what the queue is sized for', () => {
     const stack = buildStack('sandbox');
     expect(() => stack.addQueueConsumer('verification', { timeoutSeconds: 120 })).toThrow(/sized for at most 60s/);
+  });
+
+  it('refuses a dead-letter consumer on a queue whose definition names none', () => {
+    const stack = buildStack('sandbox');
+    expect(() => stack.addDeadLetterConsumer('verification')).toThrow(/names no deadLetterConsumer/);
+  });
+
+  it('refuses a queue definition naming a dead-letter consumer that has no wiring', () => {
+    const saved = deadLetterConsumerWiring.disbursement;
+    delete deadLetterConsumerWiring.disbursement;
+    try {
+      expect(() => buildStack('sandbox')).toThrow(/"disburse-exhausted".*deadLetterConsumerWiring has no entry/);
+    } finally {
+      deadLetterConsumerWiring.disbursement = saved;
+    }
   });
 
   it('refuses a second function with the same name', () => {
@@ -173,6 +205,21 @@ describe('guards', () => {
     for (const route of routes.filter((r) => r.auth !== 'jwt')) {
       expect(unauthenticatedRouteReasons[route.operationId], route.operationId).toBeDefined();
     }
+  });
+});
+
+describe('table access levels', () => {
+  it('read only reads; only the readWrite levels (the upload) batch-write; only the *Delete levels delete; nothing scans', () => {
+    for (const level of Object.keys(accessLevels) as TableAccess[]) {
+      const granted = actionsOf(level);
+      expect(granted, level).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']));
+      expect(granted.some((a) => /Scan|Transact|PartiQL|\*/.test(a)), level).toBe(false);
+      expect(granted.includes('dynamodb:BatchWriteItem'), level).toBe(level === 'readWrite' || level === 'readWriteDelete');
+      expect(granted.includes('dynamodb:DeleteItem'), level).toBe(level.endsWith('Delete'));
+      expect(granted.includes('dynamodb:PutItem'), level).toBe(level.startsWith('readWrite') || level.startsWith('readPut'));
+      expect(granted.includes('dynamodb:UpdateItem'), level).toBe(level !== 'read');
+    }
+    expect(actionsOf('read')).toEqual(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']);
   });
 });
 

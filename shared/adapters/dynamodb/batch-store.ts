@@ -183,7 +183,9 @@ export class DynamoBatchStore implements BatchStore {
   }
 
   async completeUpload(batchId: string, owner: string, added: Totals, now: string): Promise<BatchRecord> {
-    const result = await this.client.send(
+    let result;
+    try {
+      result = await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.batch(batchId),
@@ -195,6 +197,10 @@ export class DynamoBatchStore implements BatchStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new ConditionFailed(await this.getBatch(batchId));
+    }
     return strip<BatchRecord>(result.Attributes);
   }
 
@@ -280,7 +286,7 @@ export class DynamoBatchStore implements BatchStore {
 
   async getPayment(key: PaymentKey): Promise<PaymentRecord | undefined> {
     const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.payment(key.batchId, key.shard, key.refDigest) }),
+      new GetCommand({ TableName: this.tableName, Key: keys.payment(key.batchId, key.shard, key.refDigest), ConsistentRead: true }),
     );
     return result.Item ? strip<PaymentRecord>(result.Item) : undefined;
   }
@@ -404,10 +410,12 @@ export class DynamoBatchStore implements BatchStore {
       ':entry': [{ status: to, reasonCode: change.reasonCode, at: change.at }],
     };
     const sets = ['#status = :to', 'reasonCode = :reason', 'updatedAt = :at', 'history = list_append(history, :entry)'];
+    const names: Record<string, string> = { '#status': 'status' };
     for (const [field, value] of Object.entries(change.set ?? {})) {
       if (value === undefined) continue;
+      names[`#set_${field}`] = field;
       values[`:set_${field}`] = value;
-      sets.push(`${field} = :set_${field}`);
+      sets.push(`#set_${field} = :set_${field}`);
     }
     try {
       const result = await this.client.send(
@@ -416,7 +424,7 @@ export class DynamoBatchStore implements BatchStore {
           Key: keys.payment(key.batchId, key.shard, key.refDigest),
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
-          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
@@ -468,7 +476,8 @@ export class DynamoBatchStore implements BatchStore {
         // A number set: adding the same shard twice (a redelivered message) counts it once.
         UpdateExpression: 'ADD verifiedShards :shard',
         ExpressionAttributeValues: { ':shard': new Set([shard]) },
-        ReturnValues: 'UPDATED_NEW',
+        // ALL_NEW: some backends return nothing under UPDATED_NEW when the set did not change.
+        ReturnValues: 'ALL_NEW',
       }),
     );
     return (result.Attributes?.verifiedShards as Set<number> | undefined)?.size ?? 0;

@@ -15,6 +15,8 @@ export interface QueueDefinition {
   batchSize: number;
   /** Upper bound on concurrent consumer invocations (protects the store and the provider). */
   maximumConcurrency: number;
+  /** Function (directory under functions/) that consumes the dead-letter queue, if any. */
+  deadLetterConsumer?: string;
 }
 
 export const queueDefinitions = {
@@ -32,6 +34,8 @@ export const queueDefinitions = {
     id: 'Disbursement',
     envVar: 'DISBURSEMENT_QUEUE_URL',
     consumer: 'disburse-worker',
+    // A payment whose message exhausted its deliveries ends FAILED RETRIES_EXHAUSTED (unless the provider took it).
+    deadLetterConsumer: 'disburse-exhausted',
     consumerTimeoutSeconds: 60,
     visibilityTimeoutSeconds: 360,
     maxReceiveCount: 5,
