@@ -103,12 +103,12 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     });
   }
 
-  async function disburseOne(paymentId: string, personHash: string): Promise<Moved[]> {
+  /** Queues (or holds) and sends one payment; every status change is pushed to `moves` as it happens. */
+  async function disburseOne(paymentId: string, personHash: string, moves: Moved[]): Promise<void> {
     const key = parsePaymentId(paymentId);
     if (!key) throw new Error('Disbursement message names no valid payment');
     const [payment, link] = await Promise.all([batches.getPayment(key), accounts.getCurrent(personHash)]);
     if (!payment) throw new Error('Disbursement message names a payment that does not exist');
-    const moves: Moved[] = [];
     let current: PaymentRecord = payment;
 
     if (current.status === 'VERIFIED' || current.status === 'ON_HOLD') {
@@ -118,15 +118,15 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
           // An account linked while this payment was being held found nothing to release: look again.
           if (await accounts.getCurrent(personHash)) await queue.send([{ kind: 'payment', paymentId, personHash }]);
         }
-        return moves;
+        return;
       }
       const queued = await queuePayment(current, link);
-      if (!queued) return disburseOne(paymentId, personHash); // changed meanwhile: look again
+      if (!queued) return disburseOne(paymentId, personHash, moves); // changed meanwhile: look again
       moves.push({ batchId: current.batchId, from: current.status, to: 'QUEUED', amount: current.amount });
       if (current.status === 'ON_HOLD') await reopenBatch(current.batchId);
       current = queued;
     }
-    if (current.status !== 'QUEUED') return moves; // sent, settled or failed already: a redelivery
+    if (current.status !== 'QUEUED') return; // sent, settled or failed already: a redelivery
 
     const payout = current.payout;
     if (!payout) throw new Error('A queued payment has no payout account');
@@ -141,7 +141,6 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     });
     const recorded = await recordOutcome(current, outcome);
     if (recorded) moves.push(recorded);
-    return moves;
   }
 
   /** A released held payment makes a COMPLETED batch APPROVED again until it settles. */
@@ -228,7 +227,13 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     /** One message of the disbursement queue. */
     async handle(message: DisbursementMessage): Promise<void> {
       if (message.kind === 'shard') return fanOut(message);
-      await settleCounters(await disburseOne(message.paymentId, message.personHash));
+      const moves: Moved[] = [];
+      try {
+        await disburseOne(message.paymentId, message.personHash, moves);
+      } finally {
+        // Counted even when the send then fails (the payment stays QUEUED and the message is retried).
+        await settleCounters(moves);
+      }
     },
 
     /** After the last delivery failed (dead-letter queue): ends a queued payment in FAILED RETRIES_EXHAUSTED, unless the provider took it. */

@@ -98,7 +98,7 @@ describe('verification against the population register', () => {
       item('UNKNOWN', unknown),
       item('DEAD', dead),
       item('FOLDED', hong, { fullName: 'LE  THI HONG' }),
-      item('OTHER-NAME', binh, { fullName: 'Trần Văn Bính' }),
+      item('OTHER-NAME', binh, { fullName: 'Trần Văn Bảo' }),
       item('WRONG-DOB', duc, { dateOfBirth: '1960-12-30' }),
       item('OVER', rich, { amount: 3_000_001 }),
       item('TWICE-1', twice),

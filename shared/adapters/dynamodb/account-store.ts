@@ -32,12 +32,12 @@ export class DynamoAccountStore implements AccountStore {
   }
 
   async link(personHash: string, link: AccountLinkRecord): Promise<void> {
-    const history: AccountHistoryEntry = {
+    // No unlinkedAt yet: closing sets it with if_not_exists (a stored null would count as set).
+    const history: Omit<AccountHistoryEntry, 'unlinkedAt'> = {
       linkId: link.linkId,
       provider: link.provider,
       accountNumberMasked: link.accountNumberMasked,
       linkedAt: link.linkedAt,
-      unlinkedAt: null,
     };
     await this.client.send(
       new PutCommand({
