@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ulid } from 'ulid';
-import { AppError, NotFoundError, PayloadTooLargeError, UnauthenticatedError } from '../shared/domain/errors.js';
+import { AppError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, ValidationFailedError } from '../shared/domain/errors.js';
 import { MAX_BODY_BYTES, type ApiEvent, type ApiResult } from '../shared/http/api-handler.js';
 import { internalProblem, PROBLEM_CONTENT_TYPE, problemFromError, type ProblemDocument } from '../shared/http/problem.js';
 import { routes, type RouteDefinition } from '../shared/http/routes.js';
@@ -138,7 +138,11 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
     const body = await readBody(request);
     const pathParameters: Record<string, string> = {};
     match.compiled.parameterNames.forEach((name, index) => {
-      pathParameters[name] = decodeURIComponent(match.values[index] ?? '');
+      try {
+        pathParameters[name] = decodeURIComponent(match.values[index] ?? '');
+      } catch {
+        throw new ValidationFailedError('The path is not valid percent-encoded UTF-8.', { status: 400 });
+      }
     });
     const now = new Date();
     const headers = headersOf(request);

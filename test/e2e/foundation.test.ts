@@ -90,6 +90,14 @@ describe('local server, over HTTP as a client would call it', () => {
     expect(problem.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: expect.stringContaining('role') })]));
   });
 
+  it('answers a path with broken percent-encoding with 400, not 500', async () => {
+    const token = await tokenFor(server.url, { role: 'province', provinceCode: '79' });
+
+    const response = await fetch(`${server.url}/v1/batches/%E0%A4%A/payments`, { headers: { authorization: `Bearer ${token}` } });
+
+    await expectProblem(response, 400, 'VALIDATION_FAILED');
+  });
+
   it('answers an oversized body with 413', async () => {
     const huge = JSON.stringify({ role: 'ops', padding: 'x'.repeat(7 * 1024 * 1024) });
 
