@@ -1,0 +1,416 @@
+import { base64url, CompactSign, decodeProtectedHeader, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../local/auth.js';
+import { callbackSignature } from '../../shared/app/callbacks.js';
+import { routes, type OperationId } from '../../shared/http/routes.js';
+import { apiClient, personalIdFor, type ApiAnswer } from '../support/api-client.js';
+import { startLocalServer, tokenFor, type RunningServer } from '../support/local-server.js';
+
+/**
+ * The access-control matrix: every route of the route table (rows) called by
+ * every kind of caller (columns), each cell against a real resource of one
+ * fixture world, with the status api.md prescribes:
+ *   2xx allowed; 401 no valid token; 403 the token lacks the route's scope;
+ *   404 another principal's resource ("existence does not leak");
+ *   409/422 where an allowed call fails for its state or body.
+ *
+ * Rows come from `routes` itself: a route added without an expectation here
+ * fails the test. Every non-2xx answer must be problem+json with a contract code.
+ *
+ * The bad-token columns are forged here. The local server's key is private to
+ * its process, so "expired", "wrong audience" and "wrong issuer" tokens are
+ * signed with a foreign key and are refused for the signature as well: this
+ * test proves they are refused (401), not which check refuses them. Each claim
+ * check is isolated, with the authority's own key, in test/unit/local/auth.test.ts.
+ */
+
+const principals = [
+  'none',
+  'provinceA',
+  'provinceB',
+  'approverA',
+  'beneficiaryX',
+  'beneficiaryY',
+  'ops',
+  'expired',
+  'wrongAudience',
+  'wrongIssuer',
+  'tamperedSignature',
+  'algNone',
+] as const;
+type Principal = (typeof principals)[number];
+type ValidPrincipal = 'provinceA' | 'provinceB' | 'approverA' | 'beneficiaryX' | 'beneficiaryY' | 'ops';
+type Expected = Record<Principal, number>;
+
+/** The columns that hold no valid token: refused on every `jwt` route, whatever the route. */
+const NO_VALID_TOKEN = { none: 401, expired: 401, wrongAudience: 401, wrongIssuer: 401, tamperedSignature: 401, algNone: 401 } as const;
+
+/** A `jwt` route: the callers without a valid token get 401, the others what `valid` says. */
+function jwt(valid: Record<ValidPrincipal, number>): Expected {
+  return { ...NO_VALID_TOKEN, ...valid };
+}
+
+function everyone(status: number): Expected {
+  return Object.fromEntries(principals.map((principal) => [principal, status])) as Expected;
+}
+
+/** api.md, Conventions: the problem codes each status may carry. */
+const contractCodes: Record<number, readonly string[]> = {
+  400: ['VALIDATION_FAILED'],
+  401: ['UNAUTHENTICATED'],
+  403: ['FORBIDDEN'],
+  404: ['NOT_FOUND'],
+  409: ['CONFLICT', 'BATCH_REF_CONFLICT', 'INVALID_STATE'],
+  413: ['PAYLOAD_TOO_LARGE'],
+  415: ['UNSUPPORTED_MEDIA_TYPE'],
+  422: ['VALIDATION_FAILED', 'CONTROL_TOTALS_MISMATCH'],
+  429: ['RATE_LIMITED'],
+  500: ['INTERNAL'],
+};
+
+interface Person {
+  personalId: string;
+  fullName: string;
+  dateOfBirth: string;
+  gender: 'M' | 'F';
+}
+
+interface World {
+  x: Person;
+  y: Person;
+  /** The person of the batch that the approveBatch row approves. */
+  w: Person;
+  /** The person of the chunk that the appendPayments row appends. */
+  z: Person;
+  /** Province A's batch holding X's VERIFIED payment, AWAITING_APPROVAL, never changed by the matrix. */
+  mainBatchId: string;
+  /** X's payment in the main batch. */
+  paymentId: string;
+  /** OPEN, control of two payments: appended to (idempotently) by the appendPayments row. */
+  openBatchId: string;
+  /** OPEN, cancelled by the cancelBatch row (a repeated cancel is a no-op). */
+  cancelBatchId: string;
+  /** AWAITING_APPROVAL, approved by the approveBatch row (a repeated approval by the same official is a no-op). */
+  approveBatchId: string;
+}
+
+interface CellRequest {
+  params?: Record<string, string>;
+  query?: string;
+  json?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Row {
+  expected: Expected;
+  request: (world: World) => CellRequest;
+  /** Runs before every cell of the row, so that a cell never depends on the cells before it. */
+  before?: (world: World) => Promise<void>;
+  /** Extra assertions on an answer that has the expected 2xx status; returns what is wrong, if anything. */
+  check?: (principal: Principal, answer: ApiAnswer, world: World) => string | undefined;
+}
+
+const SUB_A_MAKER = 'matrix-a-maker';
+const SUB_A_CHECKER = 'matrix-a-checker';
+const PERIOD = '2026-11';
+const PROGRAM = 'SOCIAL_ALLOWANCE';
+const AMOUNT = 500_000;
+let cellSerial = 0;
+
+function item(ref: string, who: Person) {
+  return { paymentRef: ref, personalId: who.personalId, fullName: who.fullName, dateOfBirth: who.dateOfBirth, gender: who.gender, amount: AMOUNT };
+}
+
+function linkBody(who: Person) {
+  return { provider: { type: 'BANK', code: '970436' }, accountNumber: '1234567890', accountName: who.fullName, consentRef: 'CONSENT-MATRIX-1' };
+}
+
+const items = (answer: ApiAnswer) => (answer.body.items ?? []) as Record<string, unknown>[];
+
+const matrix: Record<OperationId, Row> = {
+  getHealth: { expected: everyone(200), request: () => ({}) },
+  getOpenApi: { expected: everyone(200), request: () => ({}) },
+  listPrograms: {
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 200, beneficiaryX: 200, beneficiaryY: 200, ops: 200 }),
+    request: () => ({}),
+  },
+  listProviders: {
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 200, beneficiaryX: 200, beneficiaryY: 200, ops: 200 }),
+    request: () => ({}),
+  },
+  createBatch: {
+    // One body for every column: a new batch of province 79. Province B has the scope but names
+    // another province (api.md: "provinceCode must be the caller's"): refused with FORBIDDEN.
+    expected: jwt({ provinceA: 201, provinceB: 403, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: () => ({
+      json: { batchRef: `matrix-create-${++cellSerial}`, provinceCode: '79', programCode: PROGRAM, period: PERIOD, control: { itemCount: 1, totalAmount: AMOUNT } },
+    }),
+    check: (_principal, answer) => (answer.body.provinceCode === '79' && answer.body.createdBy === SUB_A_MAKER ? undefined : `created ${answer.text}`),
+  },
+  listBatches: {
+    // Each province lists its own batches; B's list is allowed but must not hold A's.
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: () => ({ query: '?limit=1000' }),
+    check: (principal, answer, world) => {
+      const ids = items(answer).map((batch) => batch.batchId);
+      const provinces = new Set(items(answer).map((batch) => batch.provinceCode));
+      if (principal === 'provinceB') return ids.includes(world.mainBatchId) || provinces.has('79') ? 'province B sees province 79 batches' : undefined;
+      return ids.includes(world.mainBatchId) ? undefined : 'the main batch is missing from province 79 list';
+    },
+  },
+  getBatch: {
+    expected: jwt({ provinceA: 200, provinceB: 404, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId } }),
+    check: (_principal, answer, world) => (answer.body.batchId === world.mainBatchId ? undefined : `wrong batch ${answer.text}`),
+  },
+  appendPayments: {
+    // The same chunk each time: stored once, then a no-op (200); the batch stays OPEN.
+    expected: jwt({ provinceA: 200, provinceB: 404, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.openBatchId }, json: { payments: [item('MATRIX-APPEND', world.z)] } }),
+  },
+  listBatchPayments: {
+    expected: jwt({ provinceA: 200, provinceB: 404, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId } }),
+    check: (_principal, answer, world) => (items(answer).some((payment) => payment.paymentId === world.paymentId) ? undefined : 'X payment missing'),
+  },
+  sealBatch: {
+    // The main batch is sealed already: sealing again is a no-op (200) and changes nothing.
+    expected: jwt({ provinceA: 200, provinceB: 404, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId } }),
+    check: (_principal, answer) => (answer.body.status === 'AWAITING_APPROVAL' ? undefined : `status ${String(answer.body.status)}`),
+  },
+  getBatchReport: {
+    expected: jwt({ provinceA: 200, provinceB: 404, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId } }),
+  },
+  cancelBatch: {
+    // A batch of its own: cancelled by the first allowed cell, a no-op (200) after that.
+    expected: jwt({ provinceA: 200, provinceB: 404, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.cancelBatchId } }),
+    check: (_principal, answer) => (answer.body.status === 'CANCELLED' ? undefined : `status ${String(answer.body.status)}`),
+  },
+  getPayment: {
+    expected: jwt({ provinceA: 200, provinceB: 404, approverA: 200, beneficiaryX: 200, beneficiaryY: 404, ops: 403 }),
+    request: (world) => ({ params: { paymentId: world.paymentId } }),
+    check: (_principal, answer, world) => (answer.body.paymentId === world.paymentId ? undefined : `wrong payment ${answer.text}`),
+  },
+  linkAccount: {
+    // accounts:write is not bound to a province (api.md: "beneficiary (own pid) or accounts:write"),
+    // so province B may link with a consent reference just as A may.
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 403, beneficiaryX: 200, beneficiaryY: 404, ops: 403 }),
+    request: (world) => ({ params: { personalId: world.x.personalId }, json: linkBody(world.x) }),
+  },
+  getAccount: {
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 403, beneficiaryX: 200, beneficiaryY: 404, ops: 403 }),
+    before: (world) => linkX(world),
+    request: (world) => ({ params: { personalId: world.x.personalId } }),
+    check: (_principal, answer, world) => (answer.body.personalId === world.x.personalId ? undefined : `wrong account ${answer.text}`),
+  },
+  unlinkAccount: {
+    // X's account is linked again before every cell, so that each allowed cell really unlinks (204).
+    expected: jwt({ provinceA: 204, provinceB: 204, approverA: 403, beneficiaryX: 204, beneficiaryY: 404, ops: 403 }),
+    before: (world) => linkX(world),
+    request: (world) => ({ params: { personalId: world.x.personalId } }),
+  },
+  listMyPayments: {
+    // Y's own (empty of X's payment) list is allowed: isolation is by the token's pid.
+    expected: jwt({ provinceA: 403, provinceB: 403, approverA: 403, beneficiaryX: 200, beneficiaryY: 200, ops: 403 }),
+    request: () => ({}),
+    check: (principal, answer, world) => {
+      const mine = items(answer).some((payment) => payment.paymentId === world.paymentId);
+      return mine === (principal === 'beneficiaryX') ? undefined : `${principal} list ${mine ? 'holds' : 'lacks'} X's payment`;
+    },
+  },
+  getMyPayment: {
+    expected: jwt({ provinceA: 403, provinceB: 403, approverA: 403, beneficiaryX: 200, beneficiaryY: 404, ops: 403 }),
+    request: (world) => ({ params: { paymentId: world.paymentId } }),
+    check: (_principal, answer, world) => (answer.body.paymentId === world.paymentId ? undefined : `wrong payment ${answer.text}`),
+  },
+  getMyAccount: {
+    // Y has no linked account: "or 404".
+    expected: jwt({ provinceA: 403, provinceB: 403, approverA: 403, beneficiaryX: 200, beneficiaryY: 404, ops: 403 }),
+    before: (world) => linkX(world),
+    request: () => ({}),
+    check: (_principal, answer, world) => (answer.body.personalId === world.x.personalId ? undefined : `wrong account ${answer.text}`),
+  },
+  approveBatch: {
+    // A batch of its own, created by SUB_A_MAKER; approverA is another official of province 79.
+    expected: jwt({ provinceA: 403, provinceB: 403, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.approveBatchId } }),
+    check: (_principal, answer) => (answer.body.status === 'APPROVED' && answer.body.approvedBy === SUB_A_CHECKER ? undefined : `approved ${answer.text}`),
+  },
+  providerCallback: {
+    // Signature-authenticated: bearer tokens are irrelevant; a signature made with the wrong secret is 401 for all.
+    expected: everyone(401),
+    request: (world) => {
+      const json = { transferRef: world.paymentId, outcome: 'PAID', settledAt: new Date().toISOString() };
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      return {
+        params: { providerCode: '970436' },
+        json,
+        headers: { 'x-timestamp': timestamp, 'x-signature': callbackSignature('not-the-provider-secret', timestamp, JSON.stringify(json)) },
+      };
+    },
+  },
+};
+
+let server: RunningServer;
+let world: World;
+let clients: Record<Principal, ReturnType<typeof apiClient>>;
+
+async function linkX(w: World): Promise<void> {
+  const answer = await clients.beneficiaryX.call('PUT', `/v1/accounts/${w.x.personalId}`, { json: linkBody(w.x) });
+  if (answer.status !== 200) throw new Error(`linking X failed: ${answer.status} ${answer.text}`);
+}
+
+function fillPath(path: string, params: Record<string, string>): string {
+  return path.replace(/\{(\w+)\}/g, (_whole, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`no value for {${name}} of ${path}`);
+    return encodeURIComponent(value);
+  });
+}
+
+/** What is wrong with a non-2xx answer as a contract problem document, if anything. */
+function problemDefect(answer: ApiAnswer): string | undefined {
+  if (answer.headers.get('content-type') !== 'application/problem+json') return `content-type ${answer.headers.get('content-type')}`;
+  const code = answer.body?.code;
+  if (typeof code !== 'string' || !(contractCodes[answer.status] ?? []).includes(code)) return `code ${String(code)} for ${answer.status}`;
+  if (answer.body.status !== answer.status) return `problem status ${String(answer.body.status)}`;
+  if (answer.body.requestId !== answer.headers.get('x-request-id')) return 'requestId differs from x-request-id';
+  return undefined;
+}
+
+async function waitForStatus(batchId: string, status: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const batch = await clients.provinceA.get<{ status: string }>(`/v1/batches/${batchId}`);
+    if (batch.body.status === status) return;
+    if (Date.now() > deadline) throw new Error(`batch ${batchId} still ${batch.body.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function createBatch(ref: string, control: { itemCount: number; totalAmount: number }, payments?: ReturnType<typeof item>[]): Promise<string> {
+  const created = await clients.provinceA.post<{ batchId: string }>('/v1/batches', {
+    batchRef: `matrix-${ref}`,
+    provinceCode: '79',
+    programCode: PROGRAM,
+    period: PERIOD,
+    control,
+    ...(payments ? { payments } : {}),
+  });
+  if (created.status !== 201) throw new Error(`fixture batch ${ref}: ${created.status} ${created.text}`);
+  return created.body.batchId;
+}
+
+/** Bad tokens, forged here; all but `tamperedSignature` use a key the server does not know. */
+async function forgeTokens(genuineProvinceA: string, x: Person): Promise<Record<'expired' | 'wrongAudience' | 'wrongIssuer' | 'tamperedSignature' | 'algNone', string>> {
+  const { privateKey: foreignKey } = await generateKeyPair('ES256');
+  const now = Math.floor(Date.now() / 1000);
+  // Every scope there is: a refused token must be refused whatever it claims.
+  const claims = { scope: 'batches:write batches:read batches:approve accounts:write beneficiary provider ops', province: '79', pid: x.personalId };
+  const forge = (overrides: { iss?: string; aud?: string; iat?: number; exp?: number }) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT' })
+      .setSubject(SUB_A_MAKER)
+      .setIssuer(overrides.iss ?? LOCAL_ISSUER)
+      .setAudience(overrides.aud ?? LOCAL_AUDIENCE)
+      .setIssuedAt(overrides.iat ?? now)
+      .setExpirationTime(overrides.exp ?? now + 3600)
+      .sign(foreignKey);
+
+  // A genuine token of province A whose signature is replaced by one a foreign key makes over
+  // the very same header and payload: only the signature differs.
+  const [header, payload] = genuineProvinceA.split('.') as [string, string, string];
+  const { alg = 'ES256', ...protectedHeader } = decodeProtectedHeader(genuineProvinceA);
+  const resigned = await new CompactSign(base64url.decode(payload)).setProtectedHeader({ alg, ...protectedHeader }).sign(foreignKey);
+  const tamperedSignature = `${header}.${payload}.${resigned.split('.')[2]}`;
+  expect(resigned.split('.').slice(0, 2)).toEqual([header, payload]);
+  expect(tamperedSignature).not.toBe(genuineProvinceA);
+
+  return {
+    expired: await forge({ iat: now - 7200, exp: now - 3600 }),
+    wrongAudience: await forge({ aud: 'another-api' }),
+    wrongIssuer: await forge({ iss: 'urn:someone-else:idp' }),
+    tamperedSignature,
+    algNone: new UnsecuredJWT(claims).setSubject(SUB_A_MAKER).setIssuer(LOCAL_ISSUER).setAudience(LOCAL_AUDIENCE).setIssuedAt().setExpirationTime('1h').encode(),
+  };
+}
+
+beforeAll(async () => {
+  server = await startLocalServer({ LOCAL_QUIET: '1' });
+  const url = server.url;
+  const people = (['X', 'Y', 'W', 'Z'] as const).map((name, index): Person => {
+    const dateOfBirth = `195${index}-0${index + 2}-1${index}`;
+    return { personalId: personalIdFor('079', dateOfBirth, 'F', 930_001 + index), fullName: `Nguyễn Thị Ma Trận ${name}`, dateOfBirth, gender: 'F' };
+  });
+  const [x, y, w, z] = people as [Person, Person, Person, Person];
+
+  const provinceA = await tokenFor(url, { role: 'province', provinceCode: '79', sub: SUB_A_MAKER });
+  const tokens: Record<Exclude<Principal, 'none'>, string> = {
+    provinceA,
+    provinceB: await tokenFor(url, { role: 'province', provinceCode: '01', sub: 'matrix-b-system' }),
+    approverA: await tokenFor(url, { role: 'approver', provinceCode: '79', sub: SUB_A_CHECKER }),
+    beneficiaryX: await tokenFor(url, { role: 'beneficiary', personalId: x.personalId, sub: 'matrix-x' }),
+    beneficiaryY: await tokenFor(url, { role: 'beneficiary', personalId: y.personalId, sub: 'matrix-y' }),
+    ops: await tokenFor(url, { role: 'ops', sub: 'matrix-ops' }),
+    ...(await forgeTokens(provinceA, x)),
+  };
+  clients = Object.fromEntries(principals.map((principal) => [principal, apiClient(url, principal === 'none' ? undefined : tokens[principal])])) as typeof clients;
+
+  // X and W are verified (Y and Z are registered too, so that nothing fails for an unknown person).
+  const registered = await apiClient(url).post('/local/population', { citizens: people });
+  if (registered.status !== 200) throw new Error(`population: ${registered.status} ${registered.text}`);
+  const mainBatchId = await createBatch('main', { itemCount: 1, totalAmount: AMOUNT }, [item('MATRIX-X', x)]);
+  const approveBatchId = await createBatch('approve', { itemCount: 1, totalAmount: AMOUNT }, [item('MATRIX-W', w)]);
+  const openBatchId = await createBatch('open', { itemCount: 2, totalAmount: 2 * AMOUNT });
+  const cancelBatchId = await createBatch('cancel', { itemCount: 1, totalAmount: AMOUNT });
+  await Promise.all([waitForStatus(mainBatchId, 'AWAITING_APPROVAL'), waitForStatus(approveBatchId, 'AWAITING_APPROVAL')]);
+
+  const listed = await clients.provinceA.get<{ items: { paymentId: string; status: string }[] }>(`/v1/batches/${mainBatchId}/payments`);
+  const payment = listed.body.items[0];
+  if (!payment || payment.status !== 'VERIFIED') throw new Error(`X's payment is not VERIFIED: ${listed.text}`);
+  world = { x, y, w, z, mainBatchId, paymentId: payment.paymentId, openBatchId, cancelBatchId, approveBatchId };
+  await linkX(world);
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('access-control matrix', () => {
+  it('answers every route for every principal as api.md says', async () => {
+    // A route without an expectation, or an expectation without a route, fails here.
+    expect(Object.keys(matrix).sort()).toEqual(routes.map((route) => route.operationId).sort());
+
+    const failures: string[] = [];
+    let cells = 0;
+    for (const route of routes) {
+      const row: Row = matrix[route.operationId];
+      for (const principal of principals) {
+        await row.before?.(world);
+        const request = row.request(world);
+        const path = fillPath(route.path, request.params ?? {}) + (request.query ?? '');
+        const answer = await clients[principal].call(route.method, path, {
+          ...(request.json !== undefined ? { json: request.json } : {}),
+          ...(request.headers ? { headers: request.headers } : {}),
+        });
+        cells += 1;
+
+        const expected = row.expected[principal];
+        const where = `${route.operationId} (${route.method} ${route.path}) as ${principal}`;
+        if (answer.status !== expected) {
+          failures.push(`${where}: expected ${expected}, got ${answer.status} ${String(answer.body?.code ?? '')}`.trim());
+          continue;
+        }
+        const defect = answer.status >= 200 && answer.status < 300 ? row.check?.(principal, answer, world) : problemDefect(answer);
+        if (defect) failures.push(`${where}: ${defect}`);
+      }
+    }
+
+    console.log(`access matrix: ${cells} cells = ${routes.length} routes x ${principals.length} principals`);
+    expect(cells).toBe(routes.length * principals.length);
+    expect(failures).toEqual([]);
+  });
+});
