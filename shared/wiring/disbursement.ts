@@ -8,11 +8,15 @@ import type { PaymentProvider } from '../ports/payment-provider.js';
 import { createCore, type Core } from './core.js';
 import { workQueue } from './queues.js';
 
-/** The sandbox provider where its ledger table exists (local, sandbox stage); never in production. */
-function createProvider(core: Core): PaymentProvider {
+/** The sandbox provider where its ledger table exists (local, sandbox stage); else the HTTP gateway. */
+async function createProvider(core: Core): Promise<PaymentProvider> {
   const ledger = process.env.SANDBOX_PROVIDER_TABLE_NAME;
   if (ledger) return new SandboxPaymentProvider(core.client, ledger);
-  throw new Error('Invalid configuration: no payment provider configured (SANDBOX_PROVIDER_TABLE_NAME)');
+  if (process.env.PAYMENT_PROVIDER_URL) {
+    const { createHttpProvider } = await import('../adapters/provider/http-provider.js');
+    return createHttpProvider();
+  }
+  throw new Error('Invalid configuration: no payment provider configured (SANDBOX_PROVIDER_TABLE_NAME or PAYMENT_PROVIDER_URL)');
 }
 
 /** Composition root of approval, the disbursement worker, its dead-letter handler and callbacks. */
@@ -20,7 +24,7 @@ export async function createDisbursementContext(options: { withProvider: boolean
   const core = await createCore();
   const batches = new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME);
   const provider: PaymentProvider = options.withProvider
-    ? createProvider(core)
+    ? await createProvider(core)
     : {
         send: () => Promise.reject(new Error('This function does not call providers')),
         lookup: () => Promise.reject(new Error('This function does not call providers')),
