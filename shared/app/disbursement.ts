@@ -67,6 +67,10 @@ export async function releaseHeldPayments(deps: { batches: BatchStore; queue: Wo
   return released;
 }
 
+function shardMessages(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>): DisbursementMessage[] {
+  return Array.from({ length: batch.shardCount }, (_, shard) => ({ kind: 'shard' as const, batchId: batch.batchId, shard }));
+}
+
 export function createDisbursementUseCases(deps: DisbursementDependencies) {
   const { batches, accounts, entitlements, provider, queue, clock } = deps;
 
@@ -83,7 +87,9 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     const from = payment.status;
     const to: PaymentStatus = outcome.status;
     if (from === to) return undefined;
-    const moved = await move(payment, ['QUEUED', 'SENT'], to, outcome.status === 'FAILED' ? outcome.reasonCode : null);
+    if (from !== 'QUEUED' && from !== 'SENT') return undefined;
+    // Guarded by the status just read: two deliveries racing cannot both record (nor count) a change.
+    const moved = await move(payment, [from], to, outcome.status === 'FAILED' ? outcome.reasonCode : null);
     return moved ? { batchId: payment.batchId, from, to, amount: payment.amount } : undefined;
   }
 
@@ -117,8 +123,9 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
           moves.push({ batchId: current.batchId, from: 'VERIFIED', to: 'ON_HOLD', amount: current.amount });
           // An account linked while this payment was being held found nothing to release: look again.
           if (await accounts.getCurrent(personHash)) await queue.send([{ kind: 'payment', paymentId, personHash }]);
+          return;
         }
-        return;
+        return repairAfterRedelivery(current);
       }
       const queued = await queuePayment(current, link);
       if (!queued) return disburseOne(paymentId, personHash, moves); // changed meanwhile: look again
@@ -126,7 +133,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
       if (current.status === 'ON_HOLD') await reopenBatch(current.batchId);
       current = queued;
     }
-    if (current.status !== 'QUEUED') return; // sent, settled or failed already: a redelivery
+    if (current.status !== 'QUEUED') return repairAfterRedelivery(current); // sent, settled or failed already
 
     const payout = current.payout;
     if (!payout) throw new Error('A queued payment has no payout account');
@@ -141,6 +148,21 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     });
     const recorded = await recordOutcome(current, outcome);
     if (recorded) moves.push(recorded);
+  }
+
+  /**
+   * A redelivered message finds its payment past the step it was for: the
+   * earlier delivery may have died after the status write and before what
+   * follows it. Redo what is idempotent: give back the entitlement of a failed
+   * payment, and check whether the batch is settled. (Counters are not forced
+   * from a tally here: a recount racing with other deliveries' increments would
+   * count some moves twice. They are made exact when the batch completes.)
+   */
+  async function repairAfterRedelivery(payment: PaymentRecord): Promise<void> {
+    if (payment.status === 'FAILED' || payment.status === 'CANCELLED' || payment.status === 'REJECTED') {
+      await entitlements.release({ personHash: payment.personHash, programCode: payment.programCode, period: payment.period, paymentId: payment.paymentId });
+    }
+    await completeIfSettled(payment.batchId);
   }
 
   /** A released held payment makes a COMPLETED batch APPROVED again until it settles. */
@@ -200,6 +222,18 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     }
   }
 
+  /** One message of the disbursement queue. */
+  async function handle(message: DisbursementMessage): Promise<void> {
+    if (message.kind === 'shard') return fanOut(message);
+    const moves: Moved[] = [];
+    try {
+      await disburseOne(message.paymentId, message.personHash, moves);
+    } finally {
+      // Counted even when the send then fails (the payment stays QUEUED and the message is retried).
+      await settleCounters(moves);
+    }
+  }
+
   return {
     /** Maker-checker approval: a different official, only in AWAITING_APPROVAL; then the payments are fanned out. */
     async approve(principal: Principal, batchId: string): Promise<BatchRecord> {
@@ -208,33 +242,31 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
       if (batch.createdBy === principal.sub) {
         throw new ForbiddenError('A batch is approved by a second official: the one who created it cannot approve it.');
       }
-      if ((batch.status === 'APPROVED' || batch.status === 'COMPLETED') && batch.approvedBy === principal.sub) return batch; // a retried approval
+      if ((batch.status === 'APPROVED' || batch.status === 'COMPLETED') && batch.approvedBy === principal.sub) {
+        // A retried approval: fan out again, in case the first attempt died before it could (fan-out
+        // only lists VERIFIED payments, so this sends nothing twice that matters).
+        await queue.send(shardMessages(batch));
+        return batch;
+      }
       if (batch.status !== 'AWAITING_APPROVAL') throw new InvalidStateError(`The batch is ${batch.status}; only a batch AWAITING_APPROVAL can be approved.`);
       let approved: BatchRecord;
       try {
         approved = await batches.transitionBatch(batchId, ['AWAITING_APPROVAL'], 'APPROVED', { approvedBy: principal.sub }, clock.now().toISOString());
       } catch (error) {
         if (!(error instanceof ConditionFailed)) throw error;
-        if (error.current && error.current.approvedBy === principal.sub && error.current.status !== 'AWAITING_APPROVAL') return error.current;
+        if (error.current && error.current.approvedBy === principal.sub && error.current.status !== 'AWAITING_APPROVAL') {
+          await queue.send(shardMessages(error.current));
+          return error.current;
+        }
         throw new InvalidStateError(`The batch is ${error.current?.status ?? 'gone'}; it was approved or changed meanwhile.`);
       }
-      await queue.send(Array.from({ length: approved.shardCount }, (_, shard) => ({ kind: 'shard' as const, batchId, shard })));
+      await queue.send(shardMessages(approved));
       // A batch with nothing to pay (every payment rejected) is complete at once.
       if (approved.counts.VERIFIED === 0) return (await completeIfSettled(batchId, true)) ?? approved;
       return approved;
     },
 
-    /** One message of the disbursement queue. */
-    async handle(message: DisbursementMessage): Promise<void> {
-      if (message.kind === 'shard') return fanOut(message);
-      const moves: Moved[] = [];
-      try {
-        await disburseOne(message.paymentId, message.personHash, moves);
-      } finally {
-        // Counted even when the send then fails (the payment stays QUEUED and the message is retried).
-        await settleCounters(moves);
-      }
-    },
+    handle,
 
     /** After the last delivery failed (dead-letter queue): ends a queued payment in FAILED RETRIES_EXHAUSTED, unless the provider took it. */
     async exhausted(message: DisbursementMessage): Promise<void> {
@@ -244,7 +276,12 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
       }
       const key = parsePaymentId(message.paymentId);
       const payment = key ? await batches.getPayment(key) : undefined;
-      if (!payment || payment.status !== 'QUEUED') return;
+      if (!payment) return;
+      if (payment.status === 'VERIFIED' || payment.status === 'ON_HOLD') {
+        // Never queued: try once more from here, and let a failure keep the message in the dead-letter queue.
+        return handle(message);
+      }
+      if (payment.status !== 'QUEUED') return repairAfterRedelivery(payment);
       // A transfer the provider accepted on some attempt is recorded, never failed.
       const known = await provider.lookup(payment.paymentId);
       if (known) {
