@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ulid } from 'ulid';
 import { AppError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, ValidationFailedError } from '../shared/domain/errors.js';
 import { MAX_BODY_BYTES, type ApiEvent, type ApiResult } from '../shared/http/api-handler.js';
-import { internalProblem, PROBLEM_CONTENT_TYPE, problemFromError, type ProblemDocument } from '../shared/http/problem.js';
+import { internalProblem, PROBLEM_CONTENT_TYPE, problemFromError, problemType, type ProblemDocument } from '../shared/http/problem.js';
 import { routes, type RouteDefinition } from '../shared/http/routes.js';
 import type { LocalAuthority } from './auth.js';
 
@@ -38,6 +38,15 @@ function compile(route: RouteDefinition): CompiledRoute {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request target as a URL, or undefined when it is not one (never throws). */
+function parseTarget(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
 
 function lambdaContext(functionName: string, requestId: string): Context {
   const deadline = Date.now() + 30_000;
@@ -104,7 +113,8 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
   const compiled = routes.map((route) => compile(route));
 
   async function dispatch(request: IncomingMessage, requestId: string): Promise<ApiResult> {
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    const url = parseTarget(request.url);
+    if (!url) throw new ValidationFailedError('The request target is not a valid path.', { status: 400 });
     const method = (request.method ?? 'GET').toUpperCase();
 
     const local = options.localRoutes.find((route) => route.method === method && route.path === url.pathname);
@@ -176,7 +186,7 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
     return handler(event, lambdaContext(route.functionName, requestId));
   }
 
-  return createServer((request, response: ServerResponse) => {
+  const server = createServer((request, response: ServerResponse) => {
     const started = performance.now();
     const given = request.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : ulid();
@@ -186,7 +196,7 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
       const status = result.statusCode ?? 200;
       response.writeHead(status, headers);
       response.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body);
-      options.onRequest?.({ method: request.method ?? '', path: new URL(request.url ?? '/', 'http://localhost').pathname, status, ms: performance.now() - started, requestId });
+      options.onRequest?.({ method: request.method ?? '', path: parseTarget(request.url)?.pathname ?? '(invalid target)', status, ms: performance.now() - started, requestId });
     };
     dispatch(request, requestId).then(finish, (error: unknown) => {
       const problem: ProblemDocument = error instanceof AppError ? problemFromError(error, requestId) : internalProblem(requestId);
@@ -196,4 +206,22 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
       finish({ statusCode: problem.status, headers: { 'content-type': PROBLEM_CONTENT_TYPE }, body: JSON.stringify(problem) });
     });
   });
+  // Requests Node cannot even parse (bad header lines, heads over 16 KB, bad targets) still get a
+  // problem+json answer instead of Node's bare 400/431.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const detail = error.code === 'HPE_HEADER_OVERFLOW' ? 'The request head is larger than 16 KB.' : 'The request could not be parsed as HTTP.';
+    const body = JSON.stringify({
+      type: problemType('VALIDATION_FAILED'),
+      title: 'Validation failed',
+      status: 400,
+      detail,
+      code: 'VALIDATION_FAILED',
+      requestId: ulid(),
+    });
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+  return server;
 }
