@@ -47,8 +47,17 @@ const RAW_REQUESTS = Math.round(TOTAL_REQUESTS * 0.05);
 const MIXED_REQUESTS = Math.max(TOTAL_REQUESTS - CSV_REQUESTS - RAW_REQUESTS - LARGE_REQUESTS, routes.length);
 /**
  * FUZZ_KNOWN_FAILURES=1 also generates the inputs that currently break the
- * contract (reported; see fuzz-raw.ts): left out by default so that the suite
- * stays green until they are fixed.
+ * contract, left out by default so that the suite stays green until they are
+ * fixed (local/http-server.ts):
+ * - a request target whose authority is not a valid host, e.g.
+ *   `GET //[/v1/health HTTP/1.1`: `new URL()` throws, answered 500 INTERNAL
+ *   (and under `npm start`, whose onRequest logger calls `new URL()` again in
+ *   `finish`, the TypeError escapes and the process exits);
+ * - request heads Node's HTTP parser refuses (a header line without a colon, a
+ *   control character in a header value, a byte outside ASCII or a control in
+ *   the target, a target not starting with `/`, a lower-case method, a head
+ *   over 16 KB): Node's default `clientError` answer, 400 or 431 with no
+ *   body, no problem+json and no x-request-id.
  */
 const KNOWN_FAILURES = process.env.FUZZ_KNOWN_FAILURES === '1';
 /** Per property: generous, the whole file takes far less at the default size. */
