@@ -112,19 +112,18 @@ export function createVerificationUseCases(deps: VerificationDependencies) {
   }
 
   async function finishShard(batch: BatchRecord, shard: number): Promise<void> {
-    // A payment whose write failed is retried with its message; one left RECEIVED here would mean work
-    // was lost, so the shard is only marked done when none is left.
-    const left = await batches.listPayments({ batchId: batch.batchId, shardCount: shard + 1 }, { status: 'RECEIVED', limit: 1, after: { shard } });
-    if (left.items.length > 0) {
-      await queue.send([{ batchId: batch.batchId, shard }]);
-      return;
-    }
+    // The chain reached the end of its shard, and a page only moves on once all its payments are
+    // written (a failure retries the page), so the shard is done.
     const verifiedShards = await batches.markShardVerified(batch.batchId, shard);
     if (verifiedShards < batch.shardCount) return;
     // Every shard is done: counts are recomputed from the payments themselves (exact, whatever was
-    // redelivered), and the batch waits for its approver.
+    // redelivered), and the batch waits for its approver. One read of the batch, once.
     const tally = await batches.tallyPayments(batch);
-    if (tally.counts.RECEIVED > 0) return;
+    if (tally.counts.RECEIVED > 0) {
+      // Work was lost somewhere (it should not be): run the chains again; they only touch RECEIVED payments.
+      await queue.send(verificationMessagesFor(batch));
+      return;
+    }
     try {
       await batches.transitionBatch(batch.batchId, ['SUBMITTED'], 'AWAITING_APPROVAL', tally, clock.now().toISOString());
     } catch (error) {
