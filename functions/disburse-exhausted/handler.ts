@@ -9,7 +9,10 @@ const processor = new BatchProcessor(EventType.SQS);
 
 async function exhaustedRecord(record: SQSRecord): Promise<void> {
   const message = parseMessage(disbursementMessageSchema, record.body);
-  logger.warn('disbursement retries exhausted', { kind: message.kind, ...(message.kind === 'payment' ? { paymentId: message.paymentId } : { batchId: message.batchId }) });
+  logger.warn('disbursement retries exhausted', {
+    kind: message.kind,
+    ...(message.kind === 'payments' ? { paymentIds: message.payments.map((payment) => payment.paymentId) } : { batchId: message.batchId }),
+  });
   await disbursement.exhausted(message);
 }
 

@@ -7,21 +7,38 @@ import { unsettledPaymentStatuses } from '../domain/lifecycle.js';
 import type { FailureReasonCode } from '../domain/reason-codes.js';
 import type { Principal } from '../http/principal.js';
 import type { AccountLinkRecord, AccountStore } from '../ports/account-store.js';
-import { ConditionFailed, type BatchStore, type CounterDelta, type PagePosition } from '../ports/batch-store.js';
+import { ConditionFailed, type BatchStore, type CounterDelta, type PagePosition, type PaymentKey } from '../ports/batch-store.js';
 import type { EntitlementStore } from '../ports/entitlement-store.js';
 import type { PaymentProvider, TransferOutcome } from '../ports/payment-provider.js';
 import type { WorkQueue } from '../ports/work-queue.js';
 
+/** A payment to disburse, as a message names it: keys only (a keyed hash, never the personal ID). */
+export interface PaymentToSend {
+  paymentId: string;
+  personHash: string;
+}
+
 /**
  * Messages of the disbursement queue (keys only): a page of an approved
- * batch's shard to fan out, or one payment to queue and send.
+ * batch's shard to fan out, or a group of payments to queue and send.
  */
 export type DisbursementMessage =
   | { kind: 'shard'; batchId: string; shard: number; after?: PagePosition | undefined }
-  | { kind: 'payment'; paymentId: string; personHash: string };
+  | { kind: 'payments'; payments: PaymentToSend[] };
 
-/** Payments fanned out per shard page; SendMessageBatch takes 10 at a time. */
+/** Payments fanned out per shard page. */
 export const FAN_OUT_PAGE_SIZE = 500;
+/**
+ * Payments per message. A group is read with two batched reads (its payments,
+ * their accounts) and counted with one counter update, so that SQS requests,
+ * reads and counter writes are paid once per group rather than once per
+ * payment. A transient failure of one payment redelivers the group; the others
+ * are then no-ops (their status has moved on). 25 keeps a redelivery cheap and
+ * a group's provider calls well inside the consumer's timeout.
+ */
+export const PAYMENT_GROUP_SIZE = 25;
+/** Provider calls in flight at once within a group. */
+const PARALLEL_SENDS = 10;
 
 export interface DisbursementDependencies {
   batches: BatchStore;
@@ -33,11 +50,20 @@ export interface DisbursementDependencies {
 }
 
 /** What happened to one payment, for the batch's counters. */
-interface Moved {
+export interface Moved {
   batchId: string;
   from: PaymentStatus;
   to: PaymentStatus;
   amount: number;
+}
+
+/** Some payments of a group failed (transiently, or worse); the message is delivered again. */
+export class PaymentGroupError extends AggregateError {
+  constructor(errors: unknown[], groupSize: number) {
+    const names = [...new Set(errors.map((error) => (error as { name?: string } | null)?.name ?? 'Error'))].join(', ');
+    super(errors, `${errors.length} of ${groupSize} payments of the group failed (${names})`);
+    this.name = 'PaymentGroupError';
+  }
 }
 
 function deltasOf(moves: Moved[]): Map<string, CounterDelta[]> {
@@ -50,29 +76,60 @@ function deltasOf(moves: Moved[]): Map<string, CounterDelta[]> {
   return byBatch;
 }
 
+async function inParallel<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let item = items[next++]; item !== undefined; item = items[next++]) await run(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Messages of at most PAYMENT_GROUP_SIZE payments each. */
+export function paymentGroups(payments: readonly PaymentToSend[]): DisbursementMessage[] {
+  const messages: DisbursementMessage[] = [];
+  for (let from = 0; from < payments.length; from += PAYMENT_GROUP_SIZE) {
+    messages.push({ kind: 'payments', payments: payments.slice(from, from + PAYMENT_GROUP_SIZE) });
+  }
+  return messages;
+}
+
+const toSend = (payment: Pick<PaymentRecord, 'paymentId' | 'personHash'>): PaymentToSend => ({ paymentId: payment.paymentId, personHash: payment.personHash });
+
 /**
  * After a person links an account: every ON_HOLD payment of theirs goes back to
  * the disbursement queue, where it is queued with the new account. Returns how many.
  */
 export async function releaseHeldPayments(deps: { batches: BatchStore; queue: WorkQueue<DisbursementMessage> }, personHash: string): Promise<number> {
-  let released = 0;
+  const held: PaymentToSend[] = [];
   let after: PagePosition | undefined;
   do {
     const page = await deps.batches.listPaymentsByPerson(personHash, { limit: 100, after });
-    const held = page.items.filter((payment) => payment.status === 'ON_HOLD');
-    await deps.queue.send(held.map((payment) => ({ kind: 'payment' as const, paymentId: payment.paymentId, personHash })));
-    released += held.length;
+    held.push(...page.items.filter((payment) => payment.status === 'ON_HOLD').map(toSend));
     after = page.next;
   } while (after);
-  return released;
+  await deps.queue.send(paymentGroups(held));
+  return held.length;
 }
 
 function shardMessages(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>): DisbursementMessage[] {
   return Array.from({ length: batch.shardCount }, (_, shard) => ({ kind: 'shard' as const, batchId: batch.batchId, shard }));
 }
 
+const keyOf = (paymentId: string): PaymentKey => {
+  const key = parsePaymentId(paymentId);
+  if (!key) throw new Error('Disbursement message names no valid payment');
+  return key;
+};
+
 export function createDisbursementUseCases(deps: DisbursementDependencies) {
   const { batches, accounts, entitlements, provider, queue, clock } = deps;
+
+  /** What a unit of work did: status moves (for the counters) and batches to look at once it is done. */
+  interface Work {
+    moves: Moved[];
+    batchIds: Set<string>;
+  }
+  const newWork = (): Work => ({ moves: [], batchIds: new Set() });
 
   async function move(payment: PaymentRecord, from: PaymentStatus[], to: PaymentStatus, reasonCode: FailureReasonCode | 'NO_LINKED_ACCOUNT' | null, set?: Parameters<BatchStore['transitionPayment']>[3]['set']) {
     const moved = await batches.transitionPayment(payment, from, to, { reasonCode, at: clock.now().toISOString(), ...(set ? { set } : {}) });
@@ -96,7 +153,9 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
   /**
    * The account is the one linked when the payment is queued: it is copied onto
    * the payment (masked for display, in full for the provider) in the same
-   * conditional write that queues it.
+   * conditional write that queues it. This write comes before the provider is
+   * called, so that a redelivery after a crash pays the same provider and
+   * account with the same reference, whatever was linked meanwhile.
    */
   async function queuePayment(payment: PaymentRecord, link: AccountLinkRecord): Promise<PaymentRecord | undefined> {
     return batches.transitionPayment(payment, ['VERIFIED', 'ON_HOLD'], 'QUEUED', {
@@ -109,27 +168,31 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     });
   }
 
-  /** Queues (or holds) and sends one payment; every status change is pushed to `moves` as it happens. */
-  async function disburseOne(paymentId: string, personHash: string, moves: Moved[]): Promise<void> {
-    const key = parsePaymentId(paymentId);
-    if (!key) throw new Error('Disbursement message names no valid payment');
-    const [payment, link] = await Promise.all([batches.getPayment(key), accounts.getCurrent(personHash)]);
-    if (!payment) throw new Error('Disbursement message names a payment that does not exist');
-    let current: PaymentRecord = payment;
-
+  /**
+   * Queues (or holds) and sends one payment, read with its group. Every status
+   * change is pushed to `work.moves` as it happens. Returns the payment when it
+   * was put ON_HOLD (its account is looked up again once the group is done).
+   */
+  async function disburseOne(payment: PaymentRecord, link: AccountLinkRecord | undefined, work: Work, rereads = 0): Promise<PaymentRecord | undefined> {
+    let current = payment;
+    work.batchIds.add(current.batchId);
     if (current.status === 'VERIFIED' || current.status === 'ON_HOLD') {
       if (!link) {
         if (current.status === 'VERIFIED' && (await move(current, ['VERIFIED'], 'ON_HOLD', 'NO_LINKED_ACCOUNT'))) {
-          moves.push({ batchId: current.batchId, from: 'VERIFIED', to: 'ON_HOLD', amount: current.amount });
-          // An account linked while this payment was being held found nothing to release: look again.
-          if (await accounts.getCurrent(personHash)) await queue.send([{ kind: 'payment', paymentId, personHash }]);
-          return;
+          work.moves.push({ batchId: current.batchId, from: 'VERIFIED', to: 'ON_HOLD', amount: current.amount });
+          return current;
         }
         return repairAfterRedelivery(current);
       }
       const queued = await queuePayment(current, link);
-      if (!queued) return disburseOne(paymentId, personHash, moves); // changed meanwhile: look again
-      moves.push({ batchId: current.batchId, from: current.status, to: 'QUEUED', amount: current.amount });
+      if (!queued) {
+        // Changed meanwhile (another delivery queued or held it): read both again and look once more.
+        if (rereads >= 3) throw new Error('A payment kept changing while it was being queued');
+        const [again, relinked] = await Promise.all([batches.getPayment(current), accounts.getCurrent(current.personHash)]);
+        if (!again) throw new Error('Disbursement message names a payment that does not exist');
+        return disburseOne(again, relinked, work, rereads + 1);
+      }
+      work.moves.push({ batchId: current.batchId, from: current.status, to: 'QUEUED', amount: current.amount });
       if (current.status === 'ON_HOLD') await reopenBatch(current.batchId);
       current = queued;
     }
@@ -147,22 +210,24 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
       accountName: payout.accountName,
     });
     const recorded = await recordOutcome(current, outcome);
-    if (recorded) moves.push(recorded);
+    if (recorded) work.moves.push(recorded);
+    return undefined;
   }
 
   /**
    * A redelivered message finds its payment past the step it was for: the
    * earlier delivery may have died after the status write and before what
    * follows it. Redo what is idempotent: give back the entitlement of a failed
-   * payment, and check whether the batch is settled. (Counters are not forced
-   * from a tally here: a recount racing with other deliveries' increments would
-   * count some moves twice. They are made exact when the batch completes.)
+   * payment (the batch is looked at once the group is done). Counters are not
+   * forced from a tally here: a recount racing with other deliveries'
+   * increments would count some moves twice. They are made exact when the
+   * batch completes.
    */
-  async function repairAfterRedelivery(payment: PaymentRecord): Promise<void> {
+  async function repairAfterRedelivery(payment: PaymentRecord): Promise<undefined> {
     if (payment.status === 'FAILED' || payment.status === 'CANCELLED' || payment.status === 'REJECTED') {
       await entitlements.release({ personHash: payment.personHash, programCode: payment.programCode, period: payment.period, paymentId: payment.paymentId });
     }
-    await completeIfSettled(payment.batchId);
+    return undefined;
   }
 
   /** A released held payment makes a COMPLETED batch APPROVED again until it settles. */
@@ -185,17 +250,24 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     // and the duplicates are no-ops for payments already past VERIFIED.
     const next = page.next && (page.next as { shard?: number }).shard === message.shard ? page.next : undefined;
     await queue.send([
-      ...page.items.map((payment): DisbursementMessage => ({ kind: 'payment', paymentId: payment.paymentId, personHash: payment.personHash })),
+      ...paymentGroups(page.items.map(toSend)),
       ...(next ? [{ kind: 'shard' as const, batchId: batch.batchId, shard: message.shard, after: next }] : []),
     ]);
   }
 
-  /** Updates counters after a set of moves, and completes batches with nothing left to settle. */
-  async function settleCounters(moves: Moved[]): Promise<void> {
+  /**
+   * Updates the counters of every batch a unit of work moved payments of (one
+   * update per batch, which returns the batch), and completes the batches that
+   * have nothing left to settle. A batch touched without a move (a redelivery)
+   * is read instead.
+   */
+  async function settle(work: Work): Promise<void> {
     const at = clock.now().toISOString();
-    for (const [batchId, deltas] of deltasOf(moves)) {
-      await batches.addToCounters(batchId, deltas, at);
-      await completeIfSettled(batchId);
+    const deltas = deltasOf(work.moves);
+    for (const batchId of new Set([...work.batchIds, ...deltas.keys()])) {
+      const moves = deltas.get(batchId);
+      const batch = moves ? await batches.addToCounters(batchId, moves, at) : await batches.getBatch(batchId);
+      if (batch) await completeIfSettled(batch);
     }
   }
 
@@ -204,9 +276,8 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
    * counters say when to look; the payments themselves decide (counters can lag
    * after a crash, the tally cannot).
    */
-  async function completeIfSettled(batchId: string, force = false): Promise<BatchRecord | undefined> {
-    const batch = await batches.getBatch(batchId);
-    if (!batch || batch.status !== 'APPROVED') return batch;
+  async function completeIfSettled(batch: BatchRecord, force = false): Promise<BatchRecord> {
+    if (batch.status !== 'APPROVED') return batch;
     const pending = unsettledPaymentStatuses.reduce((sum, status) => sum + (batch.counts[status] ?? 0), 0);
     if (pending > 0 && !force) return batch;
     const tally = await batches.tallyPayments(batch);
@@ -214,24 +285,55 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     const at = clock.now().toISOString();
     try {
       return left === 0
-        ? await batches.transitionBatch(batchId, ['APPROVED'], 'COMPLETED', tally, at)
-        : await batches.transitionBatch(batchId, ['APPROVED'], 'APPROVED', tally, at);
+        ? await batches.transitionBatch(batch.batchId, ['APPROVED'], 'COMPLETED', tally, at)
+        : await batches.transitionBatch(batch.batchId, ['APPROVED'], 'APPROVED', tally, at);
     } catch (error) {
       if (!(error instanceof ConditionFailed)) throw error;
-      return error.current;
+      return error.current ?? batch;
     }
+  }
+
+  /**
+   * Queues and sends a group of payments: two batched reads (the payments and
+   * their people's accounts), then each payment on its own, a few at a time.
+   * One payment failing does not stop the others; the counters are updated for
+   * every move made, then the group fails (and is delivered again) if any
+   * payment did.
+   */
+  async function disburseGroup(group: readonly PaymentToSend[]): Promise<void> {
+    const [payments, links] = await Promise.all([
+      batches.getPayments(group.map((item) => keyOf(item.paymentId))),
+      accounts.getCurrentMany(group.map((item) => item.personHash)),
+    ]);
+    const byId = new Map(payments.map((payment) => [payment.paymentId, payment]));
+    const work = newWork();
+    const held: PaymentRecord[] = [];
+    const failures: unknown[] = [];
+    await inParallel(group, PARALLEL_SENDS, async (item) => {
+      try {
+        const payment = byId.get(item.paymentId);
+        if (!payment) throw new Error('Disbursement message names a payment that does not exist');
+        if (payment.personHash !== item.personHash) throw new Error('Disbursement message names a payment with another person');
+        const onHold = await disburseOne(payment, links.get(payment.personHash), work);
+        if (onHold) held.push(onHold);
+      } catch (error) {
+        failures.push(error);
+      }
+    });
+    // Counted even when some sends failed (those payments stay QUEUED and the message is retried).
+    await settle(work);
+    if (held.length > 0) {
+      // An account linked while these were being held found nothing to release: look again, once for the group.
+      const linkedMeanwhile = await accounts.getCurrentMany(held.map((payment) => payment.personHash));
+      await queue.send(paymentGroups(held.filter((payment) => linkedMeanwhile.has(payment.personHash)).map(toSend)));
+    }
+    if (failures.length > 0) throw new PaymentGroupError(failures, group.length);
   }
 
   /** One message of the disbursement queue. */
   async function handle(message: DisbursementMessage): Promise<void> {
     if (message.kind === 'shard') return fanOut(message);
-    const moves: Moved[] = [];
-    try {
-      await disburseOne(message.paymentId, message.personHash, moves);
-    } finally {
-      // Counted even when the send then fails (the payment stays QUEUED and the message is retried).
-      await settleCounters(moves);
-    }
+    return disburseGroup(message.payments);
   }
 
   return {
@@ -262,45 +364,59 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
       }
       await queue.send(shardMessages(approved));
       // A batch with nothing to pay (every payment rejected) is complete at once.
-      if (approved.counts.VERIFIED === 0) return (await completeIfSettled(batchId, true)) ?? approved;
+      if (approved.counts.VERIFIED === 0) return completeIfSettled(approved, true);
       return approved;
     },
 
     handle,
 
-    /** After the last delivery failed (dead-letter queue): ends a queued payment in FAILED RETRIES_EXHAUSTED, unless the provider took it. */
+    /**
+     * After the last delivery failed (dead-letter queue): a payment still QUEUED
+     * ends FAILED RETRIES_EXHAUSTED, unless the provider took it; a payment never
+     * queued is tried once more from here.
+     */
     async exhausted(message: DisbursementMessage): Promise<void> {
       if (message.kind === 'shard') {
         // A fan-out page that kept failing: try it once more from here, it is idempotent.
         return fanOut(message);
       }
-      const key = parsePaymentId(message.paymentId);
-      const payment = key ? await batches.getPayment(key) : undefined;
-      if (!payment) return;
-      if (payment.status === 'VERIFIED' || payment.status === 'ON_HOLD') {
-        // Never queued: try once more from here, and let a failure keep the message in the dead-letter queue.
-        return handle(message);
-      }
-      if (payment.status !== 'QUEUED') return repairAfterRedelivery(payment);
-      // A transfer the provider accepted on some attempt is recorded, never failed.
-      const known = await provider.lookup(payment.paymentId);
-      if (known) {
-        const moved = await recordOutcome(payment, known);
-        await settleCounters(moved ? [moved] : []);
-        return;
-      }
-      const failed = await move(payment, ['QUEUED'], 'FAILED', 'RETRIES_EXHAUSTED');
-      await settleCounters(failed ? [{ batchId: payment.batchId, from: 'QUEUED', to: 'FAILED', amount: payment.amount }] : []);
+      const payments = await batches.getPayments(message.payments.map((item) => keyOf(item.paymentId)));
+      const work = newWork();
+      const neverQueued: PaymentToSend[] = [];
+      await inParallel(payments, PARALLEL_SENDS, async (payment) => {
+        work.batchIds.add(payment.batchId);
+        if (payment.status === 'VERIFIED' || payment.status === 'ON_HOLD') {
+          neverQueued.push(toSend(payment));
+          return;
+        }
+        if (payment.status !== 'QUEUED') {
+          await repairAfterRedelivery(payment);
+          return;
+        }
+        // A transfer the provider accepted on some attempt is recorded, never failed.
+        const known = await provider.lookup(payment.paymentId);
+        if (known) {
+          const moved = await recordOutcome(payment, known);
+          if (moved) work.moves.push(moved);
+          return;
+        }
+        if (await move(payment, ['QUEUED'], 'FAILED', 'RETRIES_EXHAUSTED')) {
+          work.moves.push({ batchId: payment.batchId, from: 'QUEUED', to: 'FAILED', amount: payment.amount });
+        }
+      });
+      await settle(work);
+      // Never queued: try once more from here, and let a failure keep the message in the dead-letter queue.
+      if (neverQueued.length > 0) await disburseGroup(neverQueued);
     },
 
     /** Settlement reported by a provider (signed callback), and batch completion. */
     recordOutcome: async (payment: PaymentRecord, outcome: TransferOutcome) => {
       const moved = await recordOutcome(payment, outcome);
-      if (moved) await settleCounters([moved]);
+      if (moved) await settle({ moves: [moved], batchIds: new Set() });
       return moved;
     },
-    settleCounters,
-    completeIfSettled,
+    /** Counts moves made elsewhere (a returned payment) and completes what is settled. */
+    settleCounters: (moves: Moved[]) => settle({ moves, batchIds: new Set() }),
   };
 }
 

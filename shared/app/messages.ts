@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { PAYMENT_GROUP_SIZE } from './disbursement.js';
 
 /**
  * Bodies of the work queues' messages: keys and positions only, never personal
@@ -14,10 +15,17 @@ export const verificationMessageSchema = z.strictObject({ batchId, shard, after:
 export const disbursementMessageSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('shard'), batchId, shard, after: position.optional() }),
   z.strictObject({
-    kind: z.literal('payment'),
-    paymentId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}-\d{2}[0-9a-z]{20}$/),
-    // A keyed hash (base32), not a personal ID.
-    personHash: z.string().regex(/^[0-9a-z]{52}$/),
+    kind: z.literal('payments'),
+    payments: z
+      .array(
+        z.strictObject({
+          paymentId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}-\d{2}[0-9a-z]{20}$/),
+          // A keyed hash (base32), not a personal ID.
+          personHash: z.string().regex(/^[0-9a-z]{52}$/),
+        }),
+      )
+      .min(1)
+      .max(PAYMENT_GROUP_SIZE),
   }),
 ]);
 

@@ -24,6 +24,8 @@ export interface AccountHistoryEntry {
 
 export interface AccountStore {
   getCurrent(personHash: string): Promise<AccountLinkRecord | undefined>;
+  /** The current links of several people at once (one batched read), by personHash; people without one are absent. */
+  getCurrentMany(personHashes: readonly string[]): Promise<Map<string, AccountLinkRecord>>;
   /** Makes `link` the current one; the previous link (if any) is closed in the history, which keeps both. */
   link(personHash: string, link: AccountLinkRecord): Promise<void>;
   /** Removes the current link (closing it in the history); returns it, or undefined when there was none. */

@@ -118,8 +118,13 @@ export interface BatchStore {
     change: PaymentChange,
   ): Promise<PaymentRecord | undefined>;
 
-  /** Adds to the batch's per-status counters (negative to subtract) and per-reason rejection counts. */
-  addToCounters(batchId: string, deltas: CounterDelta[], now: string, rejections?: Partial<Record<ReasonCode, number>>): Promise<void>;
+  /**
+   * Adds to the batch's per-status counters (negative to subtract) and per-reason
+   * rejection counts. Returns the batch as it is after the update (so that a
+   * caller deciding whether the batch is settled needs no second read), or
+   * undefined when there was nothing to add.
+   */
+  addToCounters(batchId: string, deltas: CounterDelta[], now: string, rejections?: Partial<Record<ReasonCode, number>>): Promise<BatchRecord | undefined>;
 
   /** A person's payments, newest first (any batch, any province). */
   listPaymentsByPerson(personHash: string, query: { limit: number; after?: PagePosition | undefined }): Promise<Page<PaymentRecord>>;

@@ -7,7 +7,7 @@ import { DynamoBatchStore } from '../../shared/adapters/dynamodb/batch-store.js'
 import { DynamoEntitlementStore } from '../../shared/adapters/dynamodb/entitlement-store.js';
 import { keys } from '../../shared/adapters/dynamodb/keys.js';
 import { SandboxPaymentProvider } from '../../shared/adapters/provider/sandbox-provider.js';
-import { createDisbursementUseCases, type DisbursementMessage, type DisbursementUseCases } from '../../shared/app/disbursement.js';
+import { createDisbursementUseCases, PaymentGroupError, type DisbursementMessage, type DisbursementUseCases } from '../../shared/app/disbursement.js';
 import { paymentIdentity, personHash, zeroByStatus, type BatchRecord, type PaymentRecord } from '../../shared/domain/batch.js';
 import type { Clock } from '../../shared/domain/dates.js';
 import { keyedHasher } from '../../shared/domain/keyed-hash.js';
@@ -339,7 +339,9 @@ interface Envelope {
   receives: number;
 }
 
+/** Injected crashes and the provider's transient errors, alone or as the failures of a payment group. */
 function isExpectedFailure(error: unknown): boolean {
+  if (error instanceof PaymentGroupError) return error.errors.every(isExpectedFailure);
   const name = (error as { name?: string } | null)?.name;
   return name === 'InjectedCrash' || name === 'ProviderTransientError';
 }

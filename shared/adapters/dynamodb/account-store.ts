@@ -1,7 +1,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AccountHistoryEntry, AccountLinkRecord, AccountStore } from '../../ports/account-store.js';
+import { batchGetAll } from './batching.js';
 import { entity, keys } from './keys.js';
+
+function linkOf(item: Record<string, unknown>): AccountLinkRecord {
+  const { pk: _pk, sk: _sk, entity: _entity, ...link } = item;
+  return link as unknown as AccountLinkRecord;
+}
 
 /**
  * One item holds the current link of a person (`PERSON#<hash>`, `ACCOUNT`), one
@@ -15,9 +21,14 @@ export class DynamoAccountStore implements AccountStore {
 
   async getCurrent(personHash: string): Promise<AccountLinkRecord | undefined> {
     const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.currentAccount(personHash), ConsistentRead: true }));
-    if (!result.Item) return undefined;
-    const { pk: _pk, sk: _sk, entity: _entity, ...link } = result.Item;
-    return link as AccountLinkRecord;
+    return result.Item ? linkOf(result.Item) : undefined;
+  }
+
+  async getCurrentMany(personHashes: readonly string[]): Promise<Map<string, AccountLinkRecord>> {
+    const unique = [...new Set(personHashes)];
+    const items = await batchGetAll(this.client, this.tableName, unique.map((personHash) => keys.currentAccount(personHash)));
+    const prefix = keys.currentAccount('').pk;
+    return new Map(items.map((item) => [String(item.pk).slice(prefix.length), linkOf(item)]));
   }
 
   private async closeHistory(personHash: string, link: AccountLinkRecord, at: string): Promise<void> {

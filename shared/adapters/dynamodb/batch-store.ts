@@ -436,14 +436,14 @@ export class DynamoBatchStore implements BatchStore {
     }
   }
 
-  async addToCounters(batchId: string, deltas: CounterDelta[], now: string, rejections: Partial<Record<ReasonCode, number>> = {}): Promise<void> {
+  async addToCounters(batchId: string, deltas: CounterDelta[], now: string, rejections: Partial<Record<ReasonCode, number>> = {}): Promise<BatchRecord | undefined> {
     const merged = new Map<PaymentStatus, { count: number; amount: number }>();
     for (const delta of deltas) {
       const sum = merged.get(delta.status) ?? { count: 0, amount: 0 };
       merged.set(delta.status, { count: sum.count + delta.count, amount: sum.amount + delta.amount });
     }
     const rejected = Object.entries(rejections).filter(([, count]) => count !== 0);
-    if (merged.size === 0 && rejected.length === 0) return;
+    if (merged.size === 0 && rejected.length === 0) return undefined;
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':now': now };
     const adds = [...merged].map(([status, delta], index) => {
@@ -457,15 +457,18 @@ export class DynamoBatchStore implements BatchStore {
       values[`:r${index}`] = count;
       adds.push(`rejections.#r${index} :r${index}`);
     });
-    await this.client.send(
+    const result = await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.batch(batchId),
         UpdateExpression: `ADD ${adds.join(', ')} SET updatedAt = :now`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
+        // The batch after the update: whoever moved the last unsettled payment sees it settled without another read.
+        ReturnValues: 'ALL_NEW',
       }),
     );
+    return strip<BatchRecord>(result.Attributes);
   }
 
   async markShardVerified(batchId: string, shard: number): Promise<number> {

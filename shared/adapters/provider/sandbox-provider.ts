@@ -33,8 +33,8 @@ export class SandboxPaymentProvider implements PaymentProvider {
   }
 
   async send(instruction: TransferInstruction): Promise<TransferOutcome> {
-    const known = await this.lookup(instruction.reference);
-    if (known) return known;
+    // No lookup first: the conditional put below is the deduplication (one request per new transfer),
+    // and a repeated reference reads the first outcome back.
     const suffix = instruction.accountNumber.slice(-4);
     if (suffix === '9999') {
       await this.attempt(instruction.reference);
@@ -69,7 +69,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
       return outcome;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) && (error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
-      // The same reference arrived twice at once: the first one recorded wins.
+      // The reference was sent before (a redelivery) or twice at once: the first one recorded wins.
       const first = await this.lookup(instruction.reference);
       if (!first) throw error;
       return first;
