@@ -186,11 +186,19 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
     return handler(event, lambdaContext(route.functionName, requestId));
   }
 
+  // A body that breaks HTTP framing (a chunk size that is not hex) is refused by Node's parser after
+  // the request was dispatched: the `clientError` hook below answers it, under the request's id, and
+  // the handler's own answer (or the read error it gets) is dropped instead of logged as a 500.
+  const inFlightRequests = new WeakMap<ServerResponse, { requestId: string; started: number }>();
+  const answeredByParser = new WeakSet<ServerResponse>();
+
   const server = createServer((request, response: ServerResponse) => {
     const started = performance.now();
     const given = request.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : ulid();
+    inFlightRequests.set(response, { requestId, started });
     const finish = (result: ApiResult) => {
+      if (answeredByParser.has(response)) return;
       const headers: Record<string, string> = { 'x-request-id': requestId };
       for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
       const status = result.statusCode ?? 200;
@@ -199,6 +207,7 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
       options.onRequest?.({ method: request.method ?? '', path: parseTarget(request.url)?.pathname ?? '(invalid target)', status, ms: performance.now() - started, requestId });
     };
     dispatch(request, requestId).then(finish, (error: unknown) => {
+      if (answeredByParser.has(response)) return;
       const problem: ProblemDocument = error instanceof AppError ? problemFromError(error, requestId) : internalProblem(requestId);
       if (!(error instanceof AppError)) console.error('local server error', error instanceof Error ? error.name : 'unknown');
       // Drain what the client is still sending so that it reads our answer instead of a reset.
@@ -206,22 +215,52 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
       finish({ statusCode: problem.status, headers: { 'content-type': PROBLEM_CONTENT_TYPE }, body: JSON.stringify(problem) });
     });
   });
-  // Requests Node cannot even parse (bad header lines, heads over 16 KB, bad targets) still get a
-  // problem+json answer instead of Node's bare 400/431.
+  // Requests Node cannot even parse (bad header lines, heads over 16 KB, bad targets, a lower-case
+  // method) never reach the handler above: Node's default answer is a bare 400/431 with no body and
+  // no request id. Answer them within the contract instead, as Node's default handler does it: only
+  // while the socket is writable and no answer has started on it.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const detail = error.code === 'HPE_HEADER_OVERFLOW' ? 'The request head is larger than 16 KB.' : 'The request could not be parsed as HTTP.';
-    const body = JSON.stringify({
-      type: problemType('VALIDATION_FAILED'),
-      title: 'Validation failed',
-      status: 400,
-      detail,
-      code: 'VALIDATION_FAILED',
-      requestId: ulid(),
-    });
-    socket.end(
-      `HTTP/1.1 400 Bad Request\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+    const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const answer = (requestId: string, detail: string, method: string, path: string, ms: number) => {
+      if (!socket.writable) return socket.destroy();
+      // 400 VALIDATION_FAILED even for an oversized head: the contract has no code for 431.
+      const problem: ProblemDocument = { type: problemType('VALIDATION_FAILED'), title: 'Validation failed', status: 400, detail, code: 'VALIDATION_FAILED', requestId };
+      const body = JSON.stringify(problem);
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+      );
+      options.onRequest?.({ method, path, status: 400, ms, requestId });
+    };
+    const headDetail =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? 'The request head (request line and headers) is larger than 16 KB.'
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 'The request was not received in time.'
+          : 'The request could not be parsed as HTTP/1.1 (request line or header lines).';
+    if (!inFlight) {
+      // A head that was not parsed has no request id to trust: a new one.
+      answer(ulid(), headDetail, '(unparsed)', '(unparsed)', 0);
+    } else if (inFlight.req.complete) {
+      // The request in flight was read whole and may already have changed something: the broken
+      // bytes are a later pipelined request. Answers go in order, so this one after that one.
+      inFlight.once('finish', () => answer(ulid(), headDetail, '(unparsed)', '(unparsed)', 0));
+    } else {
+      // Its body broke framing: nothing was read, nothing changed. Answered under its id, so that the
+      // answer and the server's logs agree; the handler's own answer is dropped.
+      const dispatched = inFlightRequests.get(inFlight);
+      answeredByParser.add(inFlight);
+      answer(
+        dispatched?.requestId ?? ulid(),
+        'The request body could not be read: its HTTP framing (Content-Length or chunked encoding) is broken.',
+        inFlight.req.method ?? '',
+        parseTarget(inFlight.req.url)?.pathname ?? '(invalid target)',
+        dispatched ? performance.now() - dispatched.started : 0,
+      );
+    }
   });
   return server;
 }
