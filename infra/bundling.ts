@@ -39,11 +39,32 @@ export const esbuildSettings = {
   /** Stack traces need the mappings only: leaving sources out halves the asset. */
   sourcesContent: false,
   /**
-   * Nothing external: the AWS SDK v3 is bundled at the versions in
-   * package-lock.json (the versions tested locally), not the runtime's copy,
-   * which AWS updates on its own schedule.
+   * The AWS SDK v3 is bundled at the versions in package-lock.json (the
+   * versions tested locally), not the runtime's copy, which AWS updates on its
+   * own schedule; bundled, it also initialises in about half the CPU time
+   * (docs/decisions.md, Performance). External are only SDK modules that the
+   * SDK loads with a dynamic import() on a path a Lambda function never takes,
+   * so they are never loaded there (test/unit/bench/bundling.test.ts checks
+   * that nothing external is imported statically):
+   * - the credential providers after the first of the default chain: Lambda
+   *   gives the role's credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/
+   *   AWS_SESSION_TOKEN, which fromEnv (bundled) reads; the SSO, ini-file,
+   *   process, web-identity, container and instance-metadata providers (and
+   *   the STS/SSO clients they carry) are about 120 KB of every bundle;
+   * - the event-stream codec: none of our DynamoDB, SQS or Secrets Manager
+   *   operations streams events.
+   * Were one ever reached, the runtime's copy (a version we have not tested)
+   * would be the one to load: hence the test.
    */
-  external: [] as string[],
+  external: [
+    '@aws-sdk/credential-provider-sso',
+    '@aws-sdk/credential-provider-ini',
+    '@aws-sdk/credential-provider-process',
+    '@aws-sdk/credential-provider-web-identity',
+    '@aws-sdk/credential-provider-http',
+    '@smithy/credential-provider-imds',
+    '@smithy/core/event-streams',
+  ] as string[],
   /**
    * CommonJS dependencies bundled into ESM call `require()` for Node built-ins;
    * give them one.
