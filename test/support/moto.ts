@@ -1,10 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { createTables } from '../../local/dynamodb.js';
+import { createQueueWithDeadLetter, type LocalQueues, type QueueWithDeadLetter } from '../../local/queues.js';
 import type { TableKey } from '../../shared/adapters/dynamodb/tables.js';
+import { queueDefinitions, type QueueDefinition, type QueueKey } from '../../shared/adapters/sqs/queues.js';
 
 /**
  * moto's server (Python, `pip install "moto[server]"`) as a second DynamoDB
@@ -133,3 +136,47 @@ export async function startMoto(options: { prefix?: string; timeoutMs?: number }
     throw error;
   }
 }
+
+/**
+ * Every queue of queues.ts with its DLQ and the definition's maxReceiveCount,
+ * created on moto exactly as startLocalQueues creates them on fauxqs (names
+ * `<prefix>-<id>` and `<prefix>-<id>-dlq`), so that startLocalConsumers runs
+ * unchanged against moto. Only the visibility timeout is scaled down (seconds,
+ * as locally). moto counts no requests: `stats()` is always empty, and
+ * `stop()` leaves the queues to `reset()` or the server's end.
+ */
+export async function createMotoQueues(moto: Moto, options: { prefix: string; visibilityTimeoutSeconds: number }): Promise<LocalQueues> {
+  const client = new SQSClient({ endpoint: moto.endpoint, region: MOTO_REGION, credentials: MOTO_CREDENTIALS });
+  try {
+    const created = await Promise.all(
+      (Object.entries(queueDefinitions) as [QueueKey, QueueDefinition][]).map(
+        async ([key, definition]) =>
+          [
+            key,
+            await createQueueWithDeadLetter(client, `${options.prefix}-${definition.id}`, {
+              visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+              maxReceiveCount: definition.maxReceiveCount,
+            }),
+          ] as const,
+      ),
+    );
+    const pick = (field: keyof QueueWithDeadLetter) => Object.fromEntries(created.map(([key, queue]) => [key, queue[field]])) as Record<QueueKey, string>;
+    return {
+      endpoint: moto.endpoint,
+      region: MOTO_REGION,
+      queueNames: pick('queueName'),
+      queueUrls: pick('queueUrl'),
+      queueArns: pick('queueArn'),
+      dlqNames: pick('dlqName'),
+      dlqUrls: pick('dlqUrl'),
+      dlqArns: pick('dlqArn'),
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+      stats: () => ({}),
+      resetStats: () => undefined,
+      stop: async () => undefined,
+    };
+  } finally {
+    client.destroy();
+  }
+}
+
