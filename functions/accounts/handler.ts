@@ -5,7 +5,7 @@ import { pathParameter } from '../../shared/http/query.js';
 import { createAccountContext } from '../../shared/wiring/accounts.js';
 
 
-const { accounts } = await createAccountContext();
+const { accounts, audit } = await createAccountContext();
 
 /** Social security accounts: link, read, unlink (by the beneficiary, or a province with consent). */
 export const handler = apiHandler(async (request) => {
@@ -25,4 +25,4 @@ export const handler = apiHandler(async (request) => {
     default:
       throw new Error(`accounts does not serve ${route.operationId}`);
   }
-});
+}, { audit });

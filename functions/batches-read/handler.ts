@@ -1,13 +1,13 @@
-import { listBatchesQuerySchema, listBatchPaymentsQuerySchema } from '../../shared/domain/schemas.js';
+import { listBatchesQuerySchema, listBatchPaymentsQuerySchema, listQuerySchema } from '../../shared/domain/schemas.js';
 import { apiHandler, json, requirePrincipal } from '../../shared/http/api-handler.js';
 import { parseQuery, pathParameter } from '../../shared/http/query.js';
 import { reportCsv, reportRow, reportTotals } from '../../shared/app/report.js';
-import { batchView, paymentView } from '../../shared/app/views.js';
+import { auditRecordView, batchView, paymentView } from '../../shared/app/views.js';
 import { createBatchContext } from '../../shared/wiring/batches.js';
 
-const { batches, beneficiary } = await createBatchContext();
+const { batches, beneficiary, auditReads } = await createBatchContext();
 
-/** Provincial reads: a batch, the province's batches, a batch's payments, the reconciliation report, one payment. */
+/** Provincial reads: a batch, the province's batches, a batch's payments, the reconciliation report, the audit trail, one payment. */
 export const handler = apiHandler(async (request) => {
   const principal = requirePrincipal(request);
   const { event, route } = request;
@@ -48,6 +48,10 @@ export const handler = apiHandler(async (request) => {
         items: page.items.map(reportRow),
         nextCursor: page.nextCursor,
       });
+    }
+    case 'listBatchAudit': {
+      const page = await auditReads.listBatchAudit(principal, batchId, parseQuery(listQuerySchema, event));
+      return json(200, { items: page.items.map(auditRecordView), nextCursor: page.nextCursor });
     }
     case 'getPayment': {
       // To its province (batches:read) or to its beneficiary; anyone else gets 404.

@@ -9,7 +9,7 @@ import { workQueue } from '../../shared/wiring/queues.js';
 import { verificationMessagesFor, type VerificationMessage } from '../../shared/app/verification.js';
 
 const verificationQueue = workQueue<VerificationMessage>('verification');
-const { batches } = await createBatchContext({ startVerification: (batch) => verificationQueue.send(verificationMessagesFor(batch)) });
+const { batches, audit } = await createBatchContext({ startVerification: (batch) => verificationQueue.send(verificationMessagesFor(batch)) });
 
 /** Provincial writes: create, append a chunk (JSON or CSV), seal, cancel. */
 export const handler = apiHandler(async (request) => {
@@ -42,4 +42,4 @@ export const handler = apiHandler(async (request) => {
     default:
       throw new Error(`batches-write does not serve ${route.operationId}`);
   }
-});
+}, { audit });

@@ -1,10 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { disbursementMessageSchema, parseMessage } from '../../shared/app/messages.js';
+import { systemActor } from '../../shared/app/audit.js';
 import { logger } from '../../shared/observability/logger.js';
 import { createDisbursementContext } from '../../shared/wiring/disbursement.js';
 
-const { disbursement } = await createDisbursementContext({ withProvider: true });
+const { disbursement, audit } = await createDisbursementContext({ withProvider: true });
 const processor = new BatchProcessor(EventType.SQS);
 
 async function exhaustedRecord(record: SQSRecord): Promise<void> {
@@ -13,7 +14,7 @@ async function exhaustedRecord(record: SQSRecord): Promise<void> {
     kind: message.kind,
     ...(message.kind === 'payments' ? { paymentIds: message.payments.map((payment) => payment.paymentId) } : { batchId: message.batchId }),
   });
-  await disbursement.exhausted(message);
+  await audit.unit({ actor: systemActor('disburse-exhausted'), requestId: record.messageId, action: 'retriesExhausted' }, () => disbursement.exhausted(message));
 }
 
 /** The disbursement dead-letter queue: a payment that could not be sent ends FAILED RETRIES_EXHAUSTED. */

@@ -1,13 +1,17 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { disbursementMessageSchema, parseMessage } from '../../shared/app/messages.js';
+import { systemActor } from '../../shared/app/audit.js';
 import { createDisbursementContext } from '../../shared/wiring/disbursement.js';
 
-const { disbursement } = await createDisbursementContext({ withProvider: true });
+const { disbursement, audit } = await createDisbursementContext({ withProvider: true });
 const processor = new BatchProcessor(EventType.SQS);
 
 async function disburseRecord(record: SQSRecord): Promise<void> {
-  await disbursement.handle(parseMessage(disbursementMessageSchema, record.body));
+  const message = parseMessage(disbursementMessageSchema, record.body);
+  await audit.unit({ actor: systemActor('disburse-worker'), requestId: record.messageId, action: message.kind === 'shard' ? 'fanOut' : 'disburse' }, () =>
+    disbursement.handle(message),
+  );
 }
 
 /**

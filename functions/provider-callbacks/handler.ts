@@ -8,7 +8,7 @@ import { apiHandler, json, readJson, readText } from '../../shared/http/api-hand
 import { pathParameter } from '../../shared/http/query.js';
 import { createDisbursementContext } from '../../shared/wiring/disbursement.js';
 
-const { disbursement, batches } = await createDisbursementContext({ withProvider: false });
+const { disbursement, batches, audit } = await createDisbursementContext({ withProvider: false });
 const secrets = await loadProviderSecrets();
 const callbacks = createCallbackUseCases({ batches, disbursement, clock: systemClock });
 
@@ -26,4 +26,4 @@ export const handler = apiHandler(async ({ event }) => {
   const callback = parseOrThrow(providerCallbackSchema, readJson(event));
   const { payment, changed } = await callbacks.apply(providerCode, callback);
   return json(200, { changed, payment: paymentView(payment, { withHistory: false, withPersonalId: false }) });
-});
+}, { audit });

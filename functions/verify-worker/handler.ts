@@ -1,15 +1,16 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { parseMessage, verificationMessageSchema } from '../../shared/app/messages.js';
+import { systemActor } from '../../shared/app/audit.js';
 import { logger } from '../../shared/observability/logger.js';
 import { createVerificationContext } from '../../shared/wiring/verification.js';
 
-const { verification } = await createVerificationContext();
+const { verification, audit } = await createVerificationContext();
 const processor = new BatchProcessor(EventType.SQS);
 
 async function verifyRecord(record: SQSRecord): Promise<void> {
   const message = parseMessage(verificationMessageSchema, record.body);
-  const result = await verification.verifyPage(message);
+  const result = await audit.unit({ actor: systemActor('verify-worker'), requestId: record.messageId, action: 'verifyPage' }, () => verification.verifyPage(message));
   logger.info('verification page done', { batchId: message.batchId, shard: message.shard, ...result });
 }
 

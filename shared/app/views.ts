@@ -1,4 +1,5 @@
 import type { BatchRecord, PaymentRecord } from '../domain/batch.js';
+import type { AuditRecord } from '../ports/audit-log.js';
 import { zeroByStatus } from '../domain/batch.js';
 
 /** The public shape of a batch (api.md "Resources"): every status present in counts and amounts. */
@@ -41,5 +42,17 @@ export function paymentView(payment: PaymentRecord, options: { withHistory: bool
     account: payment.account,
     updatedAt: payment.updatedAt,
     ...(options.withHistory ? { history: payment.history } : {}),
+  };
+}
+
+/** The public shape of an audit record of a batch (its scope is implied by the URL). */
+export function auditRecordView(record: AuditRecord) {
+  return {
+    at: record.at,
+    actor: record.actor,
+    action: record.action,
+    requestId: record.requestId,
+    // A batch's records hold batch and payment changes only; account changes live in the person's scope.
+    changes: record.changes.filter((change) => change.subject !== 'account'),
   };
 }

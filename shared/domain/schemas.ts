@@ -680,6 +680,24 @@ export const batchReportSchema = z
   .meta({ id: 'BatchReport', description: 'Reconciliation report: one row per payment, and totals per status to reconcile with the control totals.' });
 export const paymentListSchema = listEnvelope(paymentSchema, 'PaymentList');
 
+const auditDetailsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+export const auditChangeSchema = z
+  .discriminatedUnion('subject', [
+    z.object({ subject: z.literal('batch'), batchId: z.string(), from: z.string().nullable(), to: z.string(), at: z.iso.datetime(), details: auditDetailsSchema.optional() }),
+    z.object({ subject: z.literal('payment'), paymentId: z.string(), from: z.string().nullable(), to: z.string(), reasonCode: z.string().nullable(), at: z.iso.datetime() }),
+  ])
+  .meta({ id: 'AuditChange', description: 'A state change: of the batch (created, chunk received, sealed, ...) or of one of its payments.' });
+export const auditRecordSchema = z
+  .object({
+    at: z.iso.datetime().meta({ description: 'When the unit of work (a request, a queue message) ended.' }),
+    actor: z.string().meta({ description: "Who: the token's sub, `system:<function>` for the platform's own workers, `provider:<code>` for a signed provider callback." }),
+    action: z.string().meta({ description: 'The API operationId, or the worker step (verifyPage, disburse, retriesExhausted, ...).' }),
+    requestId: z.string().meta({ description: 'The request id (x-request-id) or queue message id.' }),
+    changes: z.array(auditChangeSchema),
+  })
+  .meta({ id: 'AuditRecord' });
+export const auditListSchema = listEnvelope(auditRecordSchema, 'AuditList');
+
 export const localTokenResponseSchema = z
   .object({ accessToken: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.int().min(1) })
   .meta({ id: 'LocalTokenResponse' });

@@ -110,11 +110,31 @@ function apiMiddleware(): MiddlewareObj<ApiEvent, ApiResult, Error, ApiContext> 
 
 export type ApiHandlerFn = (request: ApiRequest) => Promise<ApiResult>;
 
-/** Builds a Lambda handler for API Gateway HTTP API routes; the same handler runs in the local server. */
-export function apiHandler(fn: ApiHandlerFn): (event: ApiEvent, context: Context) => Promise<ApiResult> {
+/** Runs a request as one unit of work (the audit trail: shared/app/audit.ts `AuditTrail`). */
+export interface UnitOfWork {
+  unit<T>(who: { actor: string; requestId: string; action: string }, work: () => Promise<T>): Promise<T>;
+}
+
+/** Who acts: the token's subject, or for a signed provider callback the provider (its signature was checked). */
+function actorOf(request: ApiRequest): string {
+  if (request.principal) return request.principal.sub;
+  const providerCode = request.event.pathParameters?.providerCode;
+  return request.route.auth === 'signature' && providerCode ? `provider:${providerCode}` : 'anonymous';
+}
+
+/**
+ * Builds a Lambda handler for API Gateway HTTP API routes; the same handler runs
+ * in the local server. With `audit`, every request is a unit of work whose state
+ * changes are recorded with who made them and the request id.
+ */
+export function apiHandler(fn: ApiHandlerFn, options: { audit?: UnitOfWork } = {}): (event: ApiEvent, context: Context) => Promise<ApiResult> {
+  const { audit } = options;
   const handler = middy<ApiEvent, ApiResult, Error, ApiContext>()
     .use(apiMiddleware())
-    .handler((_event, context) => fn(context.apiRequest));
+    .handler((_event, context) => {
+      const request = context.apiRequest;
+      return audit ? audit.unit({ actor: actorOf(request), requestId: request.requestId, action: request.route.operationId }, () => fn(request)) : fn(request);
+    });
   // Lambda passes a plain Context; the middleware adds `apiRequest` before the handler runs.
   return (event, context) => handler(event, context as ApiContext);
 }

@@ -4,6 +4,7 @@ import {
   providerCallbackSchema,
   accountLinkRequestSchema,
   accountLinkSchema,
+  auditListSchema,
   listQuerySchema,
   appendPaymentsRequestSchema,
   batchListSchema,
@@ -124,6 +125,12 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
         content: { [JSON_TYPE]: z.record(z.string(), z.unknown()), 'text/csv': z.string() },
       },
     },
+  },
+  listBatchAudit: {
+    description:
+      "Scope batches:read; another province's batch is 404. Append-only records, one per unit of work (a request or a queue message) and scope: the batch's own records first (created, chunks received, sealed, approved, completed, ...), then each payment shard's (every payment transition), each in time order.",
+    query: listQuerySchema,
+    responses: { 200: { description: 'One page.', content: { [JSON_TYPE]: auditListSchema } } },
   },
   cancelBatch: {
     description: 'Scope batches:write. Only before APPROVED; every payment not yet terminal becomes CANCELLED and releases its entitlement.',

@@ -147,6 +147,16 @@ export const routes = [
     tag: 'Provincial systems',
   },
   {
+    operationId: 'listBatchAudit',
+    method: 'GET',
+    path: '/v1/batches/{batchId}/audit',
+    functionName: 'batches-read',
+    auth: 'jwt',
+    scopes: ['batches:read'],
+    summary: "The batch's audit trail: who changed what, when, in which request",
+    tag: 'Provincial systems',
+  },
+  {
     operationId: 'cancelBatch',
     method: 'POST',
     path: '/v1/batches/{batchId}/cancel',

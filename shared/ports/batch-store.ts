@@ -58,8 +58,8 @@ export interface BatchStore {
     batchId: string;
     fingerprint: string;
   }>;
-  /** Writes the batch unless it exists (a retried create after a crash). */
-  putBatchIfAbsent(batch: BatchRecord): Promise<void>;
+  /** Writes the batch unless it exists (a retried create after a crash); true when this call wrote it. */
+  putBatchIfAbsent(batch: BatchRecord): Promise<boolean>;
   getBatch(batchId: string): Promise<BatchRecord | undefined>;
   listBatches(
     provinceCode: string,

@@ -1,10 +1,12 @@
 import { ulid } from 'ulid';
 import { DynamoAccountStore } from '../adapters/dynamodb/account-store.js';
 import { createAccountUseCases } from '../app/accounts.js';
+import { auditedAccountStore } from '../app/audit.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { releaseHeldPayments, type DisbursementMessage } from '../app/disbursement.js';
 import { workQueue } from './queues.js';
 import { systemClock } from '../domain/dates.js';
+import { createAudit } from './audit.js';
 import { createCore } from './core.js';
 import { createRegistry } from './registry.js';
 
@@ -14,12 +16,12 @@ export async function createAccountContext() {
   const batches = new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME);
   const queue = workQueue<DisbursementMessage>('disbursement');
   const accounts = createAccountUseCases({
-    accounts: new DynamoAccountStore(core.client, core.config.CORE_TABLE_NAME),
+    accounts: auditedAccountStore(new DynamoAccountStore(core.client, core.config.CORE_TABLE_NAME)),
     registry: await createRegistry(core),
     clock: systemClock,
     hash: core.hash,
     newLinkId: ulid,
     onLinked: (personHash) => releaseHeldPayments({ batches, queue }, personHash),
   });
-  return { accounts, core };
+  return { accounts, audit: createAudit(core).trail, core };
 }

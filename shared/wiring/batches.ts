@@ -1,10 +1,12 @@
 import { ulid } from 'ulid';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { DynamoEntitlementStore } from '../adapters/dynamodb/entitlement-store.js';
+import { auditedBatchStore, createAuditReads } from '../app/audit.js';
 import { createBatchUseCases } from '../app/batches.js';
 import { createBeneficiaryUseCases } from '../app/beneficiary.js';
 import type { BatchRecord } from '../domain/batch.js';
 import { systemClock } from '../domain/dates.js';
+import { createAudit } from './audit.js';
 import { createCore } from './core.js';
 
 /**
@@ -12,8 +14,10 @@ import { createCore } from './core.js';
  * write function (it sends to the verification queue); reads never need it.
  */
 export async function createBatchContext(options: { startVerification?: (batch: BatchRecord) => Promise<void> } = {}) {
-  const { config, client, hash, cursors } = await createCore();
-  const store = new DynamoBatchStore(client, config.CORE_TABLE_NAME);
+  const core = await createCore();
+  const { config, client, hash, cursors } = core;
+  const audit = createAudit(core);
+  const store = auditedBatchStore(new DynamoBatchStore(client, config.CORE_TABLE_NAME));
   const batches = createBatchUseCases({
     store,
     entitlements: new DynamoEntitlementStore(client, config.CORE_TABLE_NAME),
@@ -24,5 +28,13 @@ export async function createBatchContext(options: { startVerification?: (batch: 
     cursors,
     onSubmitted: options.startVerification ?? (async () => undefined),
   });
-  return { batches, beneficiary: createBeneficiaryUseCases({ batches: store, hash, cursors }), store, client, hash };
+  return {
+    batches,
+    beneficiary: createBeneficiaryUseCases({ batches: store, hash, cursors }),
+    auditReads: createAuditReads({ log: audit.log, cursors, loadOwnBatch: batches.getBatch }),
+    audit: audit.trail,
+    store,
+    client,
+    hash,
+  };
 }

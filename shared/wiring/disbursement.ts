@@ -2,9 +2,11 @@ import { DynamoAccountStore } from '../adapters/dynamodb/account-store.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { DynamoEntitlementStore } from '../adapters/dynamodb/entitlement-store.js';
 import { SandboxPaymentProvider } from '../adapters/provider/sandbox-provider.js';
+import { auditedBatchStore } from '../app/audit.js';
 import { createDisbursementUseCases, type DisbursementMessage } from '../app/disbursement.js';
 import { systemClock } from '../domain/dates.js';
 import type { PaymentProvider } from '../ports/payment-provider.js';
+import { createAudit } from './audit.js';
 import { createCore, type Core } from './core.js';
 import { workQueue } from './queues.js';
 
@@ -22,7 +24,7 @@ async function createProvider(core: Core): Promise<PaymentProvider> {
 /** Composition root of approval, the disbursement worker, its dead-letter handler and callbacks. */
 export async function createDisbursementContext(options: { withProvider: boolean }) {
   const core = await createCore();
-  const batches = new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME);
+  const batches = auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME));
   const provider: PaymentProvider = options.withProvider
     ? await createProvider(core)
     : {
@@ -37,5 +39,5 @@ export async function createDisbursementContext(options: { withProvider: boolean
     queue: workQueue<DisbursementMessage>('disbursement'),
     clock: systemClock,
   });
-  return { disbursement, batches, core };
+  return { disbursement, batches, audit: createAudit(core).trail, core };
 }

@@ -183,6 +183,12 @@ const matrix: Record<OperationId, Row> = {
     expected: jwt({ provinceA: 200, provinceB: 404, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
     request: (world) => ({ params: { batchId: world.mainBatchId } }),
   },
+  listBatchAudit: {
+    expected: jwt({ provinceA: 200, provinceB: 404, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId } }),
+    // The main batch was created and sealed by province A's system: its own records name it.
+    check: (_principal, answer) => (items(answer).some((record) => record.action === 'createBatch') ? undefined : `no createBatch record in ${answer.text.slice(0, 200)}`),
+  },
   cancelBatch: {
     // A batch of its own: cancelled by the first allowed cell, a no-op (200) after that.
     expected: jwt({ provinceA: 200, provinceB: 404, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),

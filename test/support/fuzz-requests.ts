@@ -688,12 +688,14 @@ function decoded(raw: string): string | undefined {
   }
 }
 
-function batchReads(ctx: FuzzContext, operationId: 'getBatch' | 'listBatchPayments' | 'getBatchReport'): fc.Arbitrary<FuzzRequest> {
+function batchReads(ctx: FuzzContext, operationId: 'getBatch' | 'listBatchPayments' | 'getBatchReport' | 'listBatchAudit'): fc.Arbitrary<FuzzRequest> {
   const { tokens, batchIds } = ctx;
   const query =
     operationId === 'getBatch'
       ? fc.oneof({ weight: 3, arbitrary: fc.constant('') }, { weight: 1, arbitrary: queryString({ limit: limitValues, x: junkString }) })
-      : queryString({ limit: limitValues, cursor: cursorValues(ctx), status: paymentStatusValues, reasonCode: reasonValues });
+      : operationId === 'listBatchAudit'
+        ? queryString({ limit: limitValues, cursor: cursorValues(ctx), x: junkString })
+        : queryString({ limit: limitValues, cursor: cursorValues(ctx), status: paymentStatusValues, reasonCode: reasonValues });
   return fc
     .record({
       auth: authFor(ctx, [tokens.province, tokens.approver, tokens.otherProvince], [tokens.beneficiary, tokens.ops]),
@@ -1156,6 +1158,7 @@ export function routeFuzzers(ctx: FuzzContext): Record<OperationId, fc.Arbitrary
     // The OPEN batch cannot be sealed (its control totals are not met), the cancelled one cannot be, the other province's is not found.
     sealBatch: batchCommand(ctx, 'sealBatch', [batchIds.open, batchIds.cancelled, batchIds.otherProvince], [tokens.province, tokens.otherProvince], [tokens.approver, tokens.beneficiary]),
     getBatchReport: batchReads(ctx, 'getBatchReport'),
+    listBatchAudit: batchReads(ctx, 'listBatchAudit'),
     // Only the approved batch of province 79 is beyond cancelling; the others would be cancelled for real.
     cancelBatch: batchCommand(ctx, 'cancelBatch', [batchIds.approved, batchIds.otherProvince], [tokens.province], [tokens.approver, tokens.beneficiary]),
     getPayment: paymentReads(ctx, 'getPayment'),

@@ -91,13 +91,15 @@ export class DynamoBatchStore implements BatchStore {
     return { claimed: false, batchId: item.batchId, fingerprint: item.fingerprint };
   }
 
-  async putBatchIfAbsent(batch: BatchRecord): Promise<void> {
+  async putBatchIfAbsent(batch: BatchRecord): Promise<boolean> {
     try {
       await this.client.send(
         new PutCommand({ TableName: this.tableName, Item: batchItem(batch), ConditionExpression: 'attribute_not_exists(pk)' }),
       );
+      return true;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      return false;
     }
   }
 

@@ -11,6 +11,7 @@ export const entity = {
   entitlement: 'ENTITLEMENT',
   account: 'ACCOUNT',
   accountHistory: 'ACCOUNT_HISTORY',
+  auditRecord: 'AUDIT_RECORD',
 } as const;
 
 export const keys = {
@@ -47,4 +48,16 @@ export const keys = {
     gsi1pk: `PERSON#${personHash}`,
     gsi1sk: `${createdAt}#${paymentId}`,
   }),
+};
+
+/**
+ * Keys of the audit table: a batch's own records, each payment shard's (the
+ * shards of the core table, so that a large batch's audit writes spread as its
+ * payments do), a person's (hashed). The sort key orders by time; its id is
+ * ours (a ULID), never the client's request id.
+ */
+export const auditKeys = {
+  partition: (scope: { kind: 'batch'; batchId: string; shard: number | null } | { kind: 'person'; personHash: string }) =>
+    scope.kind === 'person' ? `PERSON#${scope.personHash}` : scope.shard === null ? `BATCH#${scope.batchId}` : keys.paymentShard(scope.batchId, scope.shard),
+  record: (at: string, id: string) => `${at}#${id}`,
 };
