@@ -16,9 +16,13 @@ import {
   deadLetterConsumerWiring,
   httpDefaults,
   httpFunctionWiring,
+  routeClassOf,
   unauthenticatedRouteReasons,
   type FunctionWiring,
 } from './wiring.js';
+
+/** Lambda refuses a reservation that leaves fewer unreserved executions than this in the account. */
+export const minimumUnreservedConcurrency = 100;
 
 /** The variable shared/adapters/population/national-registry.ts reads the register's base URL from. */
 export const nationalRegistryUrlVariable = 'NATIONAL_REGISTRY_URL';
@@ -46,6 +50,7 @@ export class PaymentsStack extends Stack {
   readonly functions = new Map<string, ServiceFunction>();
   private readonly appVersion: string;
   private readonly projectRoot: string;
+  private reservedConcurrency = 0;
 
   constructor(scope: Construct, id: string, props: PaymentsStackProps) {
     super(scope, id, props);
@@ -57,7 +62,7 @@ export class PaymentsStack extends Stack {
     this.tables = new DataTables(this, 'Tables', { stage: this.stage });
     this.secrets = new AppSecrets(this, 'Secrets', { stage: this.stage, key: this.tables.key });
     this.queues = new WorkQueues(this, 'Queues', { stage: this.stage, alarms: this.alarms });
-    this.api = new PaymentsApi(this, 'Api', { stage: this.stage, unauthenticatedRouteReasons });
+    this.api = new PaymentsApi(this, 'Api', { stage: this.stage, unauthenticatedRouteReasons, routeClassOf, alarms: this.alarms });
 
     for (const name of httpFunctionNames) {
       const wiring = httpFunctionWiring[name];
@@ -96,16 +101,33 @@ export class PaymentsStack extends Stack {
     return fn;
   }
 
+  /** Reserved concurrency of the stack's functions, in total (what the account's unreserved pool loses). */
+  get totalReservedConcurrency(): number {
+    return this.reservedConcurrency;
+  }
+
   /**
    * Creates functions/<name>/handler.ts as a function and applies its wiring:
    * table grants, secret read grants and queue send grants, each setting its
-   * environment variable.
+   * environment variable; reserved concurrency if the wiring reserves some in
+   * this stage; and its Errors and Throttles alarms (every function gets them,
+   * `alarmHint` says what a failure means for this one).
    */
   addFunction(
     name: string,
-    options: { memorySize: number; timeout: Duration; wiring: FunctionWiring; description?: string },
+    options: { memorySize: number; timeout: Duration; wiring: FunctionWiring; description?: string; alarmHint?: string },
   ): ServiceFunction {
     if (this.functions.has(name)) throw new Error(`Function "${name}" is defined twice.`);
+    const reserved = options.wiring.reservedConcurrency?.[this.stage.name];
+    if (reserved !== undefined) {
+      const available = this.stage.lambdaConcurrencyQuota - minimumUnreservedConcurrency - this.reservedConcurrency;
+      if (!Number.isInteger(reserved) || reserved < 1 || reserved > available) {
+        throw new Error(
+          `Function "${name}": reserved concurrency ${reserved} does not fit stage "${this.stage.name}": quota ${this.stage.lambdaConcurrencyQuota}, ${this.reservedConcurrency} already reserved, ${minimumUnreservedConcurrency} must stay unreserved.`,
+        );
+      }
+      this.reservedConcurrency += reserved;
+    }
     const fn = new ServiceFunction(this, `${pascal(name)}Function`, {
       functionName: name,
       stage: this.stage,
@@ -114,7 +136,9 @@ export class PaymentsStack extends Stack {
       memorySize: options.memorySize,
       timeout: options.timeout,
       ...(options.description ? { description: options.description } : {}),
+      ...(reserved === undefined ? {} : { reservedConcurrentExecutions: reserved }),
     });
+    fn.addAlarms(this.alarms, options.alarmHint);
     for (const [tableKey, access] of Object.entries(options.wiring.tables ?? {}) as [TableKey, TableAccess][]) {
       this.tables.grant(fn, tableKey, access);
     }
@@ -167,6 +191,7 @@ export class PaymentsStack extends Stack {
       timeout: Duration.seconds(timeoutSeconds),
       wiring,
       description: `Consumer of the ${definition.id} queue (${this.stage.name})`,
+      alarmHint: `The batch is retried after the ${definition.visibilityTimeoutSeconds}s visibility timeout, and dead-lettered after ${definition.maxReceiveCount} receives.`,
     });
     this.queues.addConsumer(queueKey, fn);
     return fn;
@@ -176,7 +201,7 @@ export class PaymentsStack extends Stack {
    * Creates the dead-letter consumer the queue definition names and attaches
    * it to the queue's dead-letter queue (WorkQueues.addDeadLetterConsumer):
    * timeout = the definition's consumerTimeoutSeconds, one message per
-   * invocation, partial batch failures, an alarm on its errors.
+   * invocation, partial batch failures, alarms on its errors and throttles.
    */
   addDeadLetterConsumer(queueKey: QueueKey, wiring: FunctionWiring = {}): ServiceFunction {
     const definition: QueueDefinition = queueDefinitions[queueKey];
@@ -190,6 +215,7 @@ export class PaymentsStack extends Stack {
       timeout: Duration.seconds(timeoutSeconds),
       wiring,
       description: `Consumer of the ${definition.id} dead-letter queue (${this.stage.name})`,
+      alarmHint: `Its message stays in the ${definition.id} dead-letter queue and is retried every ${definition.visibilityTimeoutSeconds}s until it expires.`,
     });
     this.queues.addDeadLetterConsumer(queueKey, fn);
     return fn;

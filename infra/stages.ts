@@ -10,11 +10,18 @@
  * line with context: see `contextOverrides` below.
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RouteClass } from './wiring.js';
 
 export const stageNames = ['sandbox', 'prod'] as const;
 export type StageName = (typeof stageNames)[number];
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** API Gateway throttling: steady requests per second, and the burst (token bucket size). */
+export interface Throttle {
+  rateLimit: number;
+  burstLimit: number;
+}
 
 export interface StageConfig {
   name: StageName;
@@ -36,8 +43,28 @@ export interface StageConfig {
   };
   /** Retention of Lambda and API access logs. */
   logRetention: RetentionDays;
-  /** Default route throttling of the API stage (requests per second, and burst). */
-  throttling: { rateLimit: number; burstLimit: number };
+  /**
+   * Default route throttling of the API stage (requests per second, and
+   * burst): the ceiling for a route without a setting of its own. Every route
+   * of shared/http/routes.ts has one (`routeThrottling`, by route class), so
+   * this applies to none of them today; no route class may exceed it.
+   */
+  throttling: Throttle;
+  /**
+   * Throttling of each route class (infra/wiring.ts `routeClassOf`), rendered
+   * as the API stage's per-route settings for every route. A request over the
+   * limit is answered 429 by API Gateway, and no function runs. The limits
+   * apply per route, across all callers.
+   */
+  routeThrottling: Record<RouteClass, Throttle>;
+  /**
+   * The account's Lambda concurrency quota in the stage's region (1,000 by
+   * default; new accounts may have less until AWS raises it). Reserved
+   * concurrency (infra/wiring.ts `reservedConcurrency`) comes out of it, and
+   * Lambda refuses any reservation leaving fewer than 100 unreserved: the
+   * synth checks that the stage's reservations fit.
+   */
+  lambdaConcurrencyQuota: number;
   logLevel: LogLevel;
   /** Alarm when the oldest message of a work queue is older than this (backlog stuck). */
   queueAgeAlarmSeconds: number;
@@ -69,6 +96,22 @@ export const stages: Record<StageName, StageConfig> = {
     },
     logRetention: RetentionDays.TWO_WEEKS,
     throttling: { rateLimit: 50, burstLimit: 100 },
+    // A fraction of prod's: enough for tests, demos and a province's trial
+    // uploads, small enough that a runaway script costs little.
+    routeThrottling: {
+      public: { rateLimit: 5, burstLimit: 10 },
+      catalogue: { rateLimit: 10, burstLimit: 20 },
+      read: { rateLimit: 20, burstLimit: 40 },
+      beneficiaryRead: { rateLimit: 20, burstLimit: 40 },
+      upload: { rateLimit: 5, burstLimit: 10 },
+      stateChange: { rateLimit: 2, burstLimit: 5 },
+      approval: { rateLimit: 1, burstLimit: 2 },
+      accountChange: { rateLimit: 5, burstLimit: 10 },
+      providerCallback: { rateLimit: 10, burstLimit: 20 },
+    },
+    // Sandbox accounts often start with a lower quota: nothing is reserved here
+    // (wiring.ts reserves only in prod), so the sandbox deploys whatever it is.
+    lambdaConcurrencyQuota: 1000,
     logLevel: 'DEBUG',
     queueAgeAlarmSeconds: 3600,
   },
@@ -86,6 +129,42 @@ export const stages: Record<StageName, StageConfig> = {
     logRetention: RetentionDays.ONE_YEAR,
     // 63 provinces uploading chunks and beneficiaries checking their payments.
     throttling: { rateLimit: 500, burstLimit: 1000 },
+    // Per route class. Concurrency a route can drive is about rate x duration.
+    routeThrottling: {
+      // Health and the OpenAPI document: public, no token. Monitors poll health
+      // every few seconds; nobody needs more, and anyone on the internet can call them.
+      public: { rateLimit: 20, burstLimit: 40 },
+      // Programs and providers: small static lists that clients cache.
+      catalogue: { rateLimit: 50, burstLimit: 100 },
+      // Provincial reads (batches, payment pages, report pages of 500, a
+      // payment, an account link): 63 provinces and operators polling.
+      read: { rateLimit: 100, burstLimit: 200 },
+      // A beneficiary's own payments and account: the largest audience
+      // (payday spikes), each call a Query and a BatchGetItem.
+      beneficiaryRead: { rateLimit: 300, burstLimit: 600 },
+      // Create and append: a 5,000-payment chunk (about 1 MB) becomes 5,000
+      // writes by BatchWriteItem in a function of up to 29 s; one upload at a
+      // time per batch (the upload lease). 10 chunks/s is 50,000 payments/s:
+      // more than any province sends, and about what an on-demand table
+      // absorbs before it has scaled.
+      upload: { rateLimit: 10, burstLimit: 20 },
+      // Seal and cancel (and any new non-GET route until classified): each
+      // starts work over a whole batch (queueing verification, releasing
+      // entitlements).
+      stateChange: { rateLimit: 5, burstLimit: 10 },
+      // Approval moves money: a handful a day, each fanning out a batch of up
+      // to 500,000 payments (and a tally over all of them in 29 s).
+      approval: { rateLimit: 2, burstLimit: 5 },
+      // Link and unlink: each link looks the person up in the national
+      // population register, a shared platform we must not flood.
+      accountChange: { rateLimit: 20, burstLimit: 40 },
+      // Settlement callbacks: one per payment, from providers' servers, each an
+      // update of the payment and of its batch's counters (one item per batch:
+      // DynamoDB takes about 1,000 writes/s on an item). Providers retry a 429.
+      providerCallback: { rateLimit: 100, burstLimit: 200 },
+    },
+    // The default regional quota. Raise it here after AWS raises the account's.
+    lambdaConcurrencyQuota: 1000,
     logLevel: 'INFO',
     queueAgeAlarmSeconds: 3600,
     // populationRegistry: { baseUrl: 'https://...' } — the data-sharing platform's

@@ -24,9 +24,10 @@
  */
 import type { TableKey } from '../shared/adapters/dynamodb/tables.js';
 import type { QueueKey } from '../shared/adapters/sqs/queues.js';
-import type { OperationId } from '../shared/http/routes.js';
+import type { OperationId, RouteDefinition } from '../shared/http/routes.js';
 import type { SecretKey } from './constructs/app-secrets.js';
 import type { TableAccess } from './constructs/data-tables.js';
+import type { StageName } from './stages.js';
 
 export interface FunctionWiring {
   /** MB; default 512 for HTTP functions, 1024 for consumers. */
@@ -50,6 +51,21 @@ export interface FunctionWiring {
    * (NATIONAL_REGISTRY_CREDENTIALS_SECRET_ARN).
    */
   populationRegistry?: boolean;
+  /**
+   * Reserved concurrency, by stage (none where unset). Use sparingly: a
+   * reservation is taken out of the account's unreserved pool (1,000 by
+   * default, shared by every function of the account and region) even when
+   * idle, Lambda refuses one that leaves fewer than 100 unreserved, and behind
+   * API Gateway a function at its reservation is throttled, which clients see
+   * as a 5xx from API Gateway (not the contract's problem+json). So: queue
+   * consumers are bounded by their event source's maximum concurrency
+   * (shared/adapters/sqs/queues.ts), HTTP functions by the API's route
+   * throttling (stages.ts `routeThrottling`), and a reservation is only for a
+   * function whose concurrency must be capped to protect a downstream that
+   * route throttling cannot protect (a rate limit bounds calls started per
+   * second, not calls in flight when the downstream slows down).
+   */
+  reservedConcurrency?: Partial<Record<StageName, number>>;
 }
 
 export const httpDefaults = { memorySize: 512, timeoutSeconds: 10 } as const;
@@ -99,12 +115,22 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   // BatchGetItem) to the disbursement queue.
   // 29 s: the national register's adapter retries a slow or throttled platform
   // (3 s per attempt, up to 4 attempts) before giving up.
+  // Reserved concurrency 25 in prod: the national population register is a
+  // shared platform with its own limits, and the adapter retries a slow one
+  // (up to 4 attempts of 3 s): at the route's 20 requests/s a slow register
+  // would otherwise see up to 20 x 12 s = 240 calls in flight from this
+  // function alone, and take that much of the account's pool. With the cap,
+  // at most 25 (plus verify-worker's event-source maximum of 20) reach the
+  // register at once; beyond it link requests fail fast (throttled, a 5xx from
+  // API Gateway) instead of piling up. Not in the sandbox (its register is a
+  // table, and a sandbox account's quota may be too low to reserve anything).
   accounts: {
     tables: { core: 'readPutUpdateDelete' },
     populationRegistry: true,
     secrets: ['pepper'],
     sendsTo: ['disbursement'],
     timeoutSeconds: 29,
+    reservedConcurrency: { prod: 25 },
   },
   // A beneficiary's own payments (gsi1 Query + BatchGetItem) and account: read only.
   me: { tables: { core: 'read' }, secrets: ['pepper'] },
@@ -179,3 +205,53 @@ export const unauthenticatedRouteReasons: Partial<Record<OperationId, string>> =
   providerCallback:
     "POST /v1/provider-callbacks/{providerCode} is called by payment providers' servers, which hold no token of our identity provider: the handler authenticates every request by its HMAC-SHA256 signature (x-signature over x-timestamp and the raw body, with that provider's shared secret from Secrets Manager) before reading it, and answers 401 changing nothing when the signature is wrong or the timestamp is more than 300 s off (api.md).",
 };
+
+/**
+ * Throttling classes of the API's routes. The stack gives every route of
+ * shared/http/routes.ts the per-route throttling of its class (the stage's
+ * `routeThrottling` in stages.ts), so a route added to the table is throttled
+ * without anyone remembering to: `routeClassOf` is total.
+ */
+export const routeClasses = [
+  'public',
+  'catalogue',
+  'read',
+  'beneficiaryRead',
+  'upload',
+  'stateChange',
+  'approval',
+  'accountChange',
+  'providerCallback',
+] as const;
+export type RouteClass = (typeof routeClasses)[number];
+
+/** Routes whose class is not what the rules of `routeClassOf` would give. */
+export const routeClassOverrides: Partial<Record<OperationId, RouteClass>> = {
+  // Bodies of up to 5,000 payments: the upload class.
+  createBatch: 'upload',
+  appendPayments: 'upload',
+  // Maker-checker approval moves money: its own, lowest class.
+  approveBatch: 'approval',
+  // Linking looks the person up in the national population register.
+  linkAccount: 'accountChange',
+  unlinkAccount: 'accountChange',
+  // Static reference data for any signed-in caller.
+  listPrograms: 'catalogue',
+  listProviders: 'catalogue',
+};
+
+/**
+ * The throttling class of a route: its override, else by authentication and
+ * method: public routes `public`, HMAC-signed callbacks `providerCallback`,
+ * any other non-GET route `stateChange` (the conservative class, until it is
+ * given a better one), GET routes only beneficiaries may call
+ * `beneficiaryRead`, other GET routes `read`.
+ */
+export function routeClassOf(route: RouteDefinition): RouteClass {
+  const override = routeClassOverrides[route.operationId as OperationId];
+  if (override) return override;
+  if (route.auth === 'none') return 'public';
+  if (route.auth === 'signature') return 'providerCallback';
+  if (route.method !== 'GET') return 'stateChange';
+  return route.scopes.length > 0 && route.scopes.every((scope) => scope === 'beneficiary') ? 'beneficiaryRead' : 'read';
+}

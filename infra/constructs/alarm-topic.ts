@@ -9,6 +9,15 @@ import { Construct } from 'constructs';
 import type { StageConfig } from '../stages.js';
 
 /**
+ * An alarm's settings, with `treatMissingData` required: every alarm of the
+ * stack states what a missing datapoint means instead of inheriting
+ * CloudWatch's default (MISSING, which leaves an alarm INSUFFICIENT_DATA on a
+ * quiet night and hides the difference between "nothing happened" and "no
+ * data").
+ */
+export type AlarmSpec = cloudwatch.AlarmProps & { treatMissingData: cloudwatch.TreatMissingData };
+
+/**
  * The SNS topic every alarm notifies (on ALARM and on OK), encrypted with its
  * own key and refusing non-TLS publishers. CloudWatch alarms of this account
  * may use the key; nothing else is granted. An e-mail subscription is added when
@@ -49,6 +58,16 @@ export class AlarmTopic extends Construct {
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.stage.alarmEmail));
     }
     this.action = new SnsAction(this.topic);
+  }
+
+  /**
+   * Creates an alarm under `scope` that notifies this topic (on ALARM and on
+   * OK). Every alarm of the stack is made here, so none can miss the topic.
+   */
+  addAlarm(scope: Construct, id: string, spec: AlarmSpec): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(scope, id, spec);
+    this.notify(alarm);
+    return alarm;
   }
 
   /** Notify the topic when the alarm fires and when it recovers. */

@@ -40,14 +40,9 @@ export interface WorkQueue {
 /**
  * The SQS queues of shared/adapters/sqs/queues.ts, each with its dead-letter
  * queue (maxReceiveCount from the definition), KMS encryption with one
- * customer-managed key, TLS enforced, and alarms to the alarm topic: the
- * queue's oldest message older than the stage's threshold (backlog stuck), a
- * dead-lettered message close to expiry, and
- * - without a dead-letter consumer: a message in the DLQ (depth >= 1);
- * - with one (the definition's `deadLetterConsumer`), whose work keeps the DLQ
- *   empty so that its depth says little: a message arriving in the DLQ
- *   (NumberOfMessagesReceived >= 1, the consumer receiving it) and the
- *   consumer's Errors (added with the consumer, `addDeadLetterConsumer`).
+ * customer-managed key, TLS enforced, and the alarms of `addAlarms` (every
+ * queue: age of its oldest message; every dead-letter queue: depth and age of
+ * its oldest message; a consumed dead-letter queue: arrivals too).
  *
  * Producers: `grantSend(fn, queueKey)`. Consumers: `addConsumer(queueKey, fn)`,
  * `addDeadLetterConsumer(queueKey, fn)`.
@@ -102,46 +97,79 @@ export class WorkQueues extends Construct {
       });
       this.queues.set(queueKey, { definition, queue, deadLetterQueue });
 
-      const deadLetters = deadLetterConsumer
-        ? new cloudwatch.Alarm(this, `${definition.id}DeadLetteredAlarm`, {
-            alarmName: `${stackName}-${definition.id}-dead-lettered`,
-            alarmDescription: `${definition.id}: messages reached the dead-letter queue (failed ${definition.maxReceiveCount} times) and went to ${deadLetterConsumer}. Find why in ${definition.consumer}'s logs.`,
-            // Counted when the dead-letter consumer receives them: SQS does not count redriven messages as sent.
-            metric: deadLetterQueue.metricNumberOfMessagesReceived({ period: Duration.minutes(5), statistic: 'Sum' }),
-            threshold: 1,
-            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluationPeriods: 1,
-            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-          })
-        : new cloudwatch.Alarm(this, `${definition.id}DeadLetterDepthAlarm`, {
-            alarmName: `${stackName}-${definition.id}-dead-letters`,
-            alarmDescription: `${definition.id}: messages in the dead-letter queue (failed ${definition.maxReceiveCount} times). Inspect, fix, then redrive.`,
-            metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-            threshold: 1,
-            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluationPeriods: 1,
-            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-          });
-      const backlogAge = new cloudwatch.Alarm(this, `${definition.id}OldestMessageAlarm`, {
-        alarmName: `${stackName}-${definition.id}-oldest-message`,
-        alarmDescription: `${definition.id}: oldest message older than ${stage.queueAgeAlarmSeconds}s: the consumer is failing, throttled or not keeping up.`,
-        metric: queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        threshold: stage.queueAgeAlarmSeconds,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      const deadLetterAge = new cloudwatch.Alarm(this, `${definition.id}DeadLetterAgeAlarm`, {
-        alarmName: `${stackName}-${definition.id}-dead-letter-expiring`,
-        alarmDescription: `${definition.id}: a dead-lettered message is ${deadLetterAgeAlarm.toDays()} days old and expires ${deadLetterRetention.toDays() - deadLetterAgeAlarm.toDays()} days from now. Redrive or record it before it is lost.`,
-        metric: deadLetterQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        threshold: deadLetterAgeAlarm.toSeconds(),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      for (const alarm of [deadLetters, backlogAge, deadLetterAge]) alarms.notify(alarm);
+      this.addAlarms(queueKey, stage);
     }
+  }
+
+  /**
+   * The alarms of one queue and its dead-letter queue, to the alarm topic.
+   * Missing data is "not breaching" for all of them: SQS stops publishing a
+   * queue's metrics after about six hours without messages or calls, which
+   * means an empty, idle queue.
+   * - `<stack>-<Queue>-oldest-message`: the queue's oldest message is older
+   *   than the stage's `queueAgeAlarmSeconds` (the consumer is failing,
+   *   throttled or not keeping up).
+   * - `<stack>-<Queue>-dead-letters`: messages visible in the dead-letter
+   *   queue (ApproximateNumberOfMessagesVisible >= 1). Without a dead-letter
+   *   consumer: any message, within a minute. With one, which empties the
+   *   queue as messages arrive: visible messages in each of three 5-minute
+   *   periods, i.e. the consumer is not draining it (event source disabled,
+   *   function failing at cold start or throttled).
+   * - `<stack>-<Queue>-dead-lettered` (consumed dead-letter queues): messages
+   *   arrived and were received by the consumer (NumberOfMessagesReceived >= 1
+   *   in 5 minutes); SQS does not count a redriven message as sent.
+   * - `<stack>-<Queue>-dead-letter-expiring`: the dead-letter queue's oldest
+   *   message is `deadLetterAgeAlarm` old; it is lost at `deadLetterRetention`.
+   */
+  private addAlarms(queueKey: QueueKey, stage: StageConfig): void {
+    const { definition, queue, deadLetterQueue } = this.queue(queueKey);
+    const consumer = definition.deadLetterConsumer;
+    const atLeast = {
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
+    const name = (suffix: string) => `${this.stackName}-${definition.id}-${suffix}`;
+    this.alarms.addAlarm(this, `${definition.id}OldestMessageAlarm`, {
+      ...atLeast,
+      alarmName: name('oldest-message'),
+      alarmDescription: `${definition.id}: oldest message older than ${stage.queueAgeAlarmSeconds}s: ${definition.consumer} is failing, throttled or not keeping up. Runbook: docs/runbook.md#queue-oldest-message`,
+      metric: queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: stage.queueAgeAlarmSeconds,
+      evaluationPeriods: 1,
+    });
+    this.alarms.addAlarm(this, `${definition.id}DeadLetterDepthAlarm`, {
+      ...atLeast,
+      alarmName: name('dead-letters'),
+      alarmDescription: consumer
+        ? `${definition.id}: messages waiting in the dead-letter queue for 15 minutes: its consumer ${consumer} is not draining it. Runbook: docs/runbook.md#dead-letters`
+        : `${definition.id}: messages in the dead-letter queue (failed ${definition.maxReceiveCount} times). Inspect, fix, then redrive. Runbook: docs/runbook.md#dead-letters`,
+      metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: consumer ? Duration.minutes(5) : Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: consumer ? 3 : 1,
+      ...(consumer ? { datapointsToAlarm: 3 } : {}),
+    });
+    if (consumer) {
+      this.alarms.addAlarm(this, `${definition.id}DeadLetteredAlarm`, {
+        ...atLeast,
+        alarmName: name('dead-lettered'),
+        alarmDescription: `${definition.id}: messages reached the dead-letter queue (failed ${definition.maxReceiveCount} times) and went to ${consumer}. Find why in ${definition.consumer}'s logs. Runbook: docs/runbook.md#dead-lettered`,
+        // Counted when the dead-letter consumer receives them: SQS does not count redriven messages as sent.
+        metric: deadLetterQueue.metricNumberOfMessagesReceived({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+      });
+    }
+    this.alarms.addAlarm(this, `${definition.id}DeadLetterAgeAlarm`, {
+      ...atLeast,
+      alarmName: name('dead-letter-expiring'),
+      alarmDescription: `${definition.id}: a dead-lettered message is ${deadLetterAgeAlarm.toDays()} days old and expires ${deadLetterRetention.toDays() - deadLetterAgeAlarm.toDays()} days from now. Redrive or record it before it is lost. Runbook: docs/runbook.md#dead-letter-expiring`,
+      metric: deadLetterQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: deadLetterAgeAlarm.toSeconds(),
+      evaluationPeriods: 1,
+    });
   }
 
   queue(queueKey: QueueKey): WorkQueue {
@@ -204,10 +232,10 @@ export class WorkQueues extends Construct {
   /**
    * Makes `fn` the consumer of the queue's dead-letter queue (the definition's
    * `deadLetterConsumer`): batch size and concurrency of
-   * `deadLetterConsumerSettings`, partial batch failures reported, and an
-   * alarm on the function's Errors. A message it fails stays in the DLQ and is
-   * retried after the visibility timeout until it expires (the dead-letter
-   * age alarm warns before).
+   * `deadLetterConsumerSettings`, partial batch failures reported. Its Errors
+   * are alarmed like every function's (ServiceFunction.addAlarms). A message
+   * it fails stays in the DLQ and is retried after the visibility timeout
+   * until it expires (the dead-letter age alarm warns before).
    */
   addDeadLetterConsumer(queueKey: QueueKey, fn: ServiceFunction): void {
     const { definition, deadLetterQueue } = this.queue(queueKey);
@@ -222,16 +250,6 @@ export class WorkQueues extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    const errors = new cloudwatch.Alarm(this, `${definition.id}DeadLetterConsumerErrorsAlarm`, {
-      alarmName: `${this.stackName}-${definition.id}-dead-letter-consumer-errors`,
-      alarmDescription: `${definition.id}: the dead-letter consumer ${definition.deadLetterConsumer} failed; its message stays in the dead-letter queue and is retried. Read its logs.`,
-      metric: fn.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.alarms.notify(errors);
   }
 }
 

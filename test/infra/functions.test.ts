@@ -303,28 +303,32 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
       expect(consume.flatMap((s) => list(s.Resource).map((r) => referencedId(r)))).toEqual([queueId(c.queue, c.source)]);
     });
 
-    it('alarms on the dead-letter consumer\'s errors and on messages arriving in its dead-letter queue, keeping the age alarms', () => {
+    it('alarms on the dead-letter consumer\'s errors, on messages arriving in and waiting in its dead-letter queue, keeping the age alarms', () => {
       const topicId = must(Object.keys(synth.template.findResources('AWS::SNS::Topic'))[0], 'alarm topic');
       const alarms = resourcesOfType<{
         MetricName: string;
         Namespace: string;
         Statistic?: string;
         Threshold: number;
-        Dimensions: { Name: string; Value: unknown }[];
+        Dimensions?: { Name: string; Value: unknown }[];
         AlarmActions?: unknown[];
         OKActions?: unknown[];
       }>(synth.template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
       const errors = alarms.filter(
-        (a) => a.MetricName === 'Errors' && a.Dimensions.some((d) => d.Name === 'FunctionName' && referencedId(d.Value) === functionId('disburse-exhausted')),
+        (a) => a.MetricName === 'Errors' && (a.Dimensions ?? []).some((d) => d.Name === 'FunctionName' && referencedId(d.Value) === functionId('disburse-exhausted')),
       );
       expect(errors).toHaveLength(1);
       expect(errors[0]).toMatchObject({ Namespace: 'AWS/Lambda', Statistic: 'Sum', Threshold: 1 });
       expect(errors[0]!.AlarmActions?.map(referencedId)).toEqual([topicId]);
       expect(errors[0]!.OKActions?.map(referencedId)).toEqual([topicId]);
 
-      const onDlq = alarms.filter((a) => a.Dimensions.some((d) => d.Name === 'QueueName' && referencedId(d.Value) === queueId('disbursement', 'deadLetterQueue')));
-      expect(onDlq.map((a) => a.MetricName).sort()).toEqual(['ApproximateAgeOfOldestMessage', 'NumberOfMessagesReceived']);
-      const onQueue = alarms.filter((a) => a.Dimensions.some((d) => d.Name === 'QueueName' && referencedId(d.Value) === queueId('disbursement')));
+      const onDlq = alarms.filter((a) => (a.Dimensions ?? []).some((d) => d.Name === 'QueueName' && referencedId(d.Value) === queueId('disbursement', 'deadLetterQueue')));
+      expect(onDlq.map((a) => a.MetricName).sort()).toEqual([
+        'ApproximateAgeOfOldestMessage',
+        'ApproximateNumberOfMessagesVisible',
+        'NumberOfMessagesReceived',
+      ]);
+      const onQueue = alarms.filter((a) => (a.Dimensions ?? []).some((d) => d.Name === 'QueueName' && referencedId(d.Value) === queueId('disbursement')));
       expect(onQueue.map((a) => a.MetricName)).toEqual(['ApproximateAgeOfOldestMessage']);
     });
   });

@@ -71,7 +71,7 @@ interface AlarmProps {
   Namespace: string;
   Threshold: number;
   ComparisonOperator: string;
-  Dimensions: { Name: string; Value: unknown }[];
+  Dimensions?: { Name: string; Value: unknown }[];
   AlarmActions?: unknown[];
 }
 
@@ -214,23 +214,26 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       synth.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     });
 
-    it('alarms on dead letters (DLQ depth >= 1, or messages received by a dead-letter consumer) and message age, to the alarm topic', () => {
+    it('alarms on dead letters (DLQ depth >= 1, and messages received by a dead-letter consumer) and message age, to the alarm topic', () => {
       const topicId = must(Object.keys(synth.template.findResources('AWS::SNS::Topic'))[0], 'alarm topic');
       const alarms = resourcesOfType<AlarmProps>(synth.template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-      const queueIdOf = (alarm: AlarmProps) => referencedId(alarm.Dimensions.find((d) => d.Name === 'QueueName')?.Value);
+      const queueIdOf = (alarm: AlarmProps) => referencedId(alarm.Dimensions?.find((d) => d.Name === 'QueueName')?.Value);
       for (const definition of Object.values(queueDefinitions)) {
         const consumed = 'deadLetterConsumer' in definition;
         const onDlq = alarms.filter((a) => queueIdOf(a)?.startsWith(`Queues${definition.id}DeadLetterQueue`));
         const onQueue = alarms.filter((a) => queueIdOf(a)?.startsWith(`Queues${definition.id}Queue`));
-        // A consumed DLQ is emptied at once: its depth says little, its receipts say a message arrived.
-        const deadLetters = onDlq.find((a) => a.MetricName === (consumed ? 'NumberOfMessagesReceived' : 'ApproximateNumberOfMessagesVisible'));
-        expect(deadLetters, `${definition.id} dead-letter alarm`).toMatchObject({
+        const depth = onDlq.find((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
+        expect(depth, `${definition.id} dead-letter depth alarm`).toMatchObject({
           Namespace: 'AWS/SQS',
           Threshold: 1,
           ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         });
+        // A consumed DLQ is emptied at once: its receipts say a message arrived.
+        if (consumed) {
+          expect(onDlq.find((a) => a.MetricName === 'NumberOfMessagesReceived'), `${definition.id} arrivals`).toMatchObject({ Threshold: 1 });
+        }
         expect(onDlq.map((a) => a.MetricName).sort(), `${definition.id} DLQ alarms`).toEqual(
-          [consumed ? 'NumberOfMessagesReceived' : 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage'].sort(),
+          ['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', ...(consumed ? ['NumberOfMessagesReceived'] : [])].sort(),
         );
         const age = onQueue.find((a) => a.MetricName === 'ApproximateAgeOfOldestMessage');
         expect(age?.Threshold, `${definition.id} queue age alarm`).toBe(stage.queueAgeAlarmSeconds);
@@ -575,8 +578,9 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
 
     it('serves every provincial route of routes.ts from these two functions, behind the JWT authorizer', () => {
       const provincial = routes.filter((r) => (names as string[]).includes(r.functionName));
-      expect(provincial.map((r) => r.operationId).sort()).toEqual(
-        ['appendPayments', 'cancelBatch', 'createBatch', 'getBatch', 'getBatchReport', 'getPayment', 'listBatchPayments', 'listBatches', 'sealBatch'],
+      // At least these (a new provincial read, such as the audit trail, may join them).
+      expect(provincial.map((r) => r.operationId)).toEqual(
+        expect.arrayContaining(['appendPayments', 'cancelBatch', 'createBatch', 'getBatch', 'getBatchReport', 'getPayment', 'listBatchPayments', 'listBatches', 'sealBatch']),
       );
       const authorizerId = must(Object.keys(synth.template.findResources('AWS::ApiGatewayV2::Authorizer'))[0], 'authorizer');
       for (const route of provincial) {

@@ -8,15 +8,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueDefinitions } from '../../shared/adapters/sqs/queues.js';
-import { httpFunctionNames, routes } from '../../shared/http/routes.js';
+import { httpFunctionNames, routes, type RouteDefinition } from '../../shared/http/routes.js';
 import { esbuildOptions, esbuildSettings } from '../../infra/bundling.js';
 import { nodejsBundling } from '../../infra/constructs/service-function.js';
 import { PaymentsStack } from '../../infra/stack.js';
-import { resolveStage, type StageName } from '../../infra/stages.js';
+import { resolveStage, type StageConfig, type StageName } from '../../infra/stages.js';
 import { accessLevels, actionsOf, type TableAccess } from '../../infra/constructs/data-tables.js';
 import { deadLetterConsumerWiring, httpFunctionWiring, unauthenticatedRouteReasons } from '../../infra/wiring.js';
 import { featureFlags, must, referencedId, resourcesOfType } from './support.js';
@@ -45,9 +47,20 @@ afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function buildStack(stageName: StageName): PaymentsStack {
+/** A provincial read route as someone would add one to routes.ts (not in routes.ts). */
+const laterRoute: RouteDefinition = {
+  operationId: 'getBatchNotes',
+  method: 'GET',
+  path: '/v1/batches/{batchId}/notes',
+  functionName: 'batches',
+  auth: 'jwt',
+  scopes: ['batches:read'],
+  summary: 'Notes on a batch',
+  tag: 'Provincial systems',
+};
+
+function buildStack(stageName: StageName, stage: StageConfig = resolveStage(stageName)): PaymentsStack {
   const app = new App({ context: { ...featureFlags, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
-  const stage = resolveStage(stageName);
   return new PaymentsStack(app, `Wiring-${stageName}`, {
     stage,
     appVersion: '0.0.0-test',
@@ -79,7 +92,34 @@ describe.each(['sandbox', 'prod'] as const)('wiring in %s', (stageName) => {
       timeout: Duration.seconds(29),
       wiring: { tables: { core: 'readWrite', audit: 'read' }, secrets: ['pepper'], sendsTo: ['verification'] },
     });
+    stack.api.addRoute(laterRoute, stack.fn('batches').function);
     template = Template.fromStack(stack);
+  });
+
+  it('throttles a route added later by its class, and creates the API stage after it', () => {
+    const apiStage = must(resourcesOfType<{ RouteSettings: Record<string, unknown> }>(template, 'AWS::ApiGatewayV2::Stage')[0], 'API stage');
+    const { rateLimit, burstLimit } = resolveStage(stageName).routeThrottling.read;
+    expect(apiStage[1].Properties.RouteSettings['GET /v1/batches/{batchId}/notes']).toEqual({ ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit });
+    expect(Object.keys(apiStage[1].Properties.RouteSettings)).toHaveLength(routes.length + 1);
+    const routeId = must(
+      resourcesOfType<{ RouteKey: string }>(template, 'AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === 'GET /v1/batches/{batchId}/notes'),
+      'added route',
+    )[0];
+    expect((apiStage[1] as unknown as { DependsOn: string[] }).DependsOn).toContain(routeId);
+  });
+
+  it('alarms on the Errors and Throttles of a function added later, to the alarm topic', () => {
+    const id = functionId(template, 'BatchesFunction');
+    const topicId = must(Object.keys(template.findResources('AWS::SNS::Topic'))[0], 'alarm topic');
+    const alarms = resourcesOfType<{ MetricName?: string; Dimensions?: { Name: string; Value: unknown }[]; AlarmActions: unknown[]; TreatMissingData: string }>(
+      template,
+      'AWS::CloudWatch::Alarm',
+    ).filter(([, a]) => a.Properties.Dimensions?.some((d) => d.Name === 'FunctionName' && referencedId(d.Value) === id));
+    expect(alarms.map(([, a]) => a.Properties.MetricName).sort()).toEqual(['Errors', 'Throttles']);
+    for (const [, alarm] of alarms) {
+      expect(alarm.Properties.AlarmActions.map(referencedId)).toEqual([topicId]);
+      expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+    }
   });
 
   it('grants a route function its tables, secret and queue, and sets their variables', () => {
@@ -198,6 +238,43 @@ describe('guards', () => {
   it('refuses a second function with the same name', () => {
     const stack = buildStack('sandbox');
     expect(() => stack.addFunction('health', { memorySize: 256, timeout: Duration.seconds(5), wiring: {} })).toThrow(/defined twice/);
+  });
+
+  it('refuses a reservation that would leave fewer than 100 unreserved executions in the account', () => {
+    const stack = buildStack('sandbox');
+    const options = { memorySize: 256, timeout: Duration.seconds(5) };
+    expect(() => stack.addFunction('batches', { ...options, wiring: { reservedConcurrency: { sandbox: 901 } } })).toThrow(
+      /reserved concurrency 901 does not fit stage "sandbox": quota 1000, 0 already reserved, 100 must stay unreserved/,
+    );
+    expect(() => stack.addFunction('batches', { ...options, wiring: { reservedConcurrency: { sandbox: 0 } } })).toThrow(/does not fit/);
+    expect(stack.totalReservedConcurrency).toBe(0);
+    // Another stage's reservation does not apply here.
+    stack.addFunction('batches', { ...options, wiring: { reservedConcurrency: { prod: 5000 } } });
+    expect(stack.totalReservedConcurrency).toBe(0);
+  });
+
+  it('refuses a route to a function allowed 30 s or more (API Gateway gives up at 30 s)', () => {
+    const stack = buildStack('sandbox');
+    const fn = stack.addFunction('batches', { memorySize: 256, timeout: Duration.seconds(30), wiring: {} });
+    expect(() => stack.api.addRoute(laterRoute, fn.function)).toThrow(/timeout 30s; behind API Gateway it must be explicit and below 30s/);
+  });
+
+  it('refuses a route added twice, a route created around addRoute, and a route class above the stage default', () => {
+    const stack = buildStack('sandbox');
+    expect(() => stack.api.addRoute(must(routes[0], 'a route'), stack.fn('health').function)).toThrow(/added twice/);
+    const sandbox = resolveStage('sandbox');
+    const tooHigh = { ...sandbox, routeThrottling: { ...sandbox.routeThrottling, upload: { rateLimit: 51, burstLimit: 60 } } };
+    // A route created around addRoute has no throttling: the synth refuses it.
+    expect(stack.api.node.validate()).toEqual([]);
+    stack.api.api.addRoutes({
+      path: '/v1/unthrottled',
+      methods: [apigw.HttpMethod.GET],
+      integration: new HttpLambdaIntegration('Unthrottled', stack.fn('health').function),
+    });
+    expect(stack.api.node.validate()).toEqual([
+      'Route GET /v1/unthrottled has no route throttling: add routes with PaymentsApi.addRoute (from shared/http/routes.ts), not HttpApi.addRoutes.',
+    ]);
+    expect(() => buildStack('sandbox', tooHigh)).toThrow(/route class "upload" \(51\/s, burst 60\) exceeds the stage default \(50\/s, burst 100\)/);
   });
 
   it('has a wiring entry for every HTTP function and a reason for every route without a JWT', () => {
