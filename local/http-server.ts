@@ -5,6 +5,7 @@ import { AppError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, Va
 import { MAX_BODY_BYTES, type ApiEvent, type ApiResult } from '../shared/http/api-handler.js';
 import { internalProblem, PROBLEM_CONTENT_TYPE, problemFromError, problemType, type ProblemDocument } from '../shared/http/problem.js';
 import { routes, type RouteDefinition } from '../shared/http/routes.js';
+import { redactString } from '../shared/observability/redact.js';
 import type { LocalAuthority } from './auth.js';
 
 export type LambdaHttpHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
@@ -97,11 +98,33 @@ function queryOf(url: URL): Record<string, string> | undefined {
   return Object.keys(query).length > 0 ? query : undefined;
 }
 
+export interface AccessLine {
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  requestId: string;
+}
+
+/**
+ * A path as it may be shown (access log, error detail): paths can hold a personal ID
+ * (/v1/accounts/{personalId}), or one mistyped with a digit too many, so every run of twelve
+ * digits or more is masked (redactString masks runs of exactly twelve).
+ */
+export function maskPath(path: string): string {
+  return redactString(path.replace(/(?<!\d)\d{13,}(?!\d)/g, '[REDACTED-DIGITS]'));
+}
+
+/** The access log line `npm start` prints. */
+export function formatAccessLine({ method, path, status, ms, requestId }: AccessLine, at = new Date()): string {
+  return `${at.toISOString()} ${method} ${maskPath(path)} ${status} ${ms.toFixed(1)}ms ${requestId}`;
+}
+
 export interface LocalHttpOptions {
   authority: LocalAuthority;
   loadHandler: (functionName: string) => Promise<LambdaHttpHandler>;
   localRoutes: LocalRoute[];
-  onRequest?: (line: { method: string; path: string; status: number; ms: number; requestId: string }) => void;
+  onRequest?: (line: AccessLine) => void;
 }
 
 /**
@@ -134,7 +157,8 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
         break;
       }
     }
-    if (!match) throw new NotFoundError(`No route for ${method} ${url.pathname}.`);
+    // The path can hold a personal ID (/v1/accounts/{personalId}/...): never echoed in an error.
+    if (!match) throw new NotFoundError(`No route for ${method} ${maskPath(url.pathname)}.`);
     const { route } = match.compiled;
 
     let claims: Record<string, unknown> | undefined;

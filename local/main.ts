@@ -3,7 +3,7 @@
  * PORT (default 3000), HOST (default 127.0.0.1), LOG_LEVEL (default WARN).
  */
 import './environment.js';
-import { redactString } from '../shared/observability/redact.js';
+import { formatAccessLine } from './http-server.js';
 import { startSandbox, type Sandbox } from './sandbox.js';
 
 const port = Number(process.env.PORT ?? 3000);
@@ -33,9 +33,7 @@ try {
     ...(process.env.HOST ? { host: process.env.HOST } : {}),
     onRequest: quiet
       ? undefined
-      : ({ method, path, status, ms, requestId }) =>
-          // Paths can hold a personal ID (/v1/accounts/{personalId}): the access line masks it.
-          console.log(`${new Date().toISOString()} ${method} ${redactString(path)} ${status} ${ms.toFixed(1)}ms ${requestId}`),
+      : (line) => console.log(formatAccessLine(line)),
   });
 } catch (error) {
   if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -127,6 +127,47 @@ function emptyStats(): QueueRequestStats {
   return { requests: 0, byAction: {}, sends: 0, messagesSent: 0, receives: 0, deletes: 0 };
 }
 
+/** One message as a client sent it to a local queue: a SendMessage request, or one entry of a SendMessageBatch. */
+export interface SentQueueMessage {
+  queueName: string;
+  action: 'SendMessage' | 'SendMessageBatch';
+  /** The message as sent: MessageBody, and MessageAttributes, DelaySeconds, Id... where given (QueueUrl left out). */
+  entry: Record<string, unknown>;
+}
+
+const sentMessageObservers = new Set<(message: SentQueueMessage) => void>();
+
+/**
+ * Opt-in, for tests that inspect what is queued (the personal-data scan): calls
+ * `observer` with every message sent to any local queue of this process until
+ * the returned function is called. It only looks: the request reaches fauxqs
+ * unchanged, and an observer that throws is not allowed to fail the send.
+ */
+export function observeSentMessages(observer: (message: SentQueueMessage) => void): () => void {
+  const wrapped = (message: SentQueueMessage) => {
+    try {
+      observer(message);
+    } catch {
+      // An observer's bug is the test's to find, not the queue's.
+    }
+  };
+  sentMessageObservers.add(wrapped);
+  return () => sentMessageObservers.delete(wrapped);
+}
+
+function notifySent(queueName: string, action: string, body: Record<string, unknown>): void {
+  if (sentMessageObservers.size === 0) return;
+  if (action === 'SendMessage') {
+    const { QueueUrl: _queueUrl, ...entry } = body;
+    for (const observer of sentMessageObservers) observer({ queueName, action, entry });
+  } else if (action === 'SendMessageBatch' && Array.isArray(body.Entries)) {
+    for (const entry of body.Entries as unknown[]) {
+      if (typeof entry !== 'object' || entry === null) continue;
+      for (const observer of sentMessageObservers) observer({ queueName, action, entry: entry as Record<string, unknown> });
+    }
+  }
+}
+
 /**
  * Starts fauxqs on a free loopback port (quiet: no request logging) and
  * creates every queue of queues.ts with its dead-letter queue.
@@ -150,6 +191,7 @@ export async function startLocalQueues(options: LocalQueuesOptions = {}): Promis
       stats.requests++;
       stats.byAction[action] = (stats.byAction[action] ?? 0) + 1;
       if (action === 'SendMessage' || action === 'SendMessageBatch') {
+        notifySent(name, action, body as Record<string, unknown>);
         stats.sends++;
         stats.messagesSent += action === 'SendMessage' ? 1 : Array.isArray(body.Entries) ? body.Entries.length : 0;
       } else if (action === 'ReceiveMessage') {
