@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -180,3 +181,29 @@ export async function createMotoQueues(moto: Moto, options: { prefix: string; vi
   }
 }
 
+/**
+ * Lets one request of `client` at a time reach the server; the calls stay
+ * concurrent and their requests interleave in any order.
+ *
+ * Why: moto_server handles requests in parallel threads with no lock between a
+ * conditional write's check and its write (moto/dynamodb/models/table.py), so
+ * two racing conditional writes can both pass. Measured on this machine under
+ * load (the entitlement claim): 2 of 150 races of 50 parallel conditional
+ * PutItems and 2 of 1,050 races of 20 had two winners; with this gate, 0 of 450
+ * (dynalite, which serializes: 0 of 300).
+ * DynamoDB applies each write to an item atomically, and our invariants rest on
+ * exactly that; this gate gives moto the same guarantee, so that a race test
+ * tests our conditions rather than moto's threads. It wraps each HTTP attempt
+ * (inside the SDK's retries).
+ */
+export function oneRequestAtATime(client: Pick<DynamoDBDocumentClient, 'middlewareStack'>): void {
+  let tail: Promise<unknown> = Promise.resolve();
+  client.middlewareStack.add(
+    (next) => (args) => {
+      const turn = tail.then(() => next(args));
+      tail = turn.catch(() => undefined);
+      return turn;
+    },
+    { step: 'deserialize', priority: 'low', name: 'motoOneRequestAtATime' },
+  );
+}
