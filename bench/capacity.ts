@@ -311,6 +311,8 @@ export interface BenchResults {
   functions?: Record<string, { invocations: number; totalMs: number }>;
   /** Consumed capacity units per payment, by stage, when the bench measured them (see readCapacity). */
   capacity?: Partial<Record<Stage, StageUnits>>;
+  /** Module initialisation time per function in a fresh Node process (bench/bundles.ts), when present. */
+  initMs?: Record<string, number>;
 }
 
 class ResultsError extends Error {}
@@ -369,6 +371,10 @@ export function parseResults(raw: unknown): BenchResults {
   const endToEnd = record(root.endToEnd, 'endToEnd');
   const functions = root.functions === undefined || root.functions === null ? undefined : record(root.functions, 'functions');
   const capacity = readCapacity(root);
+  const bundleFunctions = root.bundles && typeof root.bundles === 'object' ? (root.bundles as { functions?: unknown }).functions : undefined;
+  const initMs = bundleFunctions
+    ? Object.fromEntries(Object.entries(record(bundleFunctions, 'bundles.functions')).map(([name, b]) => [name, num(record(b, `bundles.functions.${name}`).initMs, `bundles.functions.${name}.initMs`)]))
+    : undefined;
   return {
     generatedAt: typeof root.generatedAt === 'string' ? root.generatedAt : 'unknown',
     ok: root.ok === true,
@@ -407,15 +413,30 @@ export function parseResults(raw: unknown): BenchResults {
         }
       : {}),
     ...(capacity ? { capacity } : {}),
+    ...(initMs ? { initMs } : {}),
   };
 }
 
 /**
- * Consumed capacity per payment by stage, when the bench measured it. Not yet written by
- * bench/pipeline.ts: until it is, request units are estimated from calls (estimateStageUnits).
+ * Consumed capacity per payment by stage, on the system tables, when the bench measured it
+ * (stages.<stage>.dynamodb.capacity: { read, write } units by table, the status polls left out).
+ * Results of a bench that did not measure it: undefined, and request units are estimated from the calls.
  */
-export function readCapacity(_root: Record<string, unknown>): Partial<Record<Stage, StageUnits>> | undefined {
-  return undefined;
+export function readCapacity(root: Record<string, unknown>): Partial<Record<Stage, StageUnits>> | undefined {
+  const payments = num(record(root.options, 'options').payments, 'options.payments');
+  const stages = record(root.stages, 'stages');
+  const result: Partial<Record<Stage, StageUnits>> = {};
+  for (const stage of STAGES) {
+    const dynamodb = record(record(stages[stage], `stages.${stage}`).dynamodb, `stages.${stage}.dynamodb`);
+    if (dynamodb.capacity === undefined) return undefined;
+    const capacity = record(dynamodb.capacity, `stages.${stage}.dynamodb.capacity`);
+    const onSystemTables = (units: Counts) => SYSTEM_TABLES.reduce((total, table) => total + (units[table] ?? 0), 0) / payments;
+    result[stage] = {
+      writeUnits: onSystemTables(counts(capacity.write, `stages.${stage}.dynamodb.capacity.write`)),
+      readUnits: onSystemTables(counts(capacity.read, `stages.${stage}.dynamodb.capacity.read`)),
+    };
+  }
+  return result;
 }
 
 // ---------------------------------------------------------------------------
@@ -436,6 +457,11 @@ export function systemCalls(byTable: Counts): Counts {
   return result;
 }
 
+/** Single writes that failed (their condition, mostly) in a stage. */
+export function failedWrites(figures: StageFigures): number {
+  return Object.entries(figures.dynamodb.errors).reduce((sum, [operation, count]) => (WRITE_OPERATIONS.has(operation) ? sum + count : sum), 0);
+}
+
 /**
  * Request units of one stage per payment, estimated from its calls (ASSUMPTIONS): each item written is
  * writeUnitsPerItemWritten, a failed conditional write still consumes a unit; GetItem readUnitsPerGetItem,
@@ -444,8 +470,7 @@ export function systemCalls(byTable: Counts): Counts {
 export function estimateStageUnits(figures: StageFigures, payments: number, assumptions: Assumptions = ASSUMPTIONS): StageUnits {
   const calls = systemCalls(figures.dynamodb.byTable);
   const itemsWritten = SYSTEM_TABLES.reduce((sum, table) => sum + (figures.dynamodb.itemsWrittenByTable[table] ?? 0), 0);
-  const failedWrites = Object.entries(figures.dynamodb.errors).reduce((sum, [operation, count]) => (WRITE_OPERATIONS.has(operation) ? sum + count : sum), 0);
-  const writeUnits = (itemsWritten + failedWrites) * assumptions.writeUnitsPerItemWritten;
+  const writeUnits = (itemsWritten + failedWrites(figures)) * assumptions.writeUnitsPerItemWritten;
   const readUnits =
     (calls.GetItem ?? 0) * assumptions.readUnitsPerGetItem + ((calls.BatchGetItem ?? 0) + (calls.Query ?? 0)) * assumptions.readUnitsPerBatchedRead;
   return { writeUnits: writeUnits / payments, readUnits: readUnits / payments };
@@ -465,7 +490,11 @@ export function dynamoUsage(results: BenchResults, assumptions: Assumptions = AS
   const measured = results.capacity;
   const byStage = Object.fromEntries(
     STAGES.map((stage) => {
-      const units = measured?.[stage] ?? estimateStageUnits(results.stages[stage], n, assumptions);
+      const stageMeasured = measured?.[stage];
+      // A write that fails its condition consumes a unit on DynamoDB; the bench counts the capacity of successes only.
+      const units = stageMeasured
+        ? { ...stageMeasured, writeUnits: stageMeasured.writeUnits + (failedWrites(results.stages[stage]) * assumptions.writeUnitsPerItemWritten) / n }
+        : estimateStageUnits(results.stages[stage], n, assumptions);
       // The payment's gsi1 entry is written when it is stored, in the upload.
       const index = stage === 'upload' ? assumptions.indexWritesPerPayment : 0;
       return [stage, { writeUnits: units.writeUnits + index, readUnits: units.readUnits }];
@@ -526,6 +555,8 @@ export function functionConfig(name: string): FunctionConfig | undefined {
 
 export interface FunctionUsage extends FunctionConfig {
   name: string;
+  /** Module initialisation per cold start, measured by bench/bundles.ts (undefined: not in the results). */
+  initMs?: number;
   invocationsPerPayment: number;
   /** Handler milliseconds per payment (all invocations together). */
   msPerPayment: number;
@@ -579,9 +610,11 @@ export function lambdaUsage(results: BenchResults, configOf: (name: string) => F
     // A function the wiring does not know yet: the consumer default, so that its cost is not lost.
     const config = configOf(name) ?? { memoryMb: consumerDefaults.memorySize, stage: 'disburse' as Stage, tables: 1 };
     const msPerPayment = totalMs / n;
+    const initMs = results.initMs?.[name];
     return {
       name,
       ...config,
+      ...(initMs === undefined ? {} : { initMs }),
       invocationsPerPayment: invocations / n,
       msPerPayment,
       msPerInvocation: invocations === 0 ? 0 : totalMs / invocations,
@@ -682,10 +715,19 @@ export const MILLION = 1_000_000;
  * invocation (a few per batch).
  */
 export function kmsRequestsFor(lambda: LambdaUsage, payments: number): number {
-  return lambda.functions.reduce((sum, f) => {
-    const invocations = f.invocationsPerPayment * payments;
-    return sum + Math.min(invocations, f.maxConcurrency ?? invocations) * f.tables;
-  }, 0);
+  return lambda.functions.reduce((sum, f) => sum + environmentsFor(f, payments) * f.tables, 0);
+}
+
+/** Execution environments a function starts for `payments`: a consumer at most its queue's maximumConcurrency, an HTTP function one per invocation. */
+export function environmentsFor(f: FunctionUsage, payments: number): number {
+  const invocations = f.invocationsPerPayment * payments;
+  return Math.min(invocations, f.maxConcurrency ?? invocations);
+}
+
+/** GB-seconds of INIT (billed since 1 August 2025): environments x measured initialisation x memory; undefined without init figures. */
+export function initGbSecondsFor(lambda: LambdaUsage, payments: number): number | undefined {
+  if (!lambda.functions.some((f) => f.initMs !== undefined)) return undefined;
+  return lambda.functions.reduce((sum, f) => sum + environmentsFor(f, payments) * ((f.initMs ?? 0) / 1000) * (f.memoryMb / 1024), 0);
 }
 
 /** Idle event source mappings long-poll their queues all month: requests a month for `queues` queues. */
@@ -700,12 +742,15 @@ export function costPerMillion(usage: Usage, prices: PriceList = PRICES, payment
     return { service, item, quantity, unit: prices[price].unit, price, usd: costOf(quantity, prices[price]), basis };
   };
   const ddbBasis = usage.dynamodb.source;
+  const initGbSeconds = initGbSecondsFor(usage.lambda, payments);
   const lines = [
     line('DynamoDB', 'write request units', usage.dynamodb.writeUnits, 'dynamodbWriteRequestUnits', ddbBasis),
     line('DynamoDB', 'read request units', usage.dynamodb.readUnits, 'dynamodbReadRequestUnits', ddbBasis),
     line('SQS', 'requests (send, receive, delete, visibility)', usage.sqsRequests, 'sqsRequests', 'measured'),
     line('Lambda', 'GB-seconds (arm64)', usage.lambda.gbSeconds, 'lambdaArmGbSeconds', usage.lambda.source),
     line('Lambda', 'requests', usage.lambda.invocations, 'lambdaRequests', usage.lambda.source),
+    // Not proportional to payments either: one INIT per execution environment.
+    ...(initGbSeconds === undefined ? [] : [line('Lambda', 'GB-seconds of INIT (cold starts)', initGbSeconds / payments, 'lambdaArmGbSeconds', 'measured')]),
     line('API Gateway', 'HTTP API requests (512 KB steps)', usage.api.billedRequests, 'apiGatewayHttpRequests', 'assumed'),
     // Not proportional to payments: one per execution environment and table.
     line('KMS', 'requests (table key per execution environment)', kmsRequestsFor(usage.lambda, payments) / payments, 'kmsRequests', 'estimated'),
@@ -940,6 +985,9 @@ export function buildReport(results: BenchResults, file: string, nationalPayment
     'KMS: one request per execution environment and table (DynamoDB caches the table key per caller and asks KMS again after five minutes idle); ' +
       `even one per invocation and table would be ${usd(costOf(usage.kmsRequestsUpperBound * MILLION, PRICES.kmsRequests))} per million payments.`,
     'Free tiers left out (the production account has other usage). Prices: us-east-1 list prices, no ap-southeast-1 figure found (see PRICES).',
+    results.initMs
+      ? 'Lambda INIT (billed since 1 August 2025): one per execution environment, at the module initialisation time bench/bundles.ts measured in a fresh Node process.'
+      : 'Lambda INIT (billed since 1 August 2025) left out: no initialisation times (bundles) in this results file.',
     ...Object.entries(usage.lambda.leftOut).map(([name, why]) => `Left out of Lambda: ${name} (${why}).`),
   ];
   return {
@@ -973,16 +1021,35 @@ export function buildReport(results: BenchResults, file: string, nationalPayment
   };
 }
 
-/** The markdown of docs/capacity.md's figures, to paste over the old ones. */
+/** The prices table, with sources and the date each was read. */
+export function pricesMarkdown(prices: PriceList = PRICES): string {
+  return [
+    '| price | USD | region | read on | source |',
+    '|---|---:|---|---|---|',
+    ...Object.values(prices).map((p) => `| ${p.unit} | ${p.usd} per ${p.per.toLocaleString('en')} | ${p.region} | ${p.readOn} | ${p.source}${p.note ? `. ${p.note}` : ''} |`),
+  ].join('\n');
+}
+
+/** The markdown of docs/capacity.md's figures, to paste over the old ones (or --doc). */
 export function markdown(report: CapacityReport): string {
   const { source, usage, cost, national } = report;
   const out: string[] = [];
+  const summaryOf = (estimate: NationalRunEstimate) => `${duration(estimate.totalSeconds)}, bound by ${estimate.binding.limit.name} in the ${estimate.binding.stage} stage`;
+  out.push(
+    `**Summary.** One million payments cost **${usd(cost.totalUsd)}** at the prices below ` +
+      `(${Object.entries(cost.byService).map(([service, value]) => `${service} ${usd(value)}`).join(', ')}), plus storage while kept. ` +
+      `The national run of ${national.defaultQuotas.input.payments.toLocaleString('en')} payments takes **${summaryOf(national.asConfigured)}** as configured, ` +
+      `and **${summaryOf(national.defaultQuotas)}** with maximumConcurrency raised to the event source mapping's 1,000 at default AWS quotas.`,
+    '',
+  );
   out.push(
     `Figures from \`${source.file}\`: ${source.payments.toLocaleString('en')} payments, generated ${source.generatedAt}` +
       `${source.ok ? '' : ' (the bench run FAILED its checks)'}, Node ${source.machine.node} on ${source.machine.platform}, ` +
       `${source.machine.cpus} CPU (${source.machine.cpuModel}), ${source.machine.memoryGb} GB; end to end ${(source.endToEndMs / 1000).toFixed(1)} s.`,
     '',
-    '**Per payment (measured unless marked)**',
+    ...report.notes.map((note) => `- ${note}`),
+    '',
+    '**Per payment**',
     '',
     '| what | per payment | basis |',
     '|---|---:|---|',
@@ -1042,14 +1109,37 @@ export function markdown(report: CapacityReport): string {
       '',
     );
   }
+  const raise = new Map<string, Limit>();
+  for (const estimate of [national.asConfigured, national.defaultQuotas]) {
+    for (const s of estimate.stages) {
+      const ordered = [...s.limits].sort((a, b) => a.paymentsPerSecond - b.paymentsPerSecond).slice(0, 2);
+      for (const limit of ordered) if (Number.isFinite(limit.paymentsPerSecond)) raise.set(limit.name, limit);
+    }
+  }
+  out.push('How to raise the limits that bind or come next:', '', ...[...raise.values()].map((l) => `- ${l.name} (${l.kind}): ${l.raise}.`), '');
   const cold = national.coldTable;
   out.push(
     `If the table is not pre-warmed (a new on-demand table serves 4,000 WRU/s and 12,000 RRU/s at once), the run at default quotas takes up to ` +
       `${duration(cold.totalSeconds)} (bound by ${cold.binding.limit.name} in ${cold.binding.stage}); ` +
       'on-demand doubles its previous peak within about 30 minutes, so this is an upper bound.',
     '',
+    `**Prices used** (bench/capacity.ts PRICES):`,
+    '',
+    pricesMarkdown(report.prices),
+    '',
   );
   return out.join('\n');
+}
+
+export const DOC_BEGIN = '<!-- capacity:begin (npm run capacity -- --doc docs/capacity.md rewrites this block) -->';
+export const DOC_END = '<!-- capacity:end -->';
+
+/** The document with the block between DOC_BEGIN and DOC_END replaced by `block`. */
+export function replaceBlock(doc: string, block: string): string {
+  const begin = doc.indexOf(DOC_BEGIN);
+  const end = doc.indexOf(DOC_END, begin);
+  if (begin < 0 || end < 0) throw new ResultsError(`the document has no ${DOC_BEGIN} ... ${DOC_END} block`);
+  return `${doc.slice(0, begin + DOC_BEGIN.length)}\n\n${block.trim()}\n\n${doc.slice(end)}`;
 }
 
 function printSummary(report: CapacityReport): void {
@@ -1069,16 +1159,24 @@ function printSummary(report: CapacityReport): void {
 // ---------------------------------------------------------------------------
 // Command line
 
-const USAGE = `Usage: npx tsx bench/capacity.ts [--in FILE] [--out FILE] [--national N] [--batches N]
+const USAGE = `Usage: npx tsx bench/capacity.ts [--in FILE] [--out FILE] [--doc FILE] [--national N] [--batches N]
   --in        bench results (default bench/results/latest.json)
   --out       capacity figures as JSON (default bench/results/capacity.json)
+  --doc       also rewrite the figures block of this markdown file (docs/capacity.md)
   --national  payments in the national run (default 5900000)
   --batches   batches of the national run, processed side by side (default one per province: ${provinceCodes.length})`;
 
 async function main(): Promise<void> {
   const benchDir = dirname(fileURLToPath(import.meta.url));
   const { values } = parseArgs({
-    options: { in: { type: 'string' }, out: { type: 'string' }, national: { type: 'string' }, batches: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      in: { type: 'string' },
+      out: { type: 'string' },
+      doc: { type: 'string' },
+      national: { type: 'string' },
+      batches: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   });
   if (values.help) {
@@ -1093,12 +1191,17 @@ async function main(): Promise<void> {
   const input = values.in ?? `${benchDir}/results/latest.json`;
   const out = values.out ?? `${benchDir}/results/capacity.json`;
   const results = parseResults(JSON.parse(await readFile(input, 'utf8')));
-  const report = buildReport(results, relative(process.cwd(), input) || input, whole(values.national, 5_900_000, 'national'), whole(values.batches, provinceCodes.length, 'batches'));
+  const shown = relative(process.cwd(), input);
+  const report = buildReport(results, shown === '' || shown.startsWith('..') ? input : shown, whole(values.national, 5_900_000, 'national'), whole(values.batches, provinceCodes.length, 'batches'));
   await mkdir(dirname(out), { recursive: true });
   await writeFile(`${out}.tmp`, `${JSON.stringify(report, (_key, value: unknown) => (value === Infinity ? null : value), 2)}\n`);
   await rename(`${out}.tmp`, out);
   printSummary(report);
   console.log(`written    ${relative(process.cwd(), out) || out}`);
+  if (values.doc) {
+    await writeFile(values.doc, replaceBlock(await readFile(values.doc, 'utf8'), markdown(report)));
+    console.log(`updated    ${values.doc}`);
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
