@@ -19,6 +19,7 @@
  * figures are measured and which are estimated. The arithmetic is in small
  * pure functions (test/unit/bench/capacity.test.ts checks them on a fixture).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +59,7 @@ export const PRICES = {
   dynamodbWriteRequestUnits: {
     usd: 0.625,
     per: 1_000_000,
-    unit: 'write request units (on-demand)',
+    unit: 'DynamoDB write request units (on-demand)',
     region: 'us-east-1',
     source:
       'https://airbyte.com/data-engineering-resources/dynamodb-pricing (US East, after the 50% on-demand reduction of 1 November 2024; ' +
@@ -70,7 +71,7 @@ export const PRICES = {
   dynamodbReadRequestUnits: {
     usd: 0.125,
     per: 1_000_000,
-    unit: 'read request units (on-demand)',
+    unit: 'DynamoDB read request units (on-demand)',
     region: 'us-east-1',
     source: 'https://airbyte.com/data-engineering-resources/dynamodb-pricing (US East, after the November 2024 reduction; was $0.25)',
     readOn: READ_ON,
@@ -79,7 +80,7 @@ export const PRICES = {
   dynamodbStorageGbMonth: {
     usd: 0.25,
     per: 1,
-    unit: 'GB-month stored (Standard table class)',
+    unit: 'DynamoDB GB-month stored (Standard table class)',
     region: 'us-east-1',
     source: 'https://aws.amazon.com/dynamodb/pricing/ ("prices start from $0.25 per GB-month"; first 25 GB a month free)',
     readOn: READ_ON,
@@ -88,7 +89,7 @@ export const PRICES = {
   dynamodbPitrGbMonth: {
     usd: 0.2,
     per: 1,
-    unit: 'GB-month of point-in-time recovery',
+    unit: 'DynamoDB GB-month of point-in-time recovery',
     region: 'us-east-1',
     source: 'https://finops.com.py/services/dynamodb/backups (continuous backups, $0.20 per GB-month of table size)',
     readOn: READ_ON,
@@ -157,7 +158,7 @@ export const PRICES = {
   cloudwatchLogsIngestionGb: {
     usd: 0.5,
     per: 1,
-    unit: 'GB of CloudWatch Logs ingested (Standard log class)',
+    unit: 'CloudWatch Logs GB ingested (Standard log class)',
     region: 'us-east-1',
     source:
       'https://c3x.dev/blog/cloudwatch-logs-cost-optimization (us-east-1, June 2026); for scale, Tokyo is $0.76 per GB ' +
@@ -950,10 +951,19 @@ export const duration = (seconds: number) => {
   if (seconds < 7_200) return `${(seconds / 60).toFixed(1)} min`;
   return `${(seconds / 3_600).toFixed(1)} h`;
 };
-const priceText = (price: Price) => `$${price.usd} per ${price.per === 1 ? '' : `${price.per.toLocaleString('en')} `}${price.unit}`;
+const priceText = (price: Price) => `$${price.usd} / ${price.per === 1 ? 'unit' : price.per === MILLION ? 'million' : price.per.toLocaleString('en')}`;
 
 export interface CapacityReport {
-  source: { file: string; generatedAt: string; payments: number; ok: boolean; machine: BenchResults['machine']; endToEndMs: number };
+  source: {
+    file: string;
+    generatedAt: string;
+    payments: number;
+    ok: boolean;
+    machine: BenchResults['machine'];
+    endToEndMs: number;
+    /** The repository's commit when the figures were computed (the results file does not record the bench's). */
+    commit?: string;
+  };
   usage: Usage;
   cost: CostReport;
   national: { asConfigured: NationalRunEstimate; defaultQuotas: NationalRunEstimate; coldTable: NationalRunEstimate };
@@ -962,7 +972,7 @@ export interface CapacityReport {
   notes: string[];
 }
 
-export function buildReport(results: BenchResults, file: string, nationalPayments = 5_900_000, batches = provinceCodes.length): CapacityReport {
+export function buildReport(results: BenchResults, file: string, nationalPayments = 5_900_000, batches = provinceCodes.length, commit?: string): CapacityReport {
   const usage = usageOf(results);
   const configured = { verification: queueDefinitions.verification.maximumConcurrency, disbursement: queueDefinitions.disbursement.maximumConcurrency };
   const lifted = { verification: QUOTAS.sqsEventSourceBatches.value, disbursement: QUOTAS.sqsEventSourceBatches.value };
@@ -998,6 +1008,7 @@ export function buildReport(results: BenchResults, file: string, nationalPayment
       ok: results.ok,
       machine: results.machine,
       endToEndMs: results.endToEnd.ms,
+      ...(commit ? { commit } : {}),
     },
     usage,
     cost: costPerMillion(usage),
@@ -1034,6 +1045,13 @@ export function pricesMarkdown(prices: PriceList = PRICES): string {
 export function markdown(report: CapacityReport): string {
   const { source, usage, cost, national } = report;
   const out: string[] = [];
+  out.push(
+    source.payments < 100_000
+      ? `> **Provisional: figures from a ${source.payments.toLocaleString('en')}-payment run** (\`${source.file}\`, ${source.generatedAt}). ` +
+          'The figures of record come from a 100,000-payment run; small runs weigh per-batch work on few payments.'
+      : `> **Figures from a ${source.payments.toLocaleString('en')}-payment run** (\`${source.file}\`, ${source.generatedAt}).`,
+    '',
+  );
   const summaryOf = (estimate: NationalRunEstimate) => `${duration(estimate.totalSeconds)}, bound by ${estimate.binding.limit.name} in the ${estimate.binding.stage} stage`;
   out.push(
     `**Summary.** One million payments cost **${usd(cost.totalUsd)}** at the prices below ` +
@@ -1045,7 +1063,8 @@ export function markdown(report: CapacityReport): string {
   out.push(
     `Figures from \`${source.file}\`: ${source.payments.toLocaleString('en')} payments, generated ${source.generatedAt}` +
       `${source.ok ? '' : ' (the bench run FAILED its checks)'}, Node ${source.machine.node} on ${source.machine.platform}, ` +
-      `${source.machine.cpus} CPU (${source.machine.cpuModel}), ${source.machine.memoryGb} GB; end to end ${(source.endToEndMs / 1000).toFixed(1)} s.`,
+      `${source.machine.cpus} CPU (${source.machine.cpuModel}), ${source.machine.memoryGb} GB; end to end ${(source.endToEndMs / 1000).toFixed(1)} s` +
+      `${source.commit ? `; computed at commit ${source.commit}` : ''}.`,
     '',
     ...report.notes.map((note) => `- ${note}`),
     '',
@@ -1166,6 +1185,17 @@ const USAGE = `Usage: npx tsx bench/capacity.ts [--in FILE] [--out FILE] [--doc 
   --national  payments in the national run (default 5900000)
   --batches   batches of the national run, processed side by side (default one per province: ${provinceCodes.length})`;
 
+/** The short commit, "+ changes" when the working tree differs from it; undefined outside a repository. */
+function gitCommit(): string | undefined {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return dirty ? `${commit} + changes` : commit;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const benchDir = dirname(fileURLToPath(import.meta.url));
   const { values } = parseArgs({
@@ -1192,7 +1222,13 @@ async function main(): Promise<void> {
   const out = values.out ?? `${benchDir}/results/capacity.json`;
   const results = parseResults(JSON.parse(await readFile(input, 'utf8')));
   const shown = relative(process.cwd(), input);
-  const report = buildReport(results, shown === '' || shown.startsWith('..') ? input : shown, whole(values.national, 5_900_000, 'national'), whole(values.batches, provinceCodes.length, 'batches'));
+  const report = buildReport(
+    results,
+    shown === '' || shown.startsWith('..') ? input : shown,
+    whole(values.national, 5_900_000, 'national'),
+    whole(values.batches, provinceCodes.length, 'batches'),
+    gitCommit(),
+  );
   await mkdir(dirname(out), { recursive: true });
   await writeFile(`${out}.tmp`, `${JSON.stringify(report, (_key, value: unknown) => (value === Infinity ? null : value), 2)}\n`);
   await rename(`${out}.tmp`, out);
