@@ -14,7 +14,7 @@
  * (and, for a `deadLetterConsumer`, to deadLetterConsumerWiring).
  *
  * Table access levels (constructs/data-tables.ts `accessLevels`) are named
- * after what they allow: read; readWrite (puts, updates, BatchWriteItem: the
+ * after what they allow: read; append (PutItem only: the audit trail's writers); readWrite (puts, updates, BatchWriteItem: the
  * upload); readUpdate; readPutUpdate; readUpdateDelete; readPutUpdateDelete.
  * Pick the one that matches the operations the function's adapters issue.
  *
@@ -86,7 +86,7 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   // written with BatchWriteItem. Cancelling releases the cancelled payments'
   // entitlements (a conditional DeleteItem on each entitlement item).
   'batches-write': {
-    tables: { core: 'readWriteDelete' },
+    tables: { core: 'readWriteDelete', audit: 'append' },
     secrets: ['pepper'],
     // Sealing a batch queues its first verification page per shard.
     sendsTo: ['verification'],
@@ -96,13 +96,14 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   // Provincial reads: batches, payment pages and the reconciliation report (pages
   // of up to 500 payments). Read only. The pepper finds payments by hashed keys
   // and opens the sealed pagination cursors.
-  'batches-read': { tables: { core: 'read' }, secrets: ['pepper'], memorySize: 512, timeoutSeconds: 29 },
+  // The batch's audit trail too (Query per partition of the audit table).
+  'batches-read': { tables: { core: 'read', audit: 'read' }, secrets: ['pepper'], memorySize: 512, timeoutSeconds: 29 },
   // Maker-checker approval: reads the batch, moves it AWAITING_APPROVAL -> APPROVED
   // (UpdateItem only: no put, no delete), queues one fan-out message per shard.
   // An approved batch with nothing to pay is completed at once after a tally that
   // queries every payment of the batch (up to 500,000): 1024 MB and 29 s.
   'batches-approve': {
-    tables: { core: 'readUpdate' },
+    tables: { core: 'readUpdate', audit: 'append' },
     secrets: ['pepper'],
     sendsTo: ['disbursement'],
     memorySize: 1024,
@@ -125,7 +126,7 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   // API Gateway) instead of piling up. Not in the sandbox (its register is a
   // table, and a sandbox account's quota may be too low to reserve anything).
   accounts: {
-    tables: { core: 'readPutUpdateDelete' },
+    tables: { core: 'readPutUpdateDelete', audit: 'append' },
     populationRegistry: true,
     secrets: ['pepper'],
     sendsTo: ['disbursement'],
@@ -140,7 +141,7 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   // batch after a tally of its payments when nothing is left to settle: 1024 MB
   // and 29 s, like approval. No PutItem.
   'provider-callbacks': {
-    tables: { core: 'readUpdateDelete' },
+    tables: { core: 'readUpdateDelete', audit: 'append' },
     secrets: ['pepper', 'providerCallbacks'],
     memorySize: 1024,
     timeoutSeconds: 29,
@@ -159,7 +160,7 @@ export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
   // (conditional DeleteItem), the register lookup (batched), and
   // the next page of the shard sent to its own queue.
   verification: {
-    tables: { core: 'readPutUpdateDelete' },
+    tables: { core: 'readPutUpdateDelete', audit: 'append' },
     populationRegistry: true,
     secrets: ['pepper'],
     sendsTo: ['verification'],
@@ -169,7 +170,7 @@ export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
   // payment (DeleteItem), no PutItem on the core table. The sandbox provider's
   // ledger (sandbox only; prod has no provider adapter yet).
   disbursement: {
-    tables: { core: 'readUpdateDelete', sandboxProvider: 'readPutUpdate' },
+    tables: { core: 'readUpdateDelete', audit: 'append', sandboxProvider: 'readPutUpdate' },
     secrets: ['pepper'],
     sendsTo: ['disbursement'],
   },
@@ -186,7 +187,7 @@ export const deadLetterConsumerWiring: Partial<Record<QueueKey, FunctionWiring>>
   // disbursement queue): the same permissions as disburse-worker, and its size
   // (settling the last payment of a batch tallies the whole batch).
   disbursement: {
-    tables: { core: 'readUpdateDelete', sandboxProvider: 'readPutUpdate' },
+    tables: { core: 'readUpdateDelete', audit: 'append', sandboxProvider: 'readPutUpdate' },
     secrets: ['pepper'],
     sendsTo: ['disbursement'],
   },

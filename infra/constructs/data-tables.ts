@@ -36,13 +36,19 @@ export const tableActions = {
 type TableOperation = Exclude<keyof typeof tableActions, 'index'>;
 
 /**
- * Access levels: which operations each grants on the table (every level reads,
- * and may Query each named index). Named after what they allow, so that a
+ * Access levels: which operations each grants on the table (every level but
+ * `append` reads, and may Query each named index). Named after what they allow, so that a
  * wiring entry reads as its permissions.
  */
 export const accessLevels = {
   /** Reads only. */
   read: ['read'],
+  /**
+   * The audit trail's writers: single-item puts only (conditional on the key being
+   * new, shared/adapters/dynamodb/audit-log.ts), no read, and never UpdateItem,
+   * DeleteItem or BatchWriteItem, so no function can change or remove a record.
+   */
+  append: ['put'],
   /** The batch upload: puts, updates and BatchWriteItem; never a single delete. */
   readWrite: ['read', 'put', 'update', 'batchWrite'],
   /** Conditional transitions of existing items only (approval). */

@@ -92,7 +92,7 @@ describe('audit trail', () => {
     const records: AuditRecord[] = [];
     let cursor: string | null = null;
     do {
-      const page = await maker.get<Page>(`/v1/batches/${batchId}/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { status: number; body: Page } = await maker.get<Page>(`/v1/batches/${batchId}/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
       expect(page.status).toBe(200);
       records.push(...page.body.items);
       cursor = page.body.nextCursor;

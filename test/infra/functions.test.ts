@@ -32,6 +32,8 @@ const update = 'dynamodb:UpdateItem';
 const del = 'dynamodb:DeleteItem';
 const batchWrite = 'dynamodb:BatchWriteItem';
 const actions = (...extra: string[]) => [...read, ...extra].sort();
+/** The audit trail's writers: create records, nothing else (not even read them). */
+const append = [put];
 
 interface Expected {
   /** DynamoDB actions on each table (sandbox-only tables: asserted only where they exist). */
@@ -52,16 +54,16 @@ const expected: Record<string, Expected> = {
   openapi: { ...none, memorySize: 512, timeout: 10 },
   catalogues: { ...none, memorySize: 256, timeout: 10 },
   'batches-write': {
-    tables: { core: actions(put, update, batchWrite, del) },
+    tables: { core: actions(put, update, batchWrite, del), audit: append },
     sendsTo: ['verification'],
     secrets: ['pepper'],
     memorySize: 1024,
     timeout: 29,
   },
-  'batches-read': { tables: { core: actions() }, sendsTo: [], secrets: ['pepper'], memorySize: 512, timeout: 29 },
-  'batches-approve': { tables: { core: actions(update) }, sendsTo: ['disbursement'], secrets: ['pepper'], memorySize: 1024, timeout: 29 },
+  'batches-read': { tables: { core: actions(), audit: actions() }, sendsTo: [], secrets: ['pepper'], memorySize: 512, timeout: 29 },
+  'batches-approve': { tables: { core: actions(update), audit: append }, sendsTo: ['disbursement'], secrets: ['pepper'], memorySize: 1024, timeout: 29 },
   accounts: {
-    tables: { core: actions(put, update, del) },
+    tables: { core: actions(put, update, del), audit: append },
     registry: true,
     sendsTo: ['disbursement'],
     secrets: ['pepper'],
@@ -70,14 +72,14 @@ const expected: Record<string, Expected> = {
   },
   me: { tables: { core: actions() }, sendsTo: [], secrets: ['pepper'], memorySize: 512, timeout: 10 },
   'provider-callbacks': {
-    tables: { core: actions(update, del) },
+    tables: { core: actions(update, del), audit: append },
     sendsTo: [],
     secrets: ['pepper', 'providerCallbacks'],
     memorySize: 1024,
     timeout: 29,
   },
   'verify-worker': {
-    tables: { core: actions(put, update, del) },
+    tables: { core: actions(put, update, del), audit: append },
     registry: true,
     sendsTo: ['verification'],
     secrets: ['pepper'],
@@ -85,14 +87,14 @@ const expected: Record<string, Expected> = {
     timeout: 60,
   },
   'disburse-worker': {
-    tables: { core: actions(update, del), sandboxProvider: actions(put, update) },
+    tables: { core: actions(update, del), audit: append, sandboxProvider: actions(put, update) },
     sendsTo: ['disbursement'],
     secrets: ['pepper'],
     memorySize: 1024,
     timeout: 60,
   },
   'disburse-exhausted': {
-    tables: { core: actions(update, del), sandboxProvider: actions(put, update) },
+    tables: { core: actions(update, del), audit: append, sandboxProvider: actions(put, update) },
     sendsTo: ['disbursement'],
     secrets: ['pepper'],
     memorySize: 1024,
@@ -154,6 +156,21 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
     expect(fn.Architectures).toEqual(['arm64']);
     expect(fn.MemorySize).toBe(expected[name]!.memorySize);
     expect(fn.Timeout).toBe(expected[name]!.timeout);
+  });
+
+  it('lets no function change or remove an audit record: on the audit table, PutItem and reads only', () => {
+    const auditArn = JSON.stringify(synth.stack.resolve(synth.stack.tables.table('audit').tableArn));
+    const writers: string[] = [];
+    for (const name of Object.keys(expected)) {
+      const onAudit = statementsOf(name).filter((statement) => list(statement.Resource).some((resource) => JSON.stringify(resource).includes(auditArn)));
+      const granted = new Set(onAudit.flatMap((statement) => list(statement.Action)));
+      for (const forbidden of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete', 'dynamodb:PartiQLInsert', 'dynamodb:*']) {
+        expect(granted.has(forbidden), `${name} may ${forbidden} on the audit table`).toBe(false);
+      }
+      if (granted.has(put)) writers.push(name);
+    }
+    // Every function that changes state records it; the read-only ones do not write the trail.
+    expect(writers.sort()).toEqual(['accounts', 'batches-approve', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'verify-worker']);
   });
 
   it.each(Object.keys(expected))('%s has exactly its DynamoDB actions, per table, and Query on each named core index', (name) => {
@@ -255,8 +272,11 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
   });
 
   it('grants DeleteItem only to the functions that release entitlements or unlink accounts, and BatchWriteItem only to the upload', () => {
+    // On the system of record and the sandbox ledger (the audit table's writers are asserted above).
+    const auditArn = JSON.stringify(synth.stack.resolve(synth.stack.tables.table('audit').tableArn));
+    const notAudit = (s: PolicyStatementJson) => !list(s.Resource).some((resource) => JSON.stringify(resource).includes(auditArn));
     const holders = (action: string) =>
-      Object.keys(expected).filter((name) => statementsOf(name).some((s) => list(s.Action).includes(action))).sort();
+      Object.keys(expected).filter((name) => statementsOf(name).some((s) => notAudit(s) && list(s.Action).includes(action))).sort();
     expect(holders(del)).toEqual(['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'verify-worker']);
     expect(holders(batchWrite)).toEqual(['batches-write']);
     expect(holders(put)).toEqual(sandbox ? ['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'verify-worker'] : ['accounts', 'batches-write', 'verify-worker']);

@@ -471,8 +471,8 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
     const readActions = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
     const writeActions = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
     const expected = {
-      'batches-write': { table: [...readActions, ...writeActions].sort(), memorySize: 1024, timeout: 29 },
-      'batches-read': { table: readActions, memorySize: 512, timeout: 29 },
+      'batches-write': { table: [...readActions, ...writeActions].sort(), audit: ['dynamodb:PutItem'], memorySize: 1024, timeout: 29 },
+      'batches-read': { table: readActions, audit: readActions, memorySize: 512, timeout: 29 },
     } as const;
     const names = Object.keys(expected) as (keyof typeof expected)[];
 
@@ -483,8 +483,9 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
     // `logicalId` (resolved) honours overrideLogicalId; Stack.getLogicalId does not.
     const pepperSecretId = () => synth.stack.resolve((synth.stack.secrets.secret('pepper').node.defaultChild as CfnElement).logicalId) as string;
 
-    it.each(names)('%s has exactly its DynamoDB actions, on exactly the core table and its two named indexes', (name) => {
+    it.each(names)('%s has exactly its DynamoDB actions, on exactly the core table and its two named indexes, and the audit table', (name) => {
       const tableArn = synth.stack.resolve(synth.stack.tables.table('core').tableArn) as unknown;
+      const auditArn = synth.stack.resolve(synth.stack.tables.table('audit').tableArn) as unknown;
       expect(tableDefinitions.core.indexes).toHaveLength(2);
       const indexArns = tableDefinitions.core.indexes.map((index) => ({ 'Fn::Join': ['', [tableArn, `/index/${index.indexName}`]] }));
 
@@ -504,6 +505,7 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       const granted = Object.fromEntries([...byResource].map(([resource, actions]) => [resource, [...actions].sort()]));
       expect(granted).toEqual({
         [JSON.stringify(tableArn)]: expected[name].table,
+        [JSON.stringify(auditArn)]: expected[name].audit,
         ...Object.fromEntries(indexArns.map((arn) => [JSON.stringify(arn), ['dynamodb:Query']])),
       });
     });
@@ -553,12 +555,13 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       }
     });
 
-    it.each(names)('%s receives the pepper secret ARN and the core table name', (name) => {
+    it.each(names)('%s receives the pepper secret ARN, the core table name and the audit table name', (name) => {
       const vars = must(functionProps(name).Environment, `${name} environment`).Variables;
       expect(vars.HASH_PEPPER_SECRET_ARN).toEqual({ Ref: pepperSecretId() });
       expect(vars.CORE_TABLE_NAME).toEqual(synth.stack.resolve(synth.stack.tables.table('core').tableName));
       expect(vars.HASH_PEPPER).toBeUndefined();
-      expect(vars.AUDIT_TABLE_NAME).toBeUndefined();
+      // The writer records its changes there; the reader serves the trail from it.
+      expect(vars.AUDIT_TABLE_NAME).toEqual(synth.stack.resolve(synth.stack.tables.table('audit').tableName));
     });
 
     it.each(names)('%s has its memory and timeout', (name) => {

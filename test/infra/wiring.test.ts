@@ -286,8 +286,10 @@ describe('guards', () => {
 });
 
 describe('table access levels', () => {
-  it('read only reads; only the readWrite levels (the upload) batch-write; only the *Delete levels delete; nothing scans', () => {
-    for (const level of Object.keys(accessLevels) as TableAccess[]) {
+  it('append only puts; read only reads; only the readWrite levels (the upload) batch-write; only the *Delete levels delete; nothing scans', () => {
+    // The audit trail's writers create records and nothing else.
+    expect(actionsOf('append')).toEqual(['dynamodb:PutItem']);
+    for (const level of Object.keys(accessLevels).filter((name) => name !== 'append') as TableAccess[]) {
       const granted = actionsOf(level);
       expect(granted, level).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']));
       expect(granted.some((a) => /Scan|Transact|PartiQL|\*/.test(a)), level).toBe(false);
