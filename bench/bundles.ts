@@ -45,8 +45,11 @@ import { bundleFileName, esbuildOptions, esbuildSettings } from '../infra/bundli
 import { tableDefinitions } from '../shared/adapters/dynamodb/tables.js';
 import { queueDefinitions } from '../shared/adapters/sqs/queues.js';
 
-/** issue 6: every bundle under 500 KB (taken as 500,000 bytes, the stricter reading) ... */
-export const MAX_BUNDLE_BYTES = 500_000;
+/**
+ * issue 6: every bundle under 500 KB, in the KB esbuild (and so `cdk synth`) prints sizes in: 1,024
+ * bytes (the issue's "about 570 KB" batch functions were 567-577 KiB) ...
+ */
+export const MAX_BUNDLE_BYTES = 500 * 1024;
 /** ... and its module initialisation within 100 ms of the hello-world bundle's. */
 export const MAX_INIT_OVER_HELLO_MS = 100;
 
@@ -316,15 +319,15 @@ export async function measureBundles(options: MeasureBundlesOptions = {}): Promi
 
 export function printBundles(result: BundlesResult): void {
   console.log(`\nbundles (minified index.mjs; init = median of ${result.runs} fresh processes, import of the bundle; external: ${result.external.join(', ') || 'none'})`);
-  console.log(`  ${'function'.padEnd(20)} ${'bytes'.padStart(9)} ${'init ms'.padStart(8)} ${'vs hello'.padStart(9)} ${'cpu ms'.padStart(7)} ${'from start'.padStart(11)}`);
+  console.log(`  ${'function'.padEnd(20)} ${'bytes'.padStart(9)} ${'KiB'.padStart(7)} ${'init ms'.padStart(8)} ${'vs hello'.padStart(9)} ${'cpu ms'.padStart(7)} ${'from start'.padStart(11)}`);
   const row = (name: string, figures: InitTiming & { bytes: number }, over: string) =>
     console.log(
-      `  ${name.padEnd(20)} ${String(figures.bytes).padStart(9)} ${String(figures.initMs).padStart(8)} ${over.padStart(9)} ${String(figures.initCpuMs).padStart(7)} ${String(figures.processStartToEvaluatedMs).padStart(11)}`,
+      `  ${name.padEnd(20)} ${String(figures.bytes).padStart(9)} ${(figures.bytes / 1024).toFixed(1).padStart(7)} ${String(figures.initMs).padStart(8)} ${over.padStart(9)} ${String(figures.initCpuMs).padStart(7)} ${String(figures.processStartToEvaluatedMs).padStart(11)}`,
     );
   row(HELLO_WORLD, result.helloWorld, '');
   for (const [name, figures] of Object.entries(result.functions)) row(name, figures, `+${figures.initOverHelloMs}`);
   console.log(
-    `  targets (< ${result.targets.maxBytes} bytes, init <= hello + ${result.targets.maxInitOverHelloMs} ms): ` +
+    `  targets (< ${result.targets.maxBytes} bytes = ${result.targets.maxBytes / 1024} KiB, init <= hello + ${result.targets.maxInitOverHelloMs} ms): ` +
       (result.targets.met ? 'met' : `missed: ${result.targets.misses.join('; ')}`),
   );
 }

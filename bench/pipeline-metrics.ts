@@ -31,6 +31,14 @@ export interface DynamoFigures {
   byTable: Counts;
   itemsWritten: number;
   itemsWrittenByTable: Counts;
+  /** Calls by request kind (conditional or not, see requestKind in shared/adapters/dynamodb/client.ts). */
+  kinds: Counts;
+  /** By kind: items carried (BatchWriteItem, BatchGetItem) or returned (Query). */
+  kindItems: Counts;
+  /** Consumed capacity units reported by the store, by table (read and write apart). */
+  capacity: { read: Counts; write: Counts };
+  /** Mean DynamoDB requests in flight over the window (time-weighted); the most at once since the last reset. */
+  inFlight: { mean: number; max: number };
 }
 
 export interface SqsFigures {
@@ -53,10 +61,17 @@ export function sum(counts: Counts): number {
 export function diffCounts(after: Counts, before: Counts): Counts {
   const result: Counts = {};
   for (const [key, value] of Object.entries(after)) {
-    const delta = value - (before[key] ?? 0);
+    // Rounded: capacity units are fractions (0.5 per eventually consistent read), and float sums drift.
+    const delta = Math.round((value - (before[key] ?? 0)) * 1000) / 1000;
     if (delta !== 0) result[key] = delta;
   }
   return sortedCounts(result);
+}
+
+/** Mean of a time-weighted in-flight integral between two readings (requests). */
+export function meanInFlight(before: { area: number; at: number }, after: { area: number; at: number }): number {
+  const span = after.at - before.at;
+  return span <= 0 ? 0 : Math.round(((after.area - before.area) / span) * 100) / 100;
 }
 
 export function addCounts(...all: Counts[]): Counts {
@@ -79,6 +94,13 @@ export function dynamoBetween(before: Snapshot, after: Snapshot): DynamoFigures 
     byTable: diffCounts(after.dynamo.byTable, before.dynamo.byTable),
     itemsWritten: after.dynamo.itemsWritten - before.dynamo.itemsWritten,
     itemsWrittenByTable: diffCounts(after.dynamo.itemsWrittenByTable, before.dynamo.itemsWrittenByTable),
+    kinds: diffCounts(after.dynamo.kinds, before.dynamo.kinds),
+    kindItems: diffCounts(after.dynamo.kindItems, before.dynamo.kindItems),
+    capacity: {
+      read: diffCounts(after.dynamo.capacity.read, before.dynamo.capacity.read),
+      write: diffCounts(after.dynamo.capacity.write, before.dynamo.capacity.write),
+    },
+    inFlight: { mean: meanInFlight(before.dynamo.inFlight, after.dynamo.inFlight), max: after.dynamo.inFlight.max },
   };
 }
 
@@ -94,7 +116,14 @@ export function renameTables(figures: DynamoFigures, names: Record<string, strin
         return result;
       }, {}),
     );
-  return { ...figures, byTable: rename(figures.byTable), itemsWrittenByTable: rename(figures.itemsWrittenByTable) };
+  const renameKeys = (counts: Counts) =>
+    sortedCounts(Object.entries(counts).reduce<Counts>((result, [table, count]) => ({ ...result, [key(table)]: (result[key(table)] ?? 0) + count }), {}));
+  return {
+    ...figures,
+    byTable: rename(figures.byTable),
+    itemsWrittenByTable: rename(figures.itemsWrittenByTable),
+    capacity: { read: renameKeys(figures.capacity.read), write: renameKeys(figures.capacity.write) },
+  };
 }
 
 /** Only the calls and writes on some tables (keys after renameTables), by operation. */
@@ -108,18 +137,36 @@ export function onTables(figures: DynamoFigures, tables: readonly string[]): { c
   return { calls: sortedCounts(calls), total: sum(calls), itemsWritten };
 }
 
-/** Removes `times` x `each` (calls by operation and by "<table> <operation>") from the figures: the bench's own status polls. */
-export function withoutObserver(figures: DynamoFigures, each: { calls: Counts; byTable: Counts }, times: number): DynamoFigures {
+/** What one of the bench's status polls costs, as measured (see ObserverCost in pipeline.ts). */
+export interface ObserverCost {
+  calls: Counts;
+  byTable: Counts;
+  kinds: Counts;
+  kindItems: Counts;
+  /** Read units by table name (a poll writes nothing). */
+  readCapacity: Counts;
+}
+
+/** Removes `times` x `each` from the figures: the bench's own status polls. */
+export function withoutObserver(figures: DynamoFigures, each: ObserverCost, times: number): DynamoFigures {
   const subtract = (counts: Counts, less: Counts) => {
     const left: Counts = {};
     for (const [key, count] of Object.entries(counts)) {
-      const value = count - (less[key] ?? 0) * times;
+      const value = Math.round((count - (less[key] ?? 0) * times) * 1000) / 1000;
       if (value !== 0) left[key] = value;
     }
     return sortedCounts(left);
   };
   const calls = subtract(figures.calls, each.calls);
-  return { ...figures, calls, total: sum(calls), byTable: subtract(figures.byTable, each.byTable) };
+  return {
+    ...figures,
+    calls,
+    total: sum(calls),
+    byTable: subtract(figures.byTable, each.byTable),
+    kinds: subtract(figures.kinds, each.kinds),
+    kindItems: subtract(figures.kindItems, each.kindItems),
+    capacity: { read: subtract(figures.capacity.read, each.readCapacity), write: figures.capacity.write },
+  };
 }
 
 export function sqsBetween(before: Snapshot, after: Snapshot): SqsFigures {
@@ -142,7 +189,8 @@ export function sqsBetween(before: Snapshot, after: Snapshot): SqsFigures {
   return { calls, total, emptyReceives, totalWithoutEmptyReceives: total - emptyReceives, messagesSent, byQueue };
 }
 
-export function addDynamo(...all: DynamoFigures[]): DynamoFigures {
+/** The figures of consecutive windows together; in-flight figures are the caller's (a mean does not add up). */
+export function addDynamo(inFlight: { mean: number; max: number }, ...all: DynamoFigures[]): DynamoFigures {
   const calls = addCounts(...all.map((figures) => figures.calls));
   return {
     calls,
@@ -151,6 +199,13 @@ export function addDynamo(...all: DynamoFigures[]): DynamoFigures {
     byTable: addCounts(...all.map((figures) => figures.byTable)),
     itemsWritten: all.reduce((total, figures) => total + figures.itemsWritten, 0),
     itemsWrittenByTable: addCounts(...all.map((figures) => figures.itemsWrittenByTable)),
+    kinds: addCounts(...all.map((figures) => figures.kinds)),
+    kindItems: addCounts(...all.map((figures) => figures.kindItems)),
+    capacity: {
+      read: addCounts(...all.map((figures) => figures.capacity.read)),
+      write: addCounts(...all.map((figures) => figures.capacity.write)),
+    },
+    inFlight,
   };
 }
 

@@ -26,14 +26,22 @@
  * seen up to 200 ms late, and the DynamoDB calls of those polls are measured
  * and left out of the figures.
  *
- * Counted per stage and per payment: DynamoDB API calls by operation (an SDK
- * middleware on every client the app creates, see
- * shared/adapters/dynamodb/client.ts) and items written; SQS API calls by
+ * Counted per stage and per payment: DynamoDB API calls by operation and by
+ * request kind (an SDK middleware on every client the app creates, see
+ * shared/adapters/dynamodb/client.ts), items written, the capacity units the
+ * store reports as consumed, and the requests in flight; SQS API calls by
  * action as the local SQS server received them (the pollers' ReceiveMessage and
  * DeleteMessageBatch included, as Lambda's event source mapping would make
  * them); provider calls (transfers in the sandbox provider's ledger); peak RSS
- * of the process (sampled every 100 ms). Printed, and written to
- * bench/results/latest.json (or --out).
+ * of the process (sampled every 100 ms); per Lambda function, invocations and
+ * handler milliseconds (local/sandbox.ts timeFunctions). Printed, and written
+ * to bench/results/latest.json (or --out).
+ *
+ * Then, on the same store, the floors (bench/floors.ts): (a) the N payment
+ * items written once with BatchWriteItem, (b) the store-bound time of the
+ * pipeline's request mix, both at the pipeline's mean DynamoDB concurrency;
+ * and, once the sandbox has stopped, the bundles (bench/bundles.ts): size and
+ * module initialisation time of every function next to a hello-world bundle.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -51,6 +59,7 @@ import {
   addSqs,
   dynamoBetween,
   mebibytes,
+  meanInFlight,
   perPayment,
   ratio,
   sampleMemory,
@@ -60,19 +69,26 @@ import {
   withoutObserver,
   type Counts,
   type DynamoFigures,
+  type ObserverCost,
   type Snapshot,
   type SqsFigures,
 } from './pipeline-metrics.js';
+import { measureBundles, printBundles, type BundlesResult } from './bundles.js';
 import { startProfiler } from './cpu-profile.js';
+import { measureFloors, type FloorsResult } from './floors.js';
 import { citizensOf, syntheticPayments, type SyntheticPayment } from './synthetic.js';
 
 const USAGE = `Usage: npx tsx bench/pipeline.ts [--payments N] [--seed N] [--link-concurrency N] [--stall-seconds N] [--out FILE] [--cpu-profile DIR]
+                                 [--floor-sample N] [--floor-loop-ms N] [--bundle-runs N]
   --payments          payments in the batch (default 20000)
   --seed              synthetic data seed (default 7)
   --link-concurrency  account links in flight during setup (default 16)
   --stall-seconds     give up when the batch makes no progress this long (default 120)
   --out               results file (default bench/results/latest.json)
-  --cpu-profile       write a CPU profile per stage to DIR (<stage>.cpuprofile) and add self time by package to the results`;
+  --cpu-profile       write a CPU profile per stage to DIR (<stage>.cpuprofile) and add self time by package to the results
+  --floor-sample      requests per floor loop at most (default min(payments, 5000))
+  --floor-loop-ms     time limit of each floor loop (default 3000)
+  --bundle-runs       fresh processes per bundle for the init time median (default 10; 0 leaves bundles out)`;
 
 const CHUNK_SIZE = 5_000;
 const POLL_MS = 200;
@@ -105,6 +121,9 @@ try {
       'stall-seconds': { type: 'string' },
       out: { type: 'string' },
       'cpu-profile': { type: 'string' },
+      'floor-sample': { type: 'string' },
+      'floor-loop-ms': { type: 'string' },
+      'bundle-runs': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -123,6 +142,9 @@ const options = {
   stallSeconds: wholeNumber('stall-seconds', values['stall-seconds'], 120),
   out: values.out ?? `${benchDir}/results/latest.json`,
   cpuProfile: values['cpu-profile'],
+  floorSample: values['floor-sample'] === undefined ? undefined : wholeNumber('floor-sample', values['floor-sample'], 0),
+  floorLoopMs: wholeNumber('floor-loop-ms', values['floor-loop-ms'], 3_000),
+  bundleRuns: wholeNumber('bundle-runs', values['bundle-runs'], 10, 0),
 };
 
 // Everything (the store included) lives in this process's heap: about 35 KB per payment measured at
@@ -147,6 +169,7 @@ process.env.DYNAMODB_REQUEST_COUNTER = '1';
 const { startSandbox } = await import('../local/sandbox.js');
 const { createDocumentClient, dynamoRequestCounts, resetDynamoRequestCounts } = await import('../shared/adapters/dynamodb/client.js');
 const { ScanCommand } = await import('@aws-sdk/lib-dynamodb');
+const { keys: itemKeys } = await import('../shared/adapters/dynamodb/keys.js');
 
 // ---------------------------------------------------------------------------
 // Who gets which account
@@ -227,7 +250,7 @@ console.log(
     `heap limit ${mebibytes(getHeapStatistics().heap_size_limit)} MB`,
 );
 
-const sandbox = await startSandbox({ port: 0 });
+const sandbox = await startSandbox({ port: 0, timeFunctions: true });
 const sandboxStartMs = performance.now() - started;
 const api = client(sandbox.url);
 let pollsTotal = 0;
@@ -290,7 +313,12 @@ try {
   }
   resetDynamoRequestCounts();
   memory.mark();
-  const snapshot = (): Snapshot => ({ at: performance.now(), dynamo: dynamoRequestCounts(), sqs: sandbox.queueStats() });
+  const snapshot = (): Snapshot & { functions: ReturnType<typeof sandbox.functionStats> } => ({
+    at: performance.now(),
+    dynamo: dynamoRequestCounts(),
+    sqs: sandbox.queueStats(),
+    functions: sandbox.functionStats(),
+  });
 
   /** Polls the batch until `done`; throws when it ends elsewhere or stops moving for stallSeconds. */
   async function waitFor(batchId: string, stage: string, done: (batch: Batch) => boolean, dead: (batch: Batch) => boolean): Promise<{ batch: Batch; polls: number }> {
@@ -378,8 +406,10 @@ try {
   // What one status poll costs in DynamoDB calls (measured now that nothing else runs), to leave the polls out.
   const calibrationPolls = 5;
   const c0 = dynamoRequestCounts();
+  const f0 = sandbox.functionStats();
   for (let i = 0; i < calibrationPolls; i++) await api<Batch>('GET', `/v1/batches/${batchId}`, { token: maker });
   const c1 = dynamoRequestCounts();
+  const f1 = sandbox.functionStats();
   const perPollOf = (after: Counts, before: Counts): Counts => {
     const each: Counts = {};
     for (const [key, count] of Object.entries(after)) {
@@ -388,7 +418,20 @@ try {
     }
     return each;
   };
-  const perPoll = { calls: perPollOf(c1.calls, c0.calls), byTable: perPollOf(c1.byTable, c0.byTable) };
+  const perPoll: ObserverCost = {
+    calls: perPollOf(c1.calls, c0.calls),
+    byTable: perPollOf(c1.byTable, c0.byTable),
+    kinds: perPollOf(c1.kinds, c0.kinds),
+    kindItems: perPollOf(c1.kindItems, c0.kindItems),
+    readCapacity: perPollOf(c1.capacity.read, c0.capacity.read),
+  };
+  // And in function invocations and handler time (the function that serves GET /v1/batches/{id}).
+  const perPollFunctions = Object.fromEntries(
+    Object.entries(f1).map(([name, after]) => {
+      const before = f0[name] ?? { invocations: 0, totalMs: 0 };
+      return [name, { invocations: (after.invocations - before.invocations) / calibrationPolls, totalMs: (after.totalMs - before.totalMs) / calibrationPolls }];
+    }),
+  );
 
   // The provider's ledger: one TRANSFER# item per accepted or refused transfer (the provider deduplicates by
   // reference), an ATTEMPTS# item per reference that failed transiently.
@@ -416,6 +459,20 @@ try {
   // --- figures
   const n = payments.length;
   const stagesRaw = { upload: [s0, s1, 0], verify: [s1, s2, verified.polls], disburse: [s2, s3, completed.polls] } as const;
+  /** Invocations and handler ms per function between two snapshots, less `polls` of the bench's status polls. */
+  const functionsBetween = (from: typeof s0, to: typeof s0, polls: number) =>
+    Object.fromEntries(
+      Object.entries(to.functions)
+        .map(([name, after]) => {
+          const before = from.functions[name] ?? { invocations: 0, totalMs: 0 };
+          const observer = perPollFunctions[name] ?? { invocations: 0, totalMs: 0 };
+          const invocations = Math.round(after.invocations - before.invocations - observer.invocations * polls);
+          const totalMs = Math.max(0, Math.round(after.totalMs - before.totalMs - observer.totalMs * polls));
+          return [name, { invocations, totalMs, meanMs: invocations > 0 ? Math.round((totalMs / invocations) * 10) / 10 : 0 }] as const;
+        })
+        .filter(([, figures]) => figures.invocations > 0)
+        .sort(([a], [b]) => a.localeCompare(b)),
+    );
   const stage = (name: keyof typeof stagesRaw, peakRss: number) => {
     const [from, to, polls] = stagesRaw[name];
     const ms = to.at - from.at;
@@ -427,11 +484,14 @@ try {
       statusPolls: polls,
       dynamodb,
       sqs,
+      functions: functionsBetween(from, to, polls),
       peakRssMb: mebibytes(peakRss),
     };
   };
   const stages = { upload: stage('upload', uploadPeak), verify: stage('verify', verifyPeak), disburse: stage('disburse', disbursePeak) };
-  const dynamo: DynamoFigures = addDynamo(stages.upload.dynamodb, stages.verify.dynamodb, stages.disburse.dynamodb);
+  const pipelineInFlight = { mean: meanInFlight(s0.dynamo.inFlight, s3.dynamo.inFlight), max: s3.dynamo.inFlight.max };
+  const dynamo: DynamoFigures = addDynamo(pipelineInFlight, stages.upload.dynamodb, stages.verify.dynamodb, stages.disburse.dynamodb);
+  const functions = functionsBetween(s0, s3, pollsTotal);
   const sqs: SqsFigures = addSqs(stages.upload.sqs, stages.verify.sqs, stages.disburse.sqs);
   // The tables deployed for real (core, audit) apart from the sandbox's stand-ins for the national
   // population register and the payment provider (deployed: HTTP services, not our DynamoDB calls).
@@ -450,6 +510,60 @@ try {
     ledgerMatchesOutcomes: ledger.accepted === (counts.PAID ?? 0) && ledger.refused === (counts.FAILED ?? 0),
   };
   const ok = Object.values(checks).every(Boolean);
+
+  // --- floors, on the same store, at the pipeline's concurrency (bench/floors.ts)
+  const concurrency = Math.max(1, Math.round(pipelineInFlight.mean));
+  const shardKeys = [itemKeys.paymentShard(batchId, 0), itemKeys.paymentShard(batchId, 1)];
+  let pkPrefix = '';
+  while (pkPrefix.length < (shardKeys[0] ?? '').length && shardKeys.every((key) => key.startsWith((shardKeys[0] ?? '').slice(0, pkPrefix.length + 1)))) {
+    pkPrefix = (shardKeys[0] ?? '').slice(0, pkPrefix.length + 1);
+  }
+  const floorsStart = performance.now();
+  const floorResults: FloorsResult = await measureFloors({
+    endpoint: sandbox.dynamoEndpoint,
+    coreTable: sandbox.tableNames.core,
+    paymentPkPrefix: pkPrefix,
+    paymentSkPrefix: itemKeys.payment(batchId, 0, '').sk,
+    payments: n,
+    concurrency,
+    issued: { kinds: dynamo.kinds, kindItems: dynamo.kindItems },
+    ...(options.floorSample === undefined ? {} : { sample: options.floorSample }),
+    maxLoopMs: options.floorLoopMs,
+    log: (line) => console.log(line),
+  });
+  const floors = {
+    note:
+      'Measured after the pipeline on the same store with raw DocumentClient calls at `concurrency` requests at once (the pipeline\'s mean DynamoDB requests in flight, rounded). ' +
+      '(a): the run\'s N payment items (final state, read back) written once with BatchWriteItem, 25 a request, into a scratch table defined as the core table. ' +
+      '(b): sum over request kinds of the pipeline\'s requests x per-request time + items x per-item time, from one loop per kind (two sizes for batch kinds and Query). ' +
+      'endToEndOverA: how much work the design asks of the store; endToEndOverB: how much our own code adds on top of it.',
+    concurrency: { used: concurrency, pipelineMeanInFlight: pipelineInFlight.mean, pipelineMaxInFlight: pipelineInFlight.max },
+    a: floorResults.a,
+    b: floorResults.b,
+    endToEndOverA: ratio(endToEndMs, floorResults.a.ms),
+    endToEndOverB: ratio(endToEndMs, floorResults.b.ms),
+    loops: floorResults.loops,
+    costs: floorResults.costs,
+    measuredInMs: Math.round(performance.now() - floorsStart),
+  };
+
+  // --- bundles, with the sandbox stopped (nothing else running in this process while fresh processes are timed)
+  let bundles: BundlesResult | null = null;
+  if (options.bundleRuns > 0) {
+    await stopSandbox();
+    bundles = await measureBundles({ runs: options.bundleRuns });
+  }
+
+  // Capacity units per payment, and what the counter cannot see (for the cost model).
+  const capacity = {
+    note:
+      'Units as the store reported them (ReturnConsumedCapacity TOTAL). dynalite counts the table only: on DynamoDB, writes that change a global secondary index ' +
+      'also consume write units on the index, and a write whose condition fails still consumes write units without reporting them (see errors).',
+    readUnits: ratio(Object.values(dynamo.capacity.read).reduce((total, units) => total + units, 0), n),
+    writeUnits: ratio(Object.values(dynamo.capacity.write).reduce((total, units) => total + units, 0), n),
+    readUnitsByTable: perPayment(dynamo.capacity.read, n),
+    writeUnitsByTable: perPayment(dynamo.capacity.write, n),
+  };
 
   const results = {
     benchmark: 'pipeline',
@@ -487,6 +601,10 @@ try {
         itemsWritten: ratio(dynamo.itemsWritten, n),
         errors: perPayment(dynamo.errors, n),
         byTable: perPayment(dynamo.byTable, n),
+        kinds: perPayment(dynamo.kinds, n),
+        kindItems: perPayment(dynamo.kindItems, n),
+        capacity,
+        inFlight: dynamo.inFlight,
       },
       dynamodbSystemTables: { calls: perPayment(systemTables.calls, n), total: ratio(systemTables.total, n), itemsWritten: ratio(systemTables.itemsWritten, n) },
       dynamodbSandboxStandIns: { calls: perPayment(standIns.calls, n), total: ratio(standIns.total, n), itemsWritten: ratio(standIns.itemsWritten, n) },
@@ -494,22 +612,27 @@ try {
       providerCalls: ratio(ledger.transfers, n),
       providerCallsPerPaymentSent: ratio(ledger.transfers, (counts.PAID ?? 0) + (counts.FAILED ?? 0)),
     },
+    functions: {
+      note:
+        'Invocations and handler milliseconds per Lambda function during the pipeline (HTTP functions as the local server dispatched them, consumers as the queue pollers invoked them), ' +
+        'the bench\'s status polls left out. Wall time in one shared process: a handler\'s time includes waiting for the event loop behind other handlers (and the store, unless it runs in its own thread).',
+      ...functions,
+    },
     totals: { dynamodb: dynamo, sqs, provider: ledger },
     outcome: { status: completed.batch.status, counts, amounts: completed.batch.amounts, control },
     checks,
     observer: {
-      note: 'The bench polls GET /v1/batches/{id} every pollMs; the DynamoDB calls of those polls (perPoll x statusPolls) are left out of the stage figures. SQS figures include the pollers\' empty long polls (emptyReceives) of idle queues.',
+      note: 'The bench polls GET /v1/batches/{id} every pollMs; the DynamoDB calls of those polls (perPoll x statusPolls) and their function invocations (perPollFunctions) are left out of the stage figures. SQS figures include the pollers\' empty long polls (emptyReceives) of idle queues.',
       statusPolls: pollsTotal,
       perPoll,
+      perPollFunctions,
     },
     peakRssMb: mebibytes(memory.peak()),
     peakHeapUsedMb: mebibytes(memory.peakHeapUsed()),
     heapLimitMb: mebibytes(getHeapStatistics().heap_size_limit),
     ...(options.cpuProfile ? { cpuSelfMsByOwner: cpuByStage } : {}),
-    // TODO(floors): minimum acceptable figures (payments/s per stage, calls per payment) and their check, decided later.
-    floors: null,
-    // TODO(bundles): bundled size of each Lambda handler (esbuild metafile), added later.
-    bundles: null,
+    floors,
+    bundles,
   };
 
   await mkdir(dirname(options.out), { recursive: true });
@@ -517,6 +640,7 @@ try {
   await writeFile(`${options.out}.tmp`, `${JSON.stringify(results, null, 2)}\n`);
   await rename(`${options.out}.tmp`, options.out);
   printSummary(results);
+  if (bundles) printBundles(bundles);
   for (const [name, owners] of Object.entries(cpuByStage)) {
     const top = Object.entries(owners).slice(0, 10).map(([owner, ms]) => `${owner} ${ms}`).join(', ');
     console.log(`cpu ${name.padEnd(9)} self ms: ${top}`);
@@ -552,13 +676,30 @@ function printSummary(results: {
   stages: Record<string, PrintableStage>;
   endToEnd: { ms: number; paymentsPerSecond: number };
   perPayment: {
-    dynamodb: { calls: Counts; total: number; itemsWritten: number; byTable: Counts };
+    dynamodb: {
+      calls: Counts;
+      total: number;
+      itemsWritten: number;
+      byTable: Counts;
+      kinds: Counts;
+      capacity: { readUnits: number; writeUnits: number };
+      inFlight: { mean: number; max: number };
+    };
     dynamodbSystemTables: { total: number; itemsWritten: number };
     dynamodbSandboxStandIns: { total: number; itemsWritten: number };
     sqs: { calls: Counts; total: number; totalWithoutEmptyReceives: number };
     providerCalls: number;
   };
   outcome: { counts: Record<string, number> };
+  functions: Record<string, unknown>;
+  floors: {
+    concurrency: { used: number; pipelineMeanInFlight: number; pipelineMaxInFlight: number };
+    a: { ms: number; items: number; itemsPerSecond: number };
+    b: { ms: number; byKind: Record<string, { requests: number; items: number; ms: number }>; unmeasured: Record<string, number> };
+    endToEndOverA: number;
+    endToEndOverB: number;
+    loops: Record<string, { requestsPerSecond: number; itemsPerRequest: number }>;
+  };
   peakRssMb: number;
   peakHeapUsedMb: number;
   heapLimitMb: number;
@@ -596,9 +737,36 @@ function printSummary(results: {
     const byOp = Object.entries(figures.dynamodb.calls).map(([operation, count]) => `${operation} ${ratio(count, n)}`).join(', ');
     console.log(`    ${name.padEnd(9)} ${byOp || '-'}`);
   }
+  console.log('  by kind:');
+  for (const [kind, value] of Object.entries(per.dynamodb.kinds)) console.log(`    ${kind.padEnd(30)} ${value}`);
+  console.log(
+    `  capacity units consumed: ${per.dynamodb.capacity.readUnits} read, ${per.dynamodb.capacity.writeUnits} write ` +
+      `(as dynalite reports them: table only, failed conditions not counted); requests in flight: mean ${per.dynamodb.inFlight.mean}, max ${per.dynamodb.inFlight.max}`,
+  );
   console.log(`per payment, SQS: ${per.sqs.total} calls (${per.sqs.totalWithoutEmptyReceives} without empty receives)`);
   for (const [action, value] of Object.entries(per.sqs.calls)) console.log(`  ${action.padEnd(26)} ${value}`);
   console.log(`per payment, provider: ${per.providerCalls} calls`);
   console.log(`outcome: ${Object.entries(results.outcome.counts).filter(([, count]) => count > 0).map(([status, count]) => `${status} ${count}`).join(', ')}`);
   console.log(`peak RSS: ${results.peakRssMb} MB (V8 heap used at most ${results.peakHeapUsedMb} MB of ${results.heapLimitMb} MB)`);
+
+  console.log('\nfunctions during the pipeline (invocations, handler ms in total, mean ms):');
+  for (const [name, figures] of Object.entries(results.functions)) {
+    if (name === 'note' || typeof figures !== 'object' || figures === null) continue;
+    const { invocations, totalMs, meanMs } = figures as { invocations: number; totalMs: number; meanMs: number };
+    console.log(`  ${name.padEnd(20)} ${String(invocations).padStart(8)} ${String(totalMs).padStart(10)} ${String(meanMs).padStart(8)}`);
+  }
+
+  const floors = results.floors;
+  console.log(
+    `\nfloors at concurrency ${floors.concurrency.used} (pipeline's DynamoDB requests in flight: mean ${floors.concurrency.pipelineMeanInFlight}, max ${floors.concurrency.pipelineMaxInFlight})`,
+  );
+  console.log(`  (a) ${floors.a.items.toLocaleString('en')} payment items once by BatchWriteItem: ${seconds(floors.a.ms)} s (${floors.a.itemsPerSecond} items/s)`);
+  console.log(`  (b) the pipeline's request mix at the store's measured rates: ${seconds(floors.b.ms)} s`);
+  for (const [kind, term] of Object.entries(floors.b.byKind).sort(([, x], [, y]) => y.ms - x.ms)) {
+    console.log(`      ${kind.padEnd(24)} ${String(term.requests).padStart(8)} requests ${term.items > 0 ? `(${term.items} items) ` : ''}${seconds(term.ms)} s`);
+  }
+  if (Object.keys(floors.b.unmeasured).length > 0) console.log(`      not measured (left out): ${JSON.stringify(floors.b.unmeasured)}`);
+  console.log('  store rates (requests/s at that concurrency):');
+  for (const [label, loop] of Object.entries(floors.loops)) console.log(`      ${label.padEnd(28)} ${loop.requestsPerSecond}`);
+  console.log(`  end to end ${seconds(results.endToEnd.ms)} s = ${floors.endToEndOverA} x floor (a) = ${floors.endToEndOverB} x floor (b)`);
 }

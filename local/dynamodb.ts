@@ -19,10 +19,10 @@ function attributeDefinitions(table: TableDefinition): AttributeDefinition[] {
   return [...names].map((AttributeName) => ({ AttributeName, AttributeType: 'S' }));
 }
 
-/** Creates every table of tables.ts, exactly as the CDK stack defines them. */
-export async function createTables(client: DynamoDBClient, prefix: string): Promise<Record<TableKey, string>> {
+/** Creates every table of tables.ts (or those of `only`), exactly as the CDK stack defines them. */
+export async function createTables(client: DynamoDBClient, prefix: string, only?: readonly TableKey[]): Promise<Record<TableKey, string>> {
   const entries = await Promise.all(
-    (Object.entries(tableDefinitions) as [TableKey, TableDefinition][]).map(async ([key, table]) => {
+    (Object.entries(tableDefinitions) as [TableKey, TableDefinition][]).filter(([key]) => !only || only.includes(key)).map(async ([key, table]) => {
       const TableName = `${prefix}-${table.id}`;
       await client.send(
         new CreateTableCommand({

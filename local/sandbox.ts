@@ -12,7 +12,7 @@ import { tableDefinitions } from '../shared/adapters/dynamodb/tables.js';
 // --- local SQS: imports
 import { createSqsClient } from '../shared/adapters/sqs/client.js';
 import { queueDefinitions, type QueueKey } from '../shared/adapters/sqs/queues.js';
-import { startLocalConsumers, type QueuePollerStats } from './queue-poller.js';
+import { importConsumerHandler, startLocalConsumers, type QueuePollerStats } from './queue-poller.js';
 import { startLocalQueues, type QueueRequestStats } from './queues.js';
 // --- end local SQS
 // --- sandbox population register: import
@@ -24,6 +24,14 @@ export interface SandboxOptions {
   port: number;
   host?: string;
   onRequest?: Parameters<typeof createLocalHttpServer>[0]['onRequest'];
+  /** Count invocations and handler time per function (bench/pipeline.ts), see Sandbox.functionStats. */
+  timeFunctions?: boolean;
+}
+
+/** Invocations of a function's handler and their total duration (from the call until its promise settled). */
+export interface FunctionStats {
+  invocations: number;
+  totalMs: number;
 }
 
 export interface Sandbox {
@@ -41,6 +49,8 @@ export interface Sandbox {
   /** SQS requests by queue name (counted by the server) and the consumers' pollers' counters. */
   queueStats(): { requests: Record<string, QueueRequestStats>; consumers: Record<string, QueuePollerStats> };
   // --- end local SQS
+  /** By function name, when started with timeFunctions (else empty). */
+  functionStats(): Record<string, FunctionStats>;
   /** Stops in the reverse order of start. */
   stop(): Promise<void>;
 }
@@ -73,12 +83,31 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   }
   // --- end local SQS
 
+  // --- function timings (opt-in): each handler wrapped where it is loaded, HTTP and queue consumers alike.
+  // Durations are wall time in this one process: they include waiting for the event loop behind other work.
+  const functionStats = new Map<string, FunctionStats>();
+  const timed = <A extends unknown[], R>(functionName: string, handler: (...args: A) => Promise<R>) => {
+    if (!options.timeFunctions) return handler;
+    const stats: FunctionStats = functionStats.get(functionName) ?? { invocations: 0, totalMs: 0 };
+    functionStats.set(functionName, stats);
+    return async (...args: A): Promise<R> => {
+      const started = performance.now();
+      stats.invocations++;
+      try {
+        return await handler(...args);
+      } finally {
+        stats.totalMs += performance.now() - started;
+      }
+    };
+  };
+  // --- end function timings
+
   const handlers = new Map<string, Promise<LambdaHttpHandler>>();
   const loadHandler = (functionName: string) => {
     let loaded = handlers.get(functionName);
     if (!loaded) {
       const entry = pathToFileURL(`${root}functions/${functionName}/handler.ts`).href;
-      loaded = import(entry).then((module: { handler: LambdaHttpHandler }) => module.handler);
+      loaded = import(entry).then((module: { handler: LambdaHttpHandler }) => timed(functionName, module.handler));
       handlers.set(functionName, loaded);
     }
     return loaded;
@@ -112,7 +141,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const url = `http://localhost:${port}`;
   // --- local SQS: one poller per queue whose consumer handler exists (checked now; handlers load in the background)
   const consumerClient = createSqsClient(queues.endpoint);
-  const consumers = startLocalConsumers(consumerClient, queues);
+  const consumers = startLocalConsumers(
+    consumerClient,
+    queues,
+    // Only when timing: a loader given here skips the poller's check that the handler file exists.
+    options.timeFunctions ? { loadHandler: async (functionName) => timed(functionName, await importConsumerHandler(functionName)) } : {},
+  );
   // --- end local SQS
 
   return {
@@ -127,6 +161,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     queueUrls: queues.queueUrls,
     dlqUrls: queues.dlqUrls,
     queueStats: () => ({ requests: queues.stats(), consumers: consumers.stats() }),
+    functionStats: () => Object.fromEntries([...functionStats].map(([name, stats]) => [name, { ...stats }])),
     stop: async () => {
       // --- local SQS: pollers first (they finish their batches), then HTTP, queues, store
       await consumers.stop();
