@@ -282,8 +282,15 @@ export const STAGES: readonly Stage[] = ['upload', 'verify', 'disburse'];
 
 type Counts = Record<string, number>;
 
+export interface FunctionFigures {
+  invocations: number;
+  totalMs: number;
+}
+
 export interface StageFigures {
   ms: number;
+  /** Handler time per function in this stage, when the bench measured it. */
+  functions?: Record<string, FunctionFigures>;
   dynamodb: { calls: Counts; byTable: Counts; errors: Counts; itemsWrittenByTable: Counts };
   sqs: { calls: Counts; total: number; emptyReceives: number; byQueue: Record<string, Counts> };
 }
@@ -309,7 +316,7 @@ export interface BenchResults {
   };
   observer?: { statusPolls?: number };
   /** Handler time per Lambda function, measured locally (bench/pipeline.ts, when present). */
-  functions?: Record<string, { invocations: number; totalMs: number }>;
+  functions?: Record<string, FunctionFigures>;
   /** Consumed capacity units per payment, by stage, when the bench measured them (see readCapacity). */
   capacity?: Partial<Record<Stage, StageUnits>>;
   /** Module initialisation time per function in a fresh Node process (bench/bundles.ts), when present. */
@@ -326,6 +333,18 @@ function record(value: unknown, path: string): Record<string, unknown> {
 function num(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new ResultsError(`${path}: expected a number`);
   return value;
+}
+
+/** Invocations and handler ms by function name; entries that are not objects (a `note`) are skipped. */
+function functionFigures(value: unknown, path: string): Record<string, FunctionFigures> | undefined {
+  if (value === undefined || value === null) return undefined;
+  const entries = Object.entries(record(value, path)).filter(([, figures]) => typeof figures === 'object' && figures !== null);
+  return Object.fromEntries(
+    entries.map(([name, raw]) => {
+      const figures = record(raw, `${path}.${name}`);
+      return [name, { invocations: num(figures.invocations, `${path}.${name}.invocations`), totalMs: num(figures.totalMs, `${path}.${name}.totalMs`) }];
+    }),
+  );
 }
 
 function counts(value: unknown, path: string): Counts {
@@ -345,10 +364,12 @@ export function parseResults(raw: unknown): BenchResults {
       const dynamodb = record(figures.dynamodb, `stages.${stage}.dynamodb`);
       const sqs = record(figures.sqs, `stages.${stage}.sqs`);
       const byQueue = record(sqs.byQueue ?? {}, `stages.${stage}.sqs.byQueue`);
+      const functions = functionFigures(figures.functions, `stages.${stage}.functions`);
       return [
         stage,
         {
           ms: num(figures.ms, `stages.${stage}.ms`),
+          ...(functions ? { functions } : {}),
           dynamodb: {
             calls: counts(dynamodb.calls, `stages.${stage}.dynamodb.calls`),
             byTable: counts(dynamodb.byTable, `stages.${stage}.dynamodb.byTable`),
@@ -370,7 +391,7 @@ export function parseResults(raw: unknown): BenchResults {
   const system = record(perPayment.dynamodbSystemTables, 'perPayment.dynamodbSystemTables');
   const sqs = record(perPayment.sqs, 'perPayment.sqs');
   const endToEnd = record(root.endToEnd, 'endToEnd');
-  const functions = root.functions === undefined || root.functions === null ? undefined : record(root.functions, 'functions');
+  const functions = functionFigures(root.functions, 'functions');
   const capacity = readCapacity(root);
   const bundleFunctions = root.bundles && typeof root.bundles === 'object' ? (root.bundles as { functions?: unknown }).functions : undefined;
   const initMs = bundleFunctions
@@ -403,16 +424,7 @@ export function parseResults(raw: unknown): BenchResults {
       providerCalls: num(perPayment.providerCalls ?? 0, 'perPayment.providerCalls'),
     },
     observer: { statusPolls: Number(record(root.observer ?? {}, 'observer').statusPolls ?? 0) },
-    ...(functions
-      ? {
-          functions: Object.fromEntries(
-            Object.entries(functions).map(([name, value]) => {
-              const figures = record(value, `functions.${name}`);
-              return [name, { invocations: num(figures.invocations, `functions.${name}.invocations`), totalMs: num(figures.totalMs, `functions.${name}.totalMs`) }];
-            }),
-          ),
-        }
-      : {}),
+    ...(functions ? { functions } : {}),
     ...(capacity ? { capacity } : {}),
     ...(initMs ? { initMs } : {}),
   };
@@ -561,6 +573,8 @@ export interface FunctionUsage extends FunctionConfig {
   invocationsPerPayment: number;
   /** Handler milliseconds per payment (all invocations together). */
   msPerPayment: number;
+  /** The same, by the stage it was spent in (measured per stage when the bench did, else all in `stage`). */
+  msPerPaymentByStage: Partial<Record<Stage, number>>;
   msPerInvocation: number;
   gbSecondsPerPayment: number;
 }
@@ -612,10 +626,15 @@ export function lambdaUsage(results: BenchResults, configOf: (name: string) => F
     const config = configOf(name) ?? { memoryMb: consumerDefaults.memorySize, stage: 'disburse' as Stage, tables: 1 };
     const msPerPayment = totalMs / n;
     const initMs = results.initMs?.[name];
+    const measuredByStage = STAGES.some((stage) => results.stages[stage].functions !== undefined);
+    const msPerPaymentByStage = measuredByStage
+      ? Object.fromEntries(STAGES.map((stage) => [stage, (results.stages[stage].functions?.[name]?.totalMs ?? 0) / n]))
+      : { [config.stage]: msPerPayment };
     return {
       name,
       ...config,
       ...(initMs === undefined ? {} : { initMs }),
+      msPerPaymentByStage,
       invocationsPerPayment: invocations / n,
       msPerPayment,
       msPerInvocation: invocations === 0 ? 0 : totalMs / invocations,
@@ -854,7 +873,7 @@ export function nationalRun(usage: Usage, input: NationalRunInput, quotas: Quota
   const shards = shardCountFor(perBatch) * input.batches;
   const stages = STAGES.map((stage): StageEstimate => {
     const units = usage.dynamodb.byStage[stage];
-    const lambdaSeconds = usage.lambda.functions.filter((f) => f.stage === stage).reduce((sum, f) => sum + f.msPerPayment / 1000, 0);
+    const lambdaSeconds = usage.lambda.functions.reduce((sum, f) => sum + (f.msPerPaymentByStage[stage] ?? 0) / 1000, 0);
     const limits: Limit[] = [
       {
         name: `DynamoDB table write throughput (${fmt(quotas.dynamodbTableWriteUnitsPerSecond.value)} WRU/s)`,

@@ -89,6 +89,7 @@ const fixture = {
   },
   observer: { statusPolls: 30 },
   functions: {
+    note: 'handler time per function (the bench writes a note here)',
     'batches-write': { invocations: 4, totalMs: 800 },
     'batches-approve': { invocations: 1, totalMs: 200 },
     'verify-worker': { invocations: 10, totalMs: 1_000 },
@@ -227,6 +228,26 @@ describe('bench/capacity', () => {
     expect(initGbSecondsFor(usage.lambda, 1_000_000)).toBeUndefined();
     const init = costPerMillion({ ...usage, lambda }).lines.find((l) => l.item.startsWith('GB-seconds of INIT'))!;
     expect(init.quantity).toBeCloseTo(14, 10);
+  });
+
+  it('splits handler time by stage when the bench measured it per stage', () => {
+    // Prepare: verify-worker spent 800 ms in verification and 200 ms in the disbursement stage (say, a final tally).
+    const perStage = structuredClone(fixture);
+    const functionsOf = (stage: 'upload' | 'verify' | 'disburse') => perStage.stages[stage] as Record<string, unknown>;
+    functionsOf('upload').functions = { 'batches-write': { invocations: 4, totalMs: 800 } };
+    functionsOf('verify').functions = { note: 'x', 'verify-worker': { invocations: 8, totalMs: 800 } };
+    functionsOf('disburse').functions = {
+      'verify-worker': { invocations: 2, totalMs: 200 },
+      'batches-approve': { invocations: 1, totalMs: 200 },
+      'disburse-worker': { invocations: 40, totalMs: 2_000 },
+    };
+    // Act
+    const split = usageOf(parseResults(perStage), assumptions, configOf);
+    const estimate = nationalRun(split, { payments: 100_000, batches: 2, maximumConcurrency: { verification: 20, disbursement: 20 } }, QUOTAS);
+    // Assess: 0.8 ms a payment in verify; 0.2 + 0.2 + 2 = 2.4 ms in disburse.
+    expect(split.lambda.functions.find((f) => f.name === 'verify-worker')!.msPerPaymentByStage).toEqual({ upload: 0, verify: 0.8, disburse: 0.2 });
+    expect(estimate.stages.find((s) => s.stage === 'verify')!.lambdaSecondsPerPayment).toBeCloseTo(0.0008, 12);
+    expect(estimate.stages.find((s) => s.stage === 'disburse')!.lambdaSecondsPerPayment).toBeCloseTo(0.0024, 12);
   });
 
   describe('KMS', () => {
