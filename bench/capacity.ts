@@ -581,6 +581,12 @@ export interface FunctionUsage extends FunctionConfig {
 
 export interface LambdaUsage {
   source: 'measured' | 'estimated';
+  /**
+   * By stage: handler time of all functions / the stage's wall time, at least 1. Above 1, handlers
+   * overlapped in the one local process, each waiting behind the others for the CPU: their summed time
+   * overstates what separate Lambda environments would take, by up to this factor.
+   */
+  overlapByStage: Record<Stage, number>;
   functions: FunctionUsage[];
   /** Functions in the results file left out, and why. */
   leftOut: Record<string, string>;
@@ -641,8 +647,15 @@ export function lambdaUsage(results: BenchResults, configOf: (name: string) => F
       gbSecondsPerPayment: (config.memoryMb / 1024) * (msPerPayment / 1000),
     };
   });
+  const overlapByStage = Object.fromEntries(
+    STAGES.map((stage) => {
+      const handlerMs = functions.reduce((sum, f) => sum + (f.msPerPaymentByStage[stage] ?? 0) * n, 0);
+      return [stage, results.stages[stage].ms > 0 ? Math.max(1, handlerMs / results.stages[stage].ms) : 1];
+    }),
+  ) as Record<Stage, number>;
   return {
     source: results.functions ? 'measured' : 'estimated',
+    overlapByStage,
     functions,
     leftOut,
     invocations: functions.reduce((sum, f) => sum + f.invocationsPerPayment, 0),
@@ -801,6 +814,8 @@ export function costPerMillion(usage: Usage, prices: PriceList = PRICES, payment
 
 export interface NationalRunInput {
   payments: number;
+  /** Divide each stage's Lambda time by the local overlap of its handlers (LambdaUsage.overlapByStage). */
+  uncontended?: boolean;
   /** Batches uploaded and processed side by side (one per province by default). */
   batches: number;
   /** maximumConcurrency of each queue's event source mapping (queues.ts as configured, or raised). */
@@ -873,7 +888,8 @@ export function nationalRun(usage: Usage, input: NationalRunInput, quotas: Quota
   const shards = shardCountFor(perBatch) * input.batches;
   const stages = STAGES.map((stage): StageEstimate => {
     const units = usage.dynamodb.byStage[stage];
-    const lambdaSeconds = usage.lambda.functions.reduce((sum, f) => sum + (f.msPerPaymentByStage[stage] ?? 0) / 1000, 0);
+    const overlap = input.uncontended ? usage.lambda.overlapByStage[stage] : 1;
+    const lambdaSeconds = usage.lambda.functions.reduce((sum, f) => sum + (f.msPerPaymentByStage[stage] ?? 0) / 1000, 0) / overlap;
     const limits: Limit[] = [
       {
         name: `DynamoDB table write throughput (${fmt(quotas.dynamodbTableWriteUnitsPerSecond.value)} WRU/s)`,
@@ -985,7 +1001,7 @@ export interface CapacityReport {
   };
   usage: Usage;
   cost: CostReport;
-  national: { asConfigured: NationalRunEstimate; defaultQuotas: NationalRunEstimate; coldTable: NationalRunEstimate };
+  national: { asConfigured: NationalRunEstimate; uncontended: NationalRunEstimate; defaultQuotas: NationalRunEstimate; coldTable: NationalRunEstimate };
   prices: PriceList;
   assumptions: Assumptions;
   notes: string[];
@@ -1033,6 +1049,7 @@ export function buildReport(results: BenchResults, file: string, nationalPayment
     cost: costPerMillion(usage),
     national: {
       asConfigured: nationalRun(usage, { payments: nationalPayments, batches, maximumConcurrency: configured }),
+      uncontended: nationalRun(usage, { payments: nationalPayments, batches, maximumConcurrency: configured, uncontended: true }),
       defaultQuotas: nationalRun(usage, { payments: nationalPayments, batches, maximumConcurrency: lifted }),
       // A table never driven this hard starts at 4,000 WRU/s and 12,000 RRU/s: the run's worst case if not pre-warmed.
       coldTable: nationalRun(
@@ -1156,6 +1173,13 @@ export function markdown(report: CapacityReport): string {
   }
   out.push('How to raise the limits that bind or come next:', '', ...[...raise.values()].map((l) => `- ${l.name} (${l.kind}): ${l.raise}.`), '');
   const cold = national.coldTable;
+  const overlaps = STAGES.map((stage) => `${stage} ${usage.lambda.overlapByStage[stage].toFixed(1)}x`).join(', ');
+  out.push(
+    `Handlers overlapped in the one local process (summed handler time / stage wall time: ${overlaps}), waiting behind one another for the CPU. ` +
+      `With each stage's Lambda time divided by that overlap, the run as configured takes ${duration(national.uncontended.totalSeconds)} ` +
+      `(bound by ${national.uncontended.binding.limit.name} in ${national.uncontended.binding.stage}): the as-configured time lies between the two.`,
+    '',
+  );
   out.push(
     `If the table is not pre-warmed (a new on-demand table serves 4,000 WRU/s and 12,000 RRU/s at once), the run at default quotas takes up to ` +
       `${duration(cold.totalSeconds)} (bound by ${cold.binding.limit.name} in ${cold.binding.stage}); ` +

@@ -248,6 +248,17 @@ describe('bench/capacity', () => {
     expect(split.lambda.functions.find((f) => f.name === 'verify-worker')!.msPerPaymentByStage).toEqual({ upload: 0, verify: 0.8, disburse: 0.2 });
     expect(estimate.stages.find((s) => s.stage === 'verify')!.lambdaSecondsPerPayment).toBeCloseTo(0.0008, 12);
     expect(estimate.stages.find((s) => s.stage === 'disburse')!.lambdaSecondsPerPayment).toBeCloseTo(0.0024, 12);
+    // 2,400 ms of handlers in a 4,000 ms stage: they did not overlap.
+    expect(split.lambda.overlapByStage.disburse).toBe(1);
+
+    // Prepare: the same handler time in a stage of 1,200 ms: handlers ran two at a time on average.
+    functionsOf('disburse').ms = 1_200;
+    // Act
+    const overlapped = usageOf(parseResults(perStage), assumptions, configOf);
+    const uncontended = nationalRun(overlapped, { payments: 100_000, batches: 2, maximumConcurrency: { verification: 20, disbursement: 20 }, uncontended: true }, QUOTAS);
+    // Assess: 2.4 ms / 2 = 1.2 ms a payment once the waiting for one another is taken out.
+    expect(overlapped.lambda.overlapByStage.disburse).toBeCloseTo(2, 12);
+    expect(uncontended.stages.find((s) => s.stage === 'disburse')!.lambdaSecondsPerPayment).toBeCloseTo(0.0012, 12);
   });
 
   describe('KMS', () => {
@@ -371,6 +382,7 @@ describe('bench/capacity', () => {
       cost: costPerMillion(usage),
       national: {
         asConfigured: nationalRun(usage, { payments: 100_000, batches: 2, maximumConcurrency: { verification: 20, disbursement: 20 } }),
+        uncontended: nationalRun(usage, { payments: 100_000, batches: 2, maximumConcurrency: { verification: 20, disbursement: 20 }, uncontended: true }),
         defaultQuotas: nationalRun(usage, { payments: 100_000, batches: 2, maximumConcurrency: { verification: 1_000, disbursement: 1_000 } }),
         coldTable: nationalRun(usage, { payments: 100_000, batches: 2, maximumConcurrency: { verification: 1_000, disbursement: 1_000 } }),
       },
