@@ -155,12 +155,12 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
  * maximum concurrency come from the queue definition.
  */
 export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
-  // Verification pages: entitlement claim (conditional PutItem), status
-  // transitions and counters (UpdateItem), release of a claim it must not keep
+  // Verification pages: entitlement claim (conditional UpdateItem, which keeps
+  // whom it took over from), status transitions and counters (UpdateItem), release of a claim it must not keep
   // (conditional DeleteItem), the register lookup (batched), and
   // the next page of the shard sent to its own queue.
   verification: {
-    tables: { core: 'readPutUpdateDelete', audit: 'append' },
+    tables: { core: 'readUpdateDelete', audit: 'append' },
     populationRegistry: true,
     secrets: ['pepper'],
     sendsTo: ['verification'],

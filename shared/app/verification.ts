@@ -69,9 +69,17 @@ export function verificationMessagesFor(batch: Pick<BatchRecord, 'batchId' | 'sh
 export function createVerificationUseCases(deps: VerificationDependencies) {
   const { batches, entitlements, registry, queue, clock } = deps;
 
-  async function verifyOne(payment: PaymentRecord, verdict: ReturnType<typeof judge>, at: string): Promise<{ moved: Verdict | undefined; superseded?: PaymentKey }> {
+  /**
+   * Judges one payment and writes its verdict. A claim that takes the entitlement
+   * over from a later item of the same batch rejects that item first, before this
+   * payment's own status write: if the process dies in between, the redelivered
+   * page still finds this payment RECEIVED, claims again (the entitlement
+   * remembers whom it took over from) and finishes the job. The other way round,
+   * a redelivery would never see this payment again and both would stay VERIFIED.
+   */
+  async function verifyOne(payment: PaymentRecord, verdict: ReturnType<typeof judge>, at: string): Promise<{ moved: Verdict | undefined; superseded?: PaymentRecord }> {
     let final: Verdict;
-    let superseded: PaymentKey | undefined;
+    let superseded: PaymentRecord | undefined;
     let claimed = false;
     if (verdict.status === 'CLAIM') {
       const outcome = await entitlements.claim({
@@ -85,7 +93,14 @@ export function createVerificationUseCases(deps: VerificationDependencies) {
       if (outcome.held) {
         claimed = true;
         final = { status: 'VERIFIED', nameMatch: verdict.nameMatch };
-        if (outcome.supersededPaymentId) superseded = parseKey(outcome.supersededPaymentId);
+        const loserKey = outcome.supersededPaymentId ? parseKey(outcome.supersededPaymentId) : undefined;
+        if (loserKey) {
+          superseded = await batches.transitionPayment(loserKey, ['RECEIVED', 'VERIFIED'], 'REJECTED', {
+            reasonCode: 'DUPLICATE_ENTITLEMENT',
+            at,
+            set: { duplicateOf: payment.paymentId },
+          });
+        }
       } else {
         final = { status: 'REJECTED', reasonCode: 'DUPLICATE_ENTITLEMENT', duplicateOf: outcome.holderPaymentId };
       }
@@ -178,18 +193,11 @@ export function createVerificationUseCases(deps: VerificationDependencies) {
       }
 
       // Later duplicates of the same batch that held the entitlement before an earlier item claimed it.
-      for (const result of results) {
-        if (!result.superseded) continue;
-        const loser = await batches.transitionPayment(result.superseded, ['RECEIVED', 'VERIFIED'], 'REJECTED', {
-          reasonCode: 'DUPLICATE_ENTITLEMENT',
-          at,
-          set: { duplicateOf: result.payment.paymentId },
-        });
-        if (loser) {
-          const was = loser.history.at(-2)?.status ?? 'RECEIVED';
-          deltas.push({ status: was, count: -1, amount: -loser.amount }, { status: 'REJECTED', count: 1, amount: loser.amount });
-          reasons.DUPLICATE_ENTITLEMENT = (reasons.DUPLICATE_ENTITLEMENT ?? 0) + 1;
-        }
+      for (const { superseded: loser } of results) {
+        if (!loser) continue;
+        const was = loser.history.at(-2)?.status ?? 'RECEIVED';
+        deltas.push({ status: was, count: -1, amount: -loser.amount }, { status: 'REJECTED', count: 1, amount: loser.amount });
+        reasons.DUPLICATE_ENTITLEMENT = (reasons.DUPLICATE_ENTITLEMENT ?? 0) + 1;
       }
       await batches.addToCounters(batch.batchId, deltas, at, reasons);
 

@@ -79,7 +79,7 @@ const expected: Record<string, Expected> = {
     timeout: 29,
   },
   'verify-worker': {
-    tables: { core: actions(put, update, del), audit: append },
+    tables: { core: actions(update, del), audit: append },
     registry: true,
     sendsTo: ['verification'],
     secrets: ['pepper'],
@@ -279,7 +279,7 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
       Object.keys(expected).filter((name) => statementsOf(name).some((s) => notAudit(s) && list(s.Action).includes(action))).sort();
     expect(holders(del)).toEqual(['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'verify-worker']);
     expect(holders(batchWrite)).toEqual(['batches-write']);
-    expect(holders(put)).toEqual(sandbox ? ['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'verify-worker'] : ['accounts', 'batches-write', 'verify-worker']);
+    expect(holders(put)).toEqual(sandbox ? ['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker'] : ['accounts', 'batches-write']);
   });
 
   describe('queue consumers', () => {

@@ -4,9 +4,19 @@ import type { AccountHistoryEntry, AccountLinkRecord, AccountStore } from '../..
 import { batchGetAll } from './batching.js';
 import { entity, keys } from './keys.js';
 
+/** Which link the current one replaced, kept on the current item (see link()). */
+interface ReplacedLink {
+  replacedLinkId?: string | null;
+  replacedLinkedAt?: string | null;
+}
+
 function linkOf(item: Record<string, unknown>): AccountLinkRecord {
-  const { pk: _pk, sk: _sk, entity: _entity, ...link } = item;
+  const { pk: _pk, sk: _sk, entity: _entity, replacedLinkId: _replacedLinkId, replacedLinkedAt: _replacedLinkedAt, ...link } = item;
   return link as unknown as AccountLinkRecord;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 }
 
 /**
@@ -31,7 +41,7 @@ export class DynamoAccountStore implements AccountStore {
     return new Map(items.map((item) => [String(item.pk).slice(prefix.length), linkOf(item)]));
   }
 
-  private async closeHistory(personHash: string, link: AccountLinkRecord, at: string): Promise<void> {
+  private async closeHistory(personHash: string, link: Pick<AccountLinkRecord, 'linkId' | 'linkedAt'>, at: string): Promise<void> {
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
@@ -56,14 +66,50 @@ export class DynamoAccountStore implements AccountStore {
         Item: { ...keys.accountHistory(personHash, link.linkedAt, link.linkId), entity: entity.accountHistory, ...history },
       }),
     );
-    const previous = await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.currentAccount(personHash), entity: entity.account, ...link },
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
-    if (previous.Attributes) await this.closeHistory(personHash, previous.Attributes as AccountLinkRecord, link.linkedAt);
+    // The current link is replaced by an update that also keeps which link it replaced (the
+    // right-hand side reads the value before the update): a write repeated after its first answer
+    // was lost finds itself current, and still knows which link to close. Only a newer link (by
+    // linkedAt, then linkId) replaces the current one, so a write repeated late cannot bring back
+    // a link that a newer one replaced.
+    const fields: Record<string, unknown> = { entity: entity.account, ...link };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':me': link.linkId, ':at': link.linkedAt, ':none': null };
+    const sets = Object.entries(fields).map(([field, value], index) => {
+      names[`#f${index}`] = field;
+      values[`:f${index}`] = value;
+      return `#f${index} = :f${index}`;
+    });
+    names['#linkId'] = 'linkId';
+    names['#linkedAt'] = 'linkedAt';
+    let replaced: ReplacedLink;
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.currentAccount(personHash),
+          UpdateExpression: `SET ${sets.join(', ')}, replacedLinkId = if_not_exists(#linkId, :none), replacedLinkedAt = if_not_exists(#linkedAt, :none)`,
+          ConditionExpression: 'attribute_not_exists(pk) OR #linkedAt < :at OR (#linkedAt = :at AND #linkId < :me)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      replaced = result.Attributes as ReplacedLink;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.currentAccount(personHash), ConsistentRead: true })))
+        .Item as (ReplacedLink & { linkId?: string }) | undefined;
+      if (current?.linkId !== link.linkId) {
+        // A newer link is current: this one is history (closed by its replacer, or never current).
+        await this.closeHistory(personHash, link, link.linkedAt);
+        return;
+      }
+      // This very link is current already: the write was repeated. Close what it replaced.
+      replaced = current;
+    }
+    if (replaced.replacedLinkId && replaced.replacedLinkedAt) {
+      await this.closeHistory(personHash, { linkId: replaced.replacedLinkId, linkedAt: replaced.replacedLinkedAt }, link.linkedAt);
+    }
   }
 
   async unlink(personHash: string, at: string): Promise<AccountLinkRecord | undefined> {
@@ -80,7 +126,7 @@ export class DynamoAccountStore implements AccountStore {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException') return undefined;
+      if (isConditionFailure(error)) return undefined;
       throw error;
     }
     await this.closeHistory(personHash, current, at);

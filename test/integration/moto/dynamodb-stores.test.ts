@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoAccountStore } from '../../../shared/adapters/dynamodb/account-store.js';
@@ -71,7 +71,9 @@ describe.runIf(motoAvailable)('DynamoDB stores on moto_server', () => {
   const losingFirstAnswerOf = (isTarget: (item: Record<string, unknown>) => boolean) =>
     ({
       send: async (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+        // The write reaches the table once, its answer is lost, and the SDK sends it again.
         if (command instanceof PutCommand && isTarget(command.input.Item ?? {})) await client.send(new PutCommand(command.input));
+        if (command instanceof UpdateCommand && isTarget(command.input.Key ?? {})) await client.send(new UpdateCommand(command.input));
         return client.send(command);
       },
     }) as unknown as DynamoDBDocumentClient;
@@ -128,7 +130,7 @@ describe.runIf(motoAvailable)('DynamoDB stores on moto_server', () => {
       expect(lost).toEqual({ held: false, holderPaymentId: first.paymentId });
       // moto returns the item with the failed condition (ReturnValuesOnConditionCheckFailure), so no second
       // read is needed; dynalite does not, and the adapter falls back to a GetItem there.
-      expect(sent).toEqual(['PutCommand']);
+      expect(sent).toEqual(['UpdateCommand']);
       expect(await holderOf(person)).toBe(first.paymentId);
     });
 
@@ -152,12 +154,11 @@ describe.runIf(motoAvailable)('DynamoDB stores on moto_server', () => {
       expect(await holderOf(person)).toBe(earlier.paymentId);
     });
 
-    // KNOWN BUG (reported, not fixed here): a takeover whose PutItem is retried after a lost answer
-    // (the SDK retries writes; so does a redelivered verification page whose claim ran before a crash)
-    // finds the item already its own and reports no superseded payment. The later item then stays
-    // VERIFIED without holding the entitlement, beside the earlier one that holds it: both can be paid.
-    // `it.fails` keeps the suite green while the bug exists; make it `it` once claim() answers this.
-    it.fails('a takeover retried after its first answer was lost still names the payment it superseded', async () => {
+    // Regression (found by this suite): a takeover whose write is retried after a lost answer (the SDK
+    // retries writes; so does a redelivered verification page whose claim ran before a crash) finds
+    // the item already its own. It must still name the payment it superseded, or the later item stays
+    // VERIFIED beside the earlier one that holds the entitlement, and both can be paid.
+    it('a takeover retried after its first answer was lost still names the payment it superseded', async () => {
       // Prepare
       const person = newPerson();
       const batchId = ulid();
@@ -315,12 +316,10 @@ describe.runIf(motoAvailable)('DynamoDB stores on moto_server', () => {
       expect(await store.unlink(newPerson(), at(0))).toBeUndefined();
     });
 
-    // KNOWN BUG (reported, not fixed here: no one-line fix): link() closes whatever its current-link
-    // PutItem returned as the old item. When the SDK retries that write after a lost answer, the "old
-    // item" is the new link itself: the new link is closed in the history at the moment it was made,
-    // and the previous link is never closed (the one answer naming it was lost). `it.fails` keeps the
-    // suite green while the bug exists; make it `it` once link() survives a retried write.
-    it.fails('a relink whose PutItem is retried after its first answer was lost closes the previous link, not itself', async () => {
+    // Regression (found by this suite): when the current-link write is retried after a lost answer, the
+    // "old item" it sees is the new link itself. The previous link must still be closed, and the new
+    // one left open.
+    it('a relink whose PutItem is retried after its first answer was lost closes the previous link, not itself', async () => {
       // Prepare: a previous link, then a relink through a client that loses the first answer of the current-link write
       const person = newPerson();
       const old = linkOf(5, at(0));
