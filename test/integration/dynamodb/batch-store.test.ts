@@ -11,7 +11,7 @@ import { InvalidStateError, RateLimitedError } from '../../../shared/domain/erro
 import { keyedHasher } from '../../../shared/domain/keyed-hash.js';
 import type { BatchStatus, PaymentStatus } from '../../../shared/domain/lifecycle.js';
 import { ConditionFailed, type Page, type PagePosition, type PaymentKey } from '../../../shared/ports/batch-store.js';
-import { MOTO_CREDENTIALS, MOTO_REGION, motoAvailable, startMoto, type Moto } from '../../support/moto.js';
+import { MOTO_CREDENTIALS, MOTO_REGION, motoAvailable, oneRequestAtATime, startMoto, type Moto } from '../../support/moto.js';
 import { makePersonalId } from '../../support/personal-ids.js';
 
 /**
@@ -207,6 +207,9 @@ function batchStoreSuite(backend: Backend): void {
       ctx.raw?.destroy();
       const running = await backend.reset();
       ctx.documentClient = createDocumentClient(running.endpoint);
+      // moto checks a condition and writes without a lock between them: let one request in at a time,
+      // as DynamoDB applies each write atomically (see oneRequestAtATime), so races test our conditions.
+      if (backend.name === 'moto_server') oneRequestAtATime(ctx.documentClient);
       ctx.raw = new DynamoDBClient({ endpoint: running.endpoint, region: MOTO_REGION, credentials: MOTO_CREDENTIALS });
       ctx.store = new DynamoBatchStore(ctx.documentClient, running.tableName);
       ctx.tableName = running.tableName;
