@@ -1177,7 +1177,8 @@ export function markdown(report: CapacityReport): string {
   out.push(
     `Handlers overlapped in the one local process (summed handler time / stage wall time: ${overlaps}), waiting behind one another for the CPU. ` +
       `With each stage's Lambda time divided by that overlap, the run as configured takes ${duration(national.uncontended.totalSeconds)} ` +
-      `(bound by ${national.uncontended.binding.limit.name} in ${national.uncontended.binding.stage}): the as-configured time lies between the two.`,
+      `(bound by ${national.uncontended.binding.limit.name} in ${national.uncontended.binding.stage}). Where Lambda binds, AWS likely lies between the two: ` +
+      'separate environments do not wait for one another, but DynamoDB and the provider answer in milliseconds, not microseconds.',
     '',
   );
   out.push(
