@@ -279,7 +279,9 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
       answeredByParser.add(inFlight);
       answer(
         dispatched?.requestId ?? ulid(),
-        'The request body could not be read: its HTTP framing (Content-Length or chunked encoding) is broken.',
+        error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 'The request body was not received in time.'
+          : 'The request body could not be read: its HTTP framing (Content-Length or chunked encoding) is broken.',
         inFlight.req.method ?? '',
         parseTarget(inFlight.req.url)?.pathname ?? '(invalid target)',
         dispatched ? performance.now() - dispatched.started : 0,
