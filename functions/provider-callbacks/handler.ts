@@ -1,5 +1,4 @@
 import { createCallbackUseCases, verifyCallbackSignature } from '../../shared/app/callbacks.js';
-import { paymentView } from '../../shared/app/views.js';
 import { loadProviderSecrets } from '../../shared/config/provider-secrets.js';
 import { systemClock } from '../../shared/domain/dates.js';
 import { providerCallbackSchema } from '../../shared/domain/schemas.js';
@@ -25,5 +24,6 @@ export const handler = apiHandler(async ({ event }) => {
   });
   const callback = parseOrThrow(providerCallbackSchema, readJson(event));
   const { payment, changed } = await callbacks.apply(providerCode, callback);
-  return json(200, { changed, payment: paymentView(payment, { withHistory: false, withPersonalId: false }) });
+  // The provider learns what it reported on, nothing about the person (it knows the account, not the beneficiary).
+  return json(200, { changed, transfer: { transferRef: payment.paymentId, status: payment.status, reasonCode: payment.reasonCode, updatedAt: payment.updatedAt } });
 }, { audit });

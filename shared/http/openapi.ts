@@ -34,6 +34,13 @@ import { routes, type OperationId, type RouteDefinition } from './routes.js';
 
 const JSON_TYPE = 'application/json';
 
+const callbackResultSchema = z
+  .object({
+    changed: z.boolean(),
+    transfer: z.object({ transferRef: z.string(), status: z.string(), reasonCode: z.string().nullable(), updatedAt: z.iso.datetime() }),
+  })
+  .meta({ id: 'ProviderCallbackResult' });
+
 const appendResultSchema = z
   .object({ accepted: z.int().min(0), alreadyStored: z.int().min(0), batch: batchSchema })
   .meta({ id: 'AppendPaymentsResult' });
@@ -183,7 +190,7 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
     description:
       'No token: signed with x-timestamp (unix seconds) and x-signature (hex HMAC-SHA256 of timestamp + "." + raw body, with the provider\'s shared secret). Bad signature or a timestamp more than 300 s away: 401. Repeated: 200, no change. Backwards from a terminal state: 409.',
     body: { [JSON_TYPE]: providerCallbackSchema },
-    responses: { 200: { description: 'Applied (or already applied).', content: { [JSON_TYPE]: z.object({ changed: z.boolean(), payment: paymentSchema }) } } },
+    responses: { 200: { description: 'Applied (or already applied): the transfer as the system now records it, nothing about the person.', content: { [JSON_TYPE]: callbackResultSchema } } },
     errors: [409, 422],
   },
   getPayment: {

@@ -1,8 +1,10 @@
 /**
  * Personal data never reaches a log line, whatever a caller passes: the logger
  * serialises every record through this replacer. Fields known to hold personal
- * data are dropped whole; any run of exactly twelve digits (the shape of a
- * personal ID number) left in any string is masked.
+ * data are dropped whole; any run of twelve digits or more left in any string
+ * is masked: the shape of a personal ID number, and of one typed with a digit too
+ * many or run into other digits (account numbers go with them; a long number in
+ * a log message is a small loss next to an ID).
  */
 
 const personalFields = new Set([
@@ -17,10 +19,10 @@ const personalFields = new Set([
   'Authorization',
 ]);
 
-const TWELVE_DIGITS = /(?<!\d)\d{12}(?!\d)/g;
+const TWELVE_OR_MORE_DIGITS = /\d{12,}/g;
 
 export function redactString(value: string): string {
-  return value.replace(TWELVE_DIGITS, '[REDACTED-ID]');
+  return value.replace(TWELVE_OR_MORE_DIGITS, '[REDACTED-ID]');
 }
 
 export function redactingReplacer(key: string, value: unknown): unknown {

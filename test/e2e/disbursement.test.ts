@@ -152,7 +152,11 @@ describe('approval and disbursement', () => {
     const badSignature = await signedCallback({ transferRef, outcome: 'RETURNED', settledAt: new Date().toISOString() }, { key: 'not-the-secret' });
     const stale = await signedCallback({ transferRef, outcome: 'RETURNED', settledAt: new Date().toISOString() }, { timestamp: Math.floor(Date.now() / 1000) - 301 });
     expect(good.status).toBe(200);
-    expect(((await good.json()) as { changed: boolean }).changed).toBe(true);
+    const applied = (await good.json()) as { changed: boolean; transfer: Record<string, unknown> };
+    expect(applied.changed).toBe(true);
+    // The provider is told about the transfer only, never about the person.
+    expect(Object.keys(applied.transfer).sort()).toEqual(['reasonCode', 'status', 'transferRef', 'updatedAt']);
+    expect(applied.transfer.status).toBe('PAID');
     expect(repeated.status).toBe(200);
     expect(((await repeated.json()) as { changed: boolean }).changed).toBe(false);
     expect(backwards.status).toBe(409);

@@ -7,8 +7,12 @@ describe('log redaction', () => {
     expect(redactString('ids 001090000001,079185012345.')).toBe('ids [REDACTED-ID],[REDACTED-ID].');
   });
 
-  it('leaves shorter and longer digit runs alone (amounts, timestamps)', () => {
-    expect(redactString('amount 500000 at 1795241520000')).toBe('amount 500000 at 1795241520000');
+  it('masks longer runs too: an ID typed with a digit too many, or run into other digits', () => {
+    expect(redactString('ref 0791850123456 and 079185012345999')).toBe('ref [REDACTED-ID] and [REDACTED-ID]');
+  });
+
+  it('leaves shorter digit runs alone (amounts, codes)', () => {
+    expect(redactString('amount 500000 bank 970436 period 202611')).toBe('amount 500000 bank 970436 period 202611');
   });
 
   it('drops fields that hold personal data whatever their value', () => {
