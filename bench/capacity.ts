@@ -910,6 +910,13 @@ export function nationalRun(usage: Usage, input: NationalRunInput, quotas: Quota
         kind: 'design',
         raise: 'more shards per batch (PAYMENTS_PER_SHARD, MAX_SHARDS in shared/domain/batch.ts)',
       },
+      {
+        // The same for reads: payment pages and groups are read from the shards.
+        name: `DynamoDB partitions (${fmt(quotas.dynamodbPartitionReadUnitsPerSecond.value)} RRU/s x ${shards} shard keys)`,
+        paymentsPerSecond: per(quotas.dynamodbPartitionReadUnitsPerSecond.value * shards, units.readUnits),
+        kind: 'design',
+        raise: 'more shards per batch; eventually consistent reads (half a unit) where the flow allows',
+      },
     ];
     let concurrency: number;
     let ramp = { start: Infinity, perMinute: 0 };
