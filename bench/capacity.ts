@@ -547,6 +547,12 @@ const HTTP_FUNCTION_STAGE: Record<string, Stage> = {
 };
 const QUEUE_STAGE: Record<string, Stage> = { verification: 'verify', disbursement: 'disburse' };
 
+/** Concurrency reserved in prod (infra/wiring.ts `reservedConcurrency`): taken out of the account's pool. */
+export function reservedInProd(): number {
+  const all = [...Object.values(httpFunctionWiring), ...Object.values(consumerWiring), ...Object.values(deadLetterConsumerWiring)];
+  return all.reduce((sum, wiring) => sum + (wiring?.reservedConcurrency?.prod ?? 0), 0);
+}
+
 /** Deployed tables of a wiring entry (the sandbox-only stand-ins do not exist in prod). */
 function deployedTables(wiring: FunctionWiring | undefined): number {
   return Object.keys(wiring?.tables ?? {}).filter((key) => !(tableDefinitions as Record<string, { sandboxOnly?: boolean }>)[key]?.sandboxOnly).length;
@@ -820,6 +826,8 @@ export interface NationalRunInput {
   batches: number;
   /** maximumConcurrency of each queue's event source mapping (queues.ts as configured, or raised). */
   maximumConcurrency: { verification: number; disbursement: number };
+  /** Concurrency reserved for other functions (infra/wiring.ts, prod): out of the account's pool. */
+  reservedElsewhere?: number;
 }
 
 export interface Limit {
@@ -920,7 +928,7 @@ export function nationalRun(usage: Usage, input: NationalRunInput, quotas: Quota
     ];
     let concurrency: number;
     let ramp = { start: Infinity, perMinute: 0 };
-    const account = quotas.lambdaConcurrentExecutions.value;
+    const account = quotas.lambdaConcurrentExecutions.value - (input.reservedElsewhere ?? 0);
     if (stage === 'upload') {
       // Chunks of one batch are serialised by its upload lease: one request in flight per batch.
       concurrency = Math.min(account, input.batches);
@@ -1017,6 +1025,7 @@ export interface CapacityReport {
 export function buildReport(results: BenchResults, file: string, nationalPayments = 5_900_000, batches = provinceCodes.length, commit?: string): CapacityReport {
   const usage = usageOf(results);
   const configured = { verification: queueDefinitions.verification.maximumConcurrency, disbursement: queueDefinitions.disbursement.maximumConcurrency };
+  const reservedElsewhere = reservedInProd();
   const lifted = { verification: QUOTAS.sqsEventSourceBatches.value, disbursement: QUOTAS.sqsEventSourceBatches.value };
   const notes = [
     usage.dynamodb.source === 'measured'
@@ -1055,13 +1064,13 @@ export function buildReport(results: BenchResults, file: string, nationalPayment
     usage,
     cost: costPerMillion(usage),
     national: {
-      asConfigured: nationalRun(usage, { payments: nationalPayments, batches, maximumConcurrency: configured }),
-      uncontended: nationalRun(usage, { payments: nationalPayments, batches, maximumConcurrency: configured, uncontended: true }),
-      defaultQuotas: nationalRun(usage, { payments: nationalPayments, batches, maximumConcurrency: lifted }),
+      asConfigured: nationalRun(usage, { payments: nationalPayments, batches, maximumConcurrency: configured, reservedElsewhere }),
+      uncontended: nationalRun(usage, { payments: nationalPayments, batches, maximumConcurrency: configured, uncontended: true, reservedElsewhere }),
+      defaultQuotas: nationalRun(usage, { payments: nationalPayments, batches, maximumConcurrency: lifted, reservedElsewhere }),
       // A table never driven this hard starts at 4,000 WRU/s and 12,000 RRU/s: the run's worst case if not pre-warmed.
       coldTable: nationalRun(
         usage,
-        { payments: nationalPayments, batches, maximumConcurrency: lifted },
+        { payments: nationalPayments, batches, maximumConcurrency: lifted, reservedElsewhere },
         {
           ...QUOTAS,
           dynamodbTableWriteUnitsPerSecond: QUOTAS.dynamodbNewTableWriteUnitsPerSecond,

@@ -365,6 +365,14 @@ describe('bench/capacity', () => {
       expect(estimate.binding.stage).toBe('upload');
     });
 
+    it('leaves concurrency reserved for other functions out of the account pool', () => {
+      const reserved = nationalRun(usage, { payments: 100_000, batches: 40, maximumConcurrency: { verification: 1_000, disbursement: 1_000 }, reservedElsewhere: 990 }, QUOTAS);
+      const disburse = reserved.stages.find((s) => s.stage === 'disburse')!;
+      // 1,000 - 990 = 10 concurrent: 10 / 0.0022 = 4,545/s.
+      expect(disburse.binding.name).toBe('Lambda concurrent executions (10)');
+      expect(disburse.binding.paymentsPerSecond).toBeCloseTo(10 / 0.0022, 6);
+    });
+
     it('names the configured maximumConcurrency when it binds', () => {
       const tight = nationalRun(usage, { payments: 100_000, batches: 40, maximumConcurrency: { verification: 2, disbursement: 2 } }, QUOTAS);
       const disburse = tight.stages.find((s) => s.stage === 'disburse')!;
