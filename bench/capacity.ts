@@ -7,12 +7,12 @@
  *   2. the national run (5.9 million payments, the 2026 Tet payment): how long
  *      it takes at default AWS quotas, which quota binds first, how to raise it.
  *
- *   npm run bench -- --payments 100000 && npm run capacity
+ *   npm run bench -- --payments 100000 && npm run capacity -- --doc docs/capacity.md
  *   npx tsx bench/capacity.ts --in /tmp/cap-500.json --out /tmp/capacity.json
  *
- * Prints a summary and the markdown tables of docs/capacity.md (paste them
- * over the old ones), and writes the figures as JSON (default
- * bench/results/capacity.json).
+ * Prints a summary and the markdown of docs/capacity.md's figures block
+ * (--doc rewrites that block in place), and writes the figures as JSON
+ * (default bench/results/capacity.json).
  *
  * Everything that is not measured is a named constant below with its source
  * (PRICES, QUOTAS) or its reason (ASSUMPTIONS), and the output says which
@@ -730,7 +730,7 @@ export interface CostLine {
   unit: string;
   price: PriceKey;
   usd: number;
-  basis: 'measured' | 'estimated' | 'assumed' | 'upper bound';
+  basis: 'measured' | 'estimated' | 'assumed';
 }
 
 export interface CostReport {
