@@ -32,6 +32,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { Agent } from 'node:http';
 import { createTables } from '../local/dynamodb.js';
 
 export type Item = Record<string, unknown>;
@@ -160,13 +161,16 @@ export interface FloorsResult {
   costs: Record<string, { perRequestMs: number; perItemMs: number }>;
 }
 
-function clients(endpoint: string): { raw: DynamoDBClient; client: DynamoDBDocumentClient } {
-  // As shared/adapters/dynamodb/client.ts configures it, without the request counter (these calls are not the pipeline's).
+function clients(endpoint: string, concurrency: number): { raw: DynamoDBClient; client: DynamoDBDocumentClient } {
+  // As shared/adapters/dynamodb/client.ts configures it, without the request counter (these calls are not the pipeline's),
+  // and with a socket for each request in flight: the SDK's default of 50 sockets a client would queue the rest in the
+  // agent, and the store would see fewer at once than the pipeline's several clients gave it.
   const raw = new DynamoDBClient({
     endpoint,
     region: process.env.AWS_REGION ?? 'ap-southeast-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 8,
+    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: concurrency }) },
   });
   return { raw, client: DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false } }) };
 }
@@ -208,7 +212,7 @@ export async function measureFloors(options: MeasureFloorsOptions): Promise<Floo
   const c = Math.max(1, Math.round(options.concurrency));
   const sample = Math.max(1, options.sample ?? Math.min(options.payments, 5_000));
   const maxMs = options.maxLoopMs ?? 3_000;
-  const { raw, client } = clients(options.endpoint);
+  const { raw, client } = clients(options.endpoint, c);
   try {
     const { core: table } = await createTables(raw, `floor${Date.now().toString(36)}`, ['core']);
 

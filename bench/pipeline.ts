@@ -313,8 +313,9 @@ try {
   }
   resetDynamoRequestCounts();
   memory.mark();
-  const snapshot = (): Snapshot & { functions: ReturnType<typeof sandbox.functionStats> } => ({
+  const snapshot = (): Snapshot & { functions: ReturnType<typeof sandbox.functionStats>; cpu: NodeJS.CpuUsage } => ({
     at: performance.now(),
+    cpu: process.cpuUsage(),
     dynamo: dynamoRequestCounts(),
     sqs: sandbox.queueStats(),
     functions: sandbox.functionStats(),
@@ -583,6 +584,8 @@ try {
       chunkSize: CHUNK_SIZE,
       pollMs: POLL_MS,
       linkConcurrency: options.linkConcurrency,
+      // Where dynalite ran (local/dynamodb.ts): its own worker thread, or the main thread (LOCAL_DYNAMO_THREAD=main).
+      storeThread: process.env.LOCAL_DYNAMO_THREAD === 'main' ? 'main' : 'worker',
       accounts: { linked: expected.paid + expected.failed, withoutAccount: expected.onHold, endingIn0000: expected.failed },
     },
     setup: {
@@ -593,7 +596,13 @@ try {
       dynamodbCalls: setupDynamo.calls,
     },
     stages,
-    endToEnd: { ms: Math.round(endToEndMs), paymentsPerSecond: rate(n, endToEndMs) },
+    endToEnd: {
+      ms: Math.round(endToEndMs),
+      paymentsPerSecond: rate(n, endToEndMs),
+      // CPU time of the whole process (every thread: the store's worker too) over the wall time: above 1, more than one core worked.
+      processCpuMs: Math.round((s3.cpu.user + s3.cpu.system - s0.cpu.user - s0.cpu.system) / 1000),
+      coresBusy: ratio((s3.cpu.user + s3.cpu.system - s0.cpu.user - s0.cpu.system) / 1000, endToEndMs),
+    },
     perPayment: {
       dynamodb: {
         calls: perPayment(dynamo.calls, n),
@@ -674,7 +683,7 @@ function printSummary(results: {
   options: { payments: number };
   setup: { sandboxStartMs: number; populationMs: number; linkAccountsMs: number; accountLinksPerSecond: number };
   stages: Record<string, PrintableStage>;
-  endToEnd: { ms: number; paymentsPerSecond: number };
+  endToEnd: { ms: number; paymentsPerSecond: number; coresBusy: number };
   perPayment: {
     dynamodb: {
       calls: Counts;
@@ -722,6 +731,7 @@ function printSummary(results: {
     );
   }
   console.log(line(['end to end', seconds(results.endToEnd.ms), results.endToEnd.paymentsPerSecond, '', '', '', results.peakRssMb], widths));
+  console.log(`(process CPU over wall time, end to end: ${results.endToEnd.coresBusy} cores busy)`);
 
   const per = results.perPayment;
   console.log(`\nper payment, DynamoDB: ${per.dynamodb.total} calls, ${per.dynamodb.itemsWritten} items written`);

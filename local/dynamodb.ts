@@ -1,6 +1,8 @@
 import { CreateTableCommand, DynamoDBClient, type AttributeDefinition } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
+import { getHeapStatistics } from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import { tableDefinitions, type TableDefinition, type TableKey } from '../shared/adapters/dynamodb/tables.js';
 
 export interface LocalDynamo {
@@ -53,21 +55,83 @@ export async function createTables(client: DynamoDBClient, prefix: string, only?
   return Object.fromEntries(entries) as Record<TableKey, string>;
 }
 
-/** An in-memory dynalite on a free loopback port, with the tables ready at once. */
-export async function startLocalDynamo(prefix = 'local'): Promise<LocalDynamo> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+const dynaliteOptions = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+
+export interface LocalDynamoOptions {
+  /**
+   * Where dynalite runs: 'worker' (default), a worker thread of its own, so that on a machine with
+   * more than one core the store and the application code do not share one event loop; 'main', this
+   * thread's event loop (LOCAL_DYNAMO_THREAD=main chooses it too, for comparisons).
+   */
+  thread?: 'worker' | 'main';
+}
+
+/** dynalite in this thread: the endpoint and how to close it. */
+async function inThisThread(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = dynalite(dynaliteOptions);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+type WorkerMessage = { type: 'listening'; port: number } | { type: 'error'; message: string } | { type: 'stopped' };
+
+/** dynalite in a worker thread (local/dynamodb-worker.mjs), with this thread's heap limit (the store lives in the worker's heap). */
+async function inWorker(): Promise<{ port: number; close(): Promise<void> }> {
+  const worker = new Worker(new URL('./dynamodb-worker.mjs', import.meta.url), {
+    workerData: { options: dynaliteOptions },
+    resourceLimits: { maxOldGenerationSizeMb: Math.ceil(getHeapStatistics().heap_size_limit / 1_048_576) },
+  });
+  let listening = false;
+  let exited = false;
+  let onStopped: (() => void) | undefined;
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'listening') {
+        listening = true;
+        resolve(message.port);
+      } else if (message.type === 'error') reject(new Error(`dynalite worker: ${message.message}`));
+      else onStopped?.();
+    });
+    worker.on('error', (error) => {
+      // Later, a store that died leaves every request failing (ECONNREFUSED): say why.
+      if (listening) console.error(`dynalite worker failed: ${error.message}`);
+      else reject(error);
+    });
+    worker.on('exit', (code) => {
+      exited = true;
+      if (!listening) reject(new Error(`dynalite worker exited (${code}) before listening`));
+      onStopped?.();
+    });
+  });
+  return {
+    port,
+    close: async () => {
+      if (!exited) {
+        await new Promise<void>((resolve) => {
+          onStopped = resolve;
+          worker.postMessage({ type: 'stop' });
+        });
+      }
+      await worker.terminate();
+    },
+  };
+}
+
+/** An in-memory dynalite on a free loopback port (in a worker thread by default), with the tables ready at once. */
+export async function startLocalDynamo(prefix = 'local', options: LocalDynamoOptions = {}): Promise<LocalDynamo> {
+  const thread = options.thread ?? (process.env.LOCAL_DYNAMO_THREAD === 'main' ? 'main' : 'worker');
+  const store = thread === 'main' ? await inThisThread() : await inWorker();
+  const endpoint = `http://127.0.0.1:${store.port}`;
   const client = new DynamoDBClient({ endpoint, region: 'ap-southeast-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const tableNames = await createTables(client, prefix);
   client.destroy();
   return {
     endpoint,
     tableNames,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: () => store.close(),
   };
 }
