@@ -209,6 +209,41 @@ export interface SeededBatch {
 
 let serial = 0;
 
+/** A batch record holding exactly `payments` (control totals, received totals and counters consistent with their statuses). */
+export function batchRecordOf(
+  batchId: string,
+  payments: readonly PaymentRecord[],
+  options: { status: BatchRecord['status']; shardCount: number; at: string; updatedAt?: string },
+): BatchRecord {
+  const total = sumAmounts(payments.map((payment) => payment.amount));
+  const counts = zeroByStatus();
+  const amounts = zeroByStatus();
+  for (const payment of payments) {
+    counts[payment.status] += 1;
+    amounts[payment.status] += payment.amount;
+  }
+  return {
+    batchId,
+    batchRef: `FI-${batchId}`,
+    provinceCode: PROVINCE,
+    programCode: PROGRAM,
+    period: PERIOD,
+    status: options.status,
+    control: { itemCount: payments.length, totalAmount: total },
+    received: { itemCount: payments.length, totalAmount: total },
+    counts,
+    amounts,
+    rejections: {},
+    shardCount: options.shardCount,
+    chunkCount: 1,
+    fingerprint: `fp-${batchId}`,
+    createdBy: MAKER,
+    approvedBy: null,
+    createdAt: options.at,
+    updatedAt: options.updatedAt ?? options.at,
+  };
+}
+
 /**
  * Writes, through the adapters, a batch in AWAITING_APPROVAL whose payments are
  * all VERIFIED, with their entitlements held and the accounts linked (one
@@ -250,31 +285,7 @@ export async function seedVerifiedBatch(world: World, profiles: readonly Profile
       updatedAt: verifiedAt,
     };
   });
-  const total = sumAmounts(payments.map((payment) => payment.amount));
-  const counts = zeroByStatus();
-  const amounts = zeroByStatus();
-  counts.VERIFIED = payments.length;
-  amounts.VERIFIED = total;
-  const batch: BatchRecord = {
-    batchId,
-    batchRef: `FI-${batchId}`,
-    provinceCode: PROVINCE,
-    programCode: PROGRAM,
-    period: PERIOD,
-    status: 'AWAITING_APPROVAL',
-    control: { itemCount: payments.length, totalAmount: total },
-    received: { itemCount: payments.length, totalAmount: total },
-    counts,
-    amounts,
-    rejections: {},
-    shardCount,
-    chunkCount: 1,
-    fingerprint: `fp-${batchId}`,
-    createdBy: MAKER,
-    approvedBy: null,
-    createdAt: at,
-    updatedAt: verifiedAt,
-  };
+  const batch = batchRecordOf(batchId, payments, { status: 'AWAITING_APPROVAL', shardCount, at, updatedAt: verifiedAt });
   await world.batches.putBatchIfAbsent(batch);
   await world.batches.putPayments(payments);
   const byId = new Map<string, Profile>();

@@ -1,11 +1,11 @@
 import { ulid } from 'ulid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createVerificationUseCases, type VerificationMessage } from '../../../shared/app/verification.js';
-import { paymentIdentity, personHash, zeroByStatus, type BatchRecord, type PaymentRecord } from '../../../shared/domain/batch.js';
+import { paymentIdentity, personHash, type BatchRecord, type PaymentRecord } from '../../../shared/domain/batch.js';
 import type { BatchStore } from '../../../shared/ports/batch-store.js';
 import type { EntitlementStore } from '../../../shared/ports/entitlement-store.js';
 import type { Citizen, PopulationRegistry } from '../../../shared/ports/population-registry.js';
-import { decorate, entitlementHolder, hash, InjectedCrash, PERIOD, PROGRAM, PROVINCE, RecordingQueue, startWorld, type World } from '../../support/disbursement-harness.js';
+import { batchRecordOf, decorate, entitlementHolder, hash, InjectedCrash, PERIOD, PROGRAM, PROVINCE, RecordingQueue, startWorld, type World } from '../../support/disbursement-harness.js';
 import { makePersonalId } from '../../support/personal-ids.js';
 
 /**
@@ -60,28 +60,7 @@ async function batchWithDuplicate(): Promise<{ batch: BatchRecord; earlier: Paym
     createdAt: at,
     updatedAt: at,
   })) as [PaymentRecord, PaymentRecord];
-  const counts = { ...zeroByStatus(), RECEIVED: 2 };
-  const amounts = { ...zeroByStatus(), RECEIVED: 1_000_000 };
-  const batch: BatchRecord = {
-    batchId,
-    batchRef: `DUP-${batchId}`,
-    provinceCode: PROVINCE,
-    programCode: PROGRAM,
-    period: PERIOD,
-    status: 'SUBMITTED',
-    control: { itemCount: 2, totalAmount: 1_000_000 },
-    received: { itemCount: 2, totalAmount: 1_000_000 },
-    counts,
-    amounts,
-    rejections: {},
-    shardCount,
-    chunkCount: 1,
-    fingerprint: `fp-${batchId}`,
-    createdBy: 'maker',
-    approvedBy: null,
-    createdAt: at,
-    updatedAt: at,
-  };
+  const batch = batchRecordOf(batchId, [earlier, later], { status: 'SUBMITTED', shardCount, at });
   await world.batches.putBatchIfAbsent(batch);
   await world.batches.putPayments([earlier, later]);
   return { batch, earlier, later };
