@@ -6,7 +6,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { BatchRecord, PaymentRecord, Totals } from '../../domain/batch.js';
+import type { BatchRecord, MaskedAccount, PaymentHistoryEntry, PaymentRecord, PayoutAccount, Totals } from '../../domain/batch.js';
 import { InvalidStateError, RateLimitedError } from '../../domain/errors.js';
 import type { BatchStatus, PaymentStatus } from '../../domain/lifecycle.js';
 import { addAmounts } from '../../domain/money.js';
@@ -44,13 +44,142 @@ function batchItem(batch: BatchRecord): Item {
   };
 }
 
-function paymentItem(payment: PaymentRecord): Item {
+// ---------------------------------------------------------------------------
+// The stored form of a payment (docs/data-model.md, "Payment item size")
+//
+// DynamoDB bills a write by the whole item's size (the larger of before and after), in 1 KB
+// steps, and a payment is written about four times: the item is kept under 1 KB through its
+// life. So nothing the keys already hold is stored again, the history is one short string per
+// entry, the account and payout are lists, and a null is no attribute. The record read back is
+// exactly the record written (test/integration/dynamodb/payment-item-size.test.ts).
+//
+// - paymentId, batchId, shard, refDigest: from pk and sk; personHash from gsi1pk; createdAt
+//   from gsi1sk (`<createdAt>#<paymentId>`).
+// - updatedAt: the time of the last history entry (every transition writes both), stored only
+//   when a record says otherwise.
+// - history: `<status>[:<reasonCode>] <at>` per entry, e.g. `ON_HOLD:NO_LINKED_ACCOUNT 2026-...`.
+// - account: [type, code, accountNumberMasked]; payout: [type, code, accountNumber,
+//   accountName, linkId].
+// - gender, reasonCode, nameMatch, account: null is stored as no attribute.
+// Every other attribute is stored under its own name, as it is. status, reasonCode and amount,
+// which conditions, filters and projections name, keep their names and plain values.
+
+type StoredTuple = string[];
+
+const PAYMENT_KEY = /^BATCH#(.+)#S(\d+)$/;
+const PAYMENT_SORT_KEY = /^PAY#(.+)$/;
+const PERSON_KEY = /^PERSON#(.+)$/;
+/** Statuses and reason codes are upper-case words: they can neither hold the separators nor be empty. */
+const HISTORY_TOKEN = /^[A-Z_]+$/;
+/** Record fields stored as no attribute when null. */
+const NULL_WHEN_ABSENT = ['gender', 'reasonCode', 'nameMatch', 'account'] as const;
+/** Record fields rebuilt from the keys, never stored. */
+const FROM_KEYS = new Set(['paymentId', 'batchId', 'shard', 'refDigest', 'personHash', 'createdAt']);
+
+function encodeHistoryEntry(entry: PaymentHistoryEntry): string {
+  const head = entry.reasonCode === null ? entry.status : `${entry.status}:${entry.reasonCode}`;
+  if (!HISTORY_TOKEN.test(entry.status) || (entry.reasonCode !== null && !HISTORY_TOKEN.test(entry.reasonCode))) {
+    throw new Error(`A history entry holds a status or reason code that is not a code: ${head}`);
+  }
+  return `${head} ${entry.at}`;
+}
+
+function decodeHistoryEntry(stored: string): PaymentHistoryEntry {
+  const space = stored.indexOf(' ');
+  const head = stored.slice(0, space);
+  const colon = head.indexOf(':');
   return {
-    ...keys.payment(payment.batchId, payment.shard, payment.refDigest),
-    ...keys.paymentByPerson(payment.personHash, payment.createdAt, payment.paymentId),
-    entity: entity.payment,
-    ...payment,
+    status: (colon < 0 ? head : head.slice(0, colon)) as PaymentStatus,
+    reasonCode: colon < 0 ? null : (head.slice(colon + 1) as ReasonCode),
+    at: stored.slice(space + 1),
   };
+}
+
+const encodeAccount = (account: MaskedAccount): StoredTuple => [account.provider.type, account.provider.code, account.accountNumberMasked];
+
+function decodeAccount(stored: StoredTuple): MaskedAccount {
+  const [type, code, accountNumberMasked] = stored as [MaskedAccount['provider']['type'], string, string];
+  return { provider: { type, code }, accountNumberMasked };
+}
+
+const encodePayout = (payout: PayoutAccount): StoredTuple => [payout.provider.type, payout.provider.code, payout.accountNumber, payout.accountName, payout.linkId];
+
+function decodePayout(stored: StoredTuple): PayoutAccount {
+  const [type, code, accountNumber, accountName, linkId] = stored as [PayoutAccount['provider']['type'], string, string, string, string];
+  return { provider: { type, code }, accountNumber, accountName, linkId };
+}
+
+/** The stored value of a record field (undefined: no attribute). */
+function storedValue(field: string, value: unknown): unknown {
+  if (value === undefined || (value === null && (NULL_WHEN_ABSENT as readonly string[]).includes(field))) return undefined;
+  if (value === null) return null;
+  if (field === 'account') return encodeAccount(value as MaskedAccount);
+  if (field === 'payout') return encodePayout(value as PayoutAccount);
+  return value;
+}
+
+function paymentItem(payment: PaymentRecord): Item {
+  const key = keys.payment(payment.batchId, payment.shard, payment.refDigest);
+  const byPerson = keys.paymentByPerson(payment.personHash, payment.createdAt, payment.paymentId);
+  if (payment.paymentId !== paymentIdFromKey(key.pk, key.sk)) {
+    throw new Error(`The payment's id ${payment.paymentId} does not name its key ${key.pk} ${key.sk}`);
+  }
+  const item: Item = { ...key, ...byPerson, entity: entity.payment };
+  const last = payment.history.at(-1);
+  for (const [field, value] of Object.entries(payment)) {
+    if (FROM_KEYS.has(field)) continue;
+    if (field === 'history') item.history = payment.history.map(encodeHistoryEntry);
+    else if (field === 'updatedAt') {
+      if (last?.at !== payment.updatedAt) item.updatedAt = payment.updatedAt;
+    } else {
+      const stored = storedValue(field, value);
+      if (stored !== undefined) item[field] = stored;
+    }
+  }
+  return item;
+}
+
+function paymentIdFromKey(pk: string, sk: string): string {
+  const [, batchId, shard] = PAYMENT_KEY.exec(pk) ?? [];
+  const [, refDigest] = PAYMENT_SORT_KEY.exec(sk) ?? [];
+  if (batchId === undefined || shard === undefined || refDigest === undefined) throw new Error(`Not a payment key: ${pk} ${sk}`);
+  return `${batchId}-${shard}${refDigest}`;
+}
+
+/** The record of a stored payment item (the inverse of paymentItem). */
+function paymentRecord(item: Item | undefined): PaymentRecord {
+  if (!item) throw new Error('DynamoDB returned no attributes where the request asked for them');
+  const { pk, sk, gsi1pk, gsi1sk, entity: _entity, history, updatedAt, account, payout, ...rest } = item as Item & {
+    pk: string;
+    sk: string;
+    gsi1pk: string;
+    gsi1sk: string;
+    history: string[];
+    updatedAt?: string;
+    account?: StoredTuple;
+    payout?: StoredTuple;
+  };
+  const [, batchId = '', shard = ''] = PAYMENT_KEY.exec(pk) ?? [];
+  const [, refDigest = ''] = PAYMENT_SORT_KEY.exec(sk) ?? [];
+  const [, personHash = ''] = PERSON_KEY.exec(gsi1pk) ?? [];
+  const paymentId = paymentIdFromKey(pk, sk);
+  if (!gsi1sk.endsWith(`#${paymentId}`)) throw new Error(`The index key ${gsi1sk} does not end with the payment's id ${paymentId}`);
+  const decoded = history.map(decodeHistoryEntry);
+  const record = {
+    paymentId,
+    batchId,
+    shard: Number(shard),
+    refDigest,
+    ...rest,
+    personHash,
+    ...Object.fromEntries(NULL_WHEN_ABSENT.map((field) => [field, rest[field] ?? null])),
+    account: account ? decodeAccount(account) : null,
+    ...(payout ? { payout: decodePayout(payout) } : {}),
+    history: decoded,
+    createdAt: gsi1sk.slice(0, gsi1sk.length - paymentId.length - 1),
+    updatedAt: updatedAt ?? decoded.at(-1)?.at,
+  };
+  return record as PaymentRecord;
 }
 
 function isConditionFailure(error: unknown): boolean {
@@ -283,14 +412,14 @@ export class DynamoBatchStore implements BatchStore {
       this.tableName,
       paymentKeys.map((key) => keys.payment(key.batchId, key.shard, key.refDigest)),
     );
-    return items.map((item) => strip<PaymentRecord>(item));
+    return items.map((item) => paymentRecord(item));
   }
 
   async getPayment(key: PaymentKey): Promise<PaymentRecord | undefined> {
     const result = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: keys.payment(key.batchId, key.shard, key.refDigest), ConsistentRead: true }),
     );
-    return result.Item ? strip<PaymentRecord>(result.Item) : undefined;
+    return result.Item ? paymentRecord(result.Item) : undefined;
   }
 
   async putPayments(payments: PaymentRecord[]): Promise<void> {
@@ -362,7 +491,7 @@ export class DynamoBatchStore implements BatchStore {
           ExclusiveStartKey: start,
         }),
       );
-      for (const item of result.Items ?? []) items.push(strip<PaymentRecord>(item));
+      for (const item of result.Items ?? []) items.push(paymentRecord(item));
       start = result.LastEvaluatedKey;
       if (!start) shard += 1;
     }
@@ -405,33 +534,43 @@ export class DynamoBatchStore implements BatchStore {
     to: PaymentStatus,
     change: PaymentChange,
   ): Promise<PaymentRecord | undefined> {
+    // The stored form (paymentItem): the entry as one string, updatedAt as its time (so no attribute
+    // of its own), nulls as no attribute.
     const values: Record<string, unknown> = {
       ':to': to,
-      ':reason': change.reasonCode,
-      ':at': change.at,
-      ':entry': [{ status: to, reasonCode: change.reasonCode, at: change.at }],
+      ':entry': [encodeHistoryEntry({ status: to, reasonCode: change.reasonCode, at: change.at })],
     };
-    const sets = ['#status = :to', 'reasonCode = :reason', 'updatedAt = :at', 'history = list_append(history, :entry)'];
+    const sets = ['#status = :to', 'history = list_append(history, :entry)'];
+    const removes = ['updatedAt'];
+    if (change.reasonCode === null) removes.push('reasonCode');
+    else {
+      values[':reason'] = change.reasonCode;
+      sets.push('reasonCode = :reason');
+    }
     const names: Record<string, string> = { '#status': 'status' };
     for (const [field, value] of Object.entries(change.set ?? {})) {
       if (value === undefined) continue;
       names[`#set_${field}`] = field;
-      values[`:set_${field}`] = value;
-      sets.push(`#set_${field} = :set_${field}`);
+      const stored = storedValue(field, value);
+      if (stored === undefined) removes.push(`#set_${field}`);
+      else {
+        values[`:set_${field}`] = stored;
+        sets.push(`#set_${field} = :set_${field}`);
+      }
     }
     try {
       const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.payment(key.batchId, key.shard, key.refDigest),
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
           ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return strip<PaymentRecord>(result.Attributes);
+      return paymentRecord(result.Attributes);
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
@@ -536,6 +675,6 @@ export class DynamoBatchStore implements BatchStore {
     const items = await batchGetAll(this.client, this.tableName, found);
     const order = new Map(found.map((key, index) => [`${key.pk}|${key.sk}`, index]));
     items.sort((a, b) => (order.get(`${a.pk}|${a.sk}`) ?? 0) - (order.get(`${b.pk}|${b.sk}`) ?? 0));
-    return { items: items.map((item) => strip<PaymentRecord>(item)), next: result.LastEvaluatedKey };
+    return { items: items.map((item) => paymentRecord(item)), next: result.LastEvaluatedKey };
   }
 }
