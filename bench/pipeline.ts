@@ -147,9 +147,10 @@ const options = {
   bundleRuns: wholeNumber('bundle-runs', values['bundle-runs'], 10, 0),
 };
 
-// Everything (the store included) lives in this process's heap: about 35 KB per payment measured at
-// 10,000 (payment, person, account, entitlement and ledger items in dynalite, with its indexes). Above
-// Node's default heap limit (about 4 GB here; 100,000 payments need more), run again with a larger one.
+// Everything lives in this process: about 35 KB per payment measured at 10,000 (payment, person, account,
+// entitlement and ledger items in dynalite, with its indexes), the store's share in its worker thread's
+// heap, which gets the same limit as the main one (local/dynamodb.ts). Above Node's default heap limit
+// (about 4 GB here; 100,000 payments need more), run again with a larger one.
 const neededHeapMb = Math.ceil(600 + options.payments * 0.05);
 if (neededHeapMb > getHeapStatistics().heap_size_limit / 1_048_576 && process.env.BENCH_HEAP_RAISED !== '1') {
   console.log(`pipeline bench: ${options.payments.toLocaleString('en')} payments need about ${neededHeapMb} MB of heap: running with --max-old-space-size=${neededHeapMb}`);
