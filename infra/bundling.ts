@@ -34,7 +34,11 @@ export const esbuildSettings = {
    * responses name the error.
    */
   keepNames: true,
-  /** Linked source map (index.mjs.map), used with NODE_OPTIONS=--enable-source-maps. */
+  /**
+   * Linked source map (index.mjs.map) in every asset: used at run time where the
+   * stage sets NODE_OPTIONS=--enable-source-maps (stages.ts `sourceMapsAtRuntime`),
+   * and to map a production stack trace afterwards.
+   */
   sourcemap: true,
   /** Stack traces need the mappings only: leaving sources out halves the asset. */
   sourcesContent: false,

@@ -3,7 +3,7 @@ import { apiHandler, json, requirePrincipal } from '../../shared/http/api-handle
 import { pathParameter } from '../../shared/http/query.js';
 import { createDisbursementContext } from '../../shared/wiring/disbursement.js';
 
-const { disbursement, audit } = await createDisbursementContext({ withProvider: false });
+const { disbursement, audit } = await createDisbursementContext();
 
 /** Maker-checker approval of a verified batch; its payments are then fanned out to the disbursement queue. */
 export const handler = apiHandler(async (request) => {

@@ -4,8 +4,9 @@ import { disbursementMessageSchema, parseMessage } from '../../shared/app/messag
 import { systemActor } from '../../shared/app/audit.js';
 import { logger } from '../../shared/observability/logger.js';
 import { createDisbursementContext } from '../../shared/wiring/disbursement.js';
+import { createProvider } from '../../shared/wiring/provider.js';
 
-const { disbursement, audit } = await createDisbursementContext({ withProvider: true });
+const { disbursement, audit } = await createDisbursementContext({ provider: createProvider });
 const processor = new BatchProcessor(EventType.SQS);
 
 async function exhaustedRecord(record: SQSRecord): Promise<void> {

@@ -3,8 +3,9 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { disbursementMessageSchema, parseMessage } from '../../shared/app/messages.js';
 import { systemActor } from '../../shared/app/audit.js';
 import { createDisbursementContext } from '../../shared/wiring/disbursement.js';
+import { createProvider } from '../../shared/wiring/provider.js';
 
-const { disbursement, audit } = await createDisbursementContext({ withProvider: true });
+const { disbursement, audit } = await createDisbursementContext({ provider: createProvider });
 const processor = new BatchProcessor(EventType.SQS);
 
 async function disburseRecord(record: SQSRecord): Promise<void> {

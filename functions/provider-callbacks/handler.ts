@@ -7,7 +7,7 @@ import { apiHandler, json, readJson, readText } from '../../shared/http/api-hand
 import { pathParameter } from '../../shared/http/query.js';
 import { createDisbursementContext } from '../../shared/wiring/disbursement.js';
 
-const { disbursement, batches, audit } = await createDisbursementContext({ withProvider: false });
+const { disbursement, batches, audit } = await createDisbursementContext();
 const secrets = await loadProviderSecrets();
 const callbacks = createCallbackUseCases({ batches, disbursement, clock: systemClock });
 

@@ -104,8 +104,8 @@ export class ServiceFunction extends Construct implements Grantee {
         POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
         LOG_LEVEL: stage.logLevel,
         POWERTOOLS_LOG_LEVEL: stage.logLevel,
-        // Minified bundles: map stack traces back to the TypeScript sources.
-        NODE_OPTIONS: '--enable-source-maps',
+        // Minified bundles: map stack traces back to the TypeScript sources, where the stage pays for it at cold start.
+        ...(stage.sourceMapsAtRuntime ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },
     });
   }

@@ -1,7 +1,6 @@
 import { DynamoAccountStore } from '../adapters/dynamodb/account-store.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { DynamoEntitlementStore } from '../adapters/dynamodb/entitlement-store.js';
-import { SandboxPaymentProvider } from '../adapters/provider/sandbox-provider.js';
 import { auditedBatchStore } from '../app/audit.js';
 import { createDisbursementUseCases, type DisbursementMessage } from '../app/disbursement.js';
 import { systemClock } from '../domain/dates.js';
@@ -10,23 +9,16 @@ import { createAudit } from './audit.js';
 import { createCore, type Core } from './core.js';
 import { workQueue } from './queues.js';
 
-/** The sandbox provider where its ledger table exists (local, sandbox stage); else the HTTP gateway. */
-async function createProvider(core: Core): Promise<PaymentProvider> {
-  const ledger = process.env.SANDBOX_PROVIDER_TABLE_NAME;
-  if (ledger) return new SandboxPaymentProvider(core.client, ledger);
-  if (process.env.PAYMENT_PROVIDER_URL) {
-    const { createHttpProvider } = await import('../adapters/provider/http-provider.js');
-    return createHttpProvider();
-  }
-  throw new Error('Invalid configuration: no payment provider configured (SANDBOX_PROVIDER_TABLE_NAME or PAYMENT_PROVIDER_URL)');
-}
-
-/** Composition root of approval, the disbursement worker, its dead-letter handler and callbacks. */
-export async function createDisbursementContext(options: { withProvider: boolean }) {
+/**
+ * Composition root of approval, the disbursement worker, its dead-letter handler
+ * and callbacks. Only the functions that send transfers pass `provider`
+ * (shared/wiring/provider.ts), so the others do not bundle the provider adapters.
+ */
+export async function createDisbursementContext(options: { provider?: (core: Core) => Promise<PaymentProvider> } = {}) {
   const core = await createCore();
   const batches = auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME));
-  const provider: PaymentProvider = options.withProvider
-    ? await createProvider(core)
+  const provider: PaymentProvider = options.provider
+    ? await options.provider(core)
     : {
         send: () => Promise.reject(new Error('This function does not call providers')),
         lookup: () => Promise.reject(new Error('This function does not call providers')),

@@ -200,6 +200,10 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
     expect(granted).toEqual(want);
   });
 
+  it.each(Object.keys(expected))('%s parses source maps at cold start only where the stage says so (the sandbox)', (name) => {
+    expect(props(name).Environment.Variables.NODE_OPTIONS).toBe(sandbox ? '--enable-source-maps' : undefined);
+  });
+
   it.each(Object.keys(expected))('%s receives exactly the table, queue and secret variables of its grants', (name) => {
     const e = expected[name]!;
     const vars = props(name).Environment.Variables;
