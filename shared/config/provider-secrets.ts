@@ -1,6 +1,6 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { findProviderByCode } from '../domain/catalogues.js';
+import { readSecretString } from './secret-store.js';
 
 /**
  * Shared secrets of providers' callback signatures. Deployed:
@@ -10,10 +10,7 @@ import { findProviderByCode } from '../domain/catalogues.js';
  */
 export async function loadProviderSecrets(env: NodeJS.ProcessEnv = process.env): Promise<{ secretFor(providerCode: string): string | undefined }> {
   if (env.PROVIDER_SECRETS_ARN) {
-    const client = new SecretsManagerClient({});
-    const result = await client.send(new GetSecretValueCommand({ SecretId: env.PROVIDER_SECRETS_ARN }));
-    client.destroy();
-    const secrets = z.record(z.string(), z.string().min(16)).parse(JSON.parse(result.SecretString ?? '{}'));
+    const secrets = z.record(z.string(), z.string().min(16)).parse(JSON.parse((await readSecretString(env.PROVIDER_SECRETS_ARN)) ?? '{}'));
     return { secretFor: (code) => (Object.hasOwn(secrets, code) ? secrets[code] : undefined) };
   }
   const local = env.LOCAL_PROVIDER_SECRET;

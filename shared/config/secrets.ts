@@ -1,5 +1,5 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createHmac } from 'node:crypto';
+import { readSecretString } from './secret-store.js';
 
 export interface Secrets {
   /** Pepper of the keyed hash of personal ID numbers and client references in keys. */
@@ -16,10 +16,7 @@ export interface Secrets {
 export async function loadSecrets(env: NodeJS.ProcessEnv = process.env): Promise<Secrets> {
   let pepper = env.HASH_PEPPER;
   if (!pepper && env.HASH_PEPPER_SECRET_ARN) {
-    const client = new SecretsManagerClient({});
-    const result = await client.send(new GetSecretValueCommand({ SecretId: env.HASH_PEPPER_SECRET_ARN }));
-    pepper = result.SecretString;
-    client.destroy();
+    pepper = await readSecretString(env.HASH_PEPPER_SECRET_ARN);
   }
   if (!pepper || pepper.length < 16) {
     throw new Error('Invalid configuration: HASH_PEPPER_SECRET_ARN (or HASH_PEPPER locally) must give a pepper of at least 16 characters');

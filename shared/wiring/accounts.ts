@@ -12,12 +12,13 @@ import { createRegistry } from './registry.js';
 
 /** Composition root of the `accounts` function: linking releases the person's held payments. */
 export async function createAccountContext() {
-  const core = await createCore();
+  const building = createCore();
+  const [core, registry] = await Promise.all([building, createRegistry(building)]);
   const batches = new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME);
   const queue = workQueue<DisbursementMessage>('disbursement');
   const accounts = createAccountUseCases({
     accounts: auditedAccountStore(new DynamoAccountStore(core.client, core.config.CORE_TABLE_NAME)),
-    registry: await createRegistry(core),
+    registry,
     clock: systemClock,
     hash: core.hash,
     newLinkId: ulid,

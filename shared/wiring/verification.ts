@@ -10,11 +10,12 @@ import { createRegistry } from './registry.js';
 
 /** Composition root of the verification worker. */
 export async function createVerificationContext() {
-  const core = await createCore();
+  const building = createCore();
+  const [core, registry] = await Promise.all([building, createRegistry(building)]);
   const verification = createVerificationUseCases({
     batches: auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME)),
     entitlements: new DynamoEntitlementStore(core.client, core.config.CORE_TABLE_NAME),
-    registry: await createRegistry(core),
+    registry,
     queue: workQueue<VerificationMessage>('verification'),
     clock: systemClock,
   });

@@ -1,4 +1,5 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { secretsManager } from '../../config/secret-store.js';
 import { ulid } from 'ulid';
 import * as z from 'zod';
 import { loadConfig } from '../../config/env.js';
@@ -327,14 +328,7 @@ export async function loadRegistryCredentials(
     if (!source.apiKey) throw new Error('Invalid configuration: the national population register needs credentials (a secret ARN, or an API key locally).');
     return { type: 'apiKey', apiKey: source.apiKey };
   }
-  if (!client) {
-    const own = new SecretsManagerClient({});
-    try {
-      return await loadRegistryCredentials(source, own);
-    } finally {
-      own.destroy();
-    }
-  }
+  if (!client) return loadRegistryCredentials(source, secretsManager());
   const result = await client.send(new GetSecretValueCommand({ SecretId: source.secretArn }));
   const secret = result.SecretString?.trim();
   if (!secret) throw new Error('Invalid configuration: the national population register secret is empty or binary.');

@@ -1,7 +1,8 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { callbackSignature } from '../../app/callbacks.js';
 import { loadConfig } from '../../config/env.js';
+import { secretsManager } from '../../config/secret-store.js';
 import { logger as sharedLogger } from '../../observability/logger.js';
 import { ProviderTransientError, type PaymentProvider, type TransferInstruction, type TransferOutcome } from '../../ports/payment-provider.js';
 
@@ -394,14 +395,7 @@ export async function loadPaymentProviderSecret(
     if (source.secret.length < MIN_SECRET_LENGTH) throw invalid();
     return source.secret;
   }
-  if (!client) {
-    const own = new SecretsManagerClient({});
-    try {
-      return await loadPaymentProviderSecret(source, own);
-    } finally {
-      own.destroy();
-    }
-  }
+  if (!client) return loadPaymentProviderSecret(source, secretsManager());
   const result = await client.send(new GetSecretValueCommand({ SecretId: source.secretArn }));
   const secret = result.SecretString?.trim();
   if (!secret) throw new Error('Invalid configuration: the payment provider secret is empty or binary.');
