@@ -116,6 +116,32 @@ export interface LocalQueues {
   stop(): Promise<void>;
 }
 
+/** The names, URLs and ARNs of every queue of queues.ts and its DLQ. */
+export type DefinedQueues = Pick<LocalQueues, 'queueNames' | 'queueUrls' | 'queueArns' | 'dlqNames' | 'dlqUrls' | 'dlqArns'>;
+
+/**
+ * Creates every queue of queues.ts with its dead-letter queue and the
+ * definition's maxReceiveCount (names `<prefix>-<id>` and `<prefix>-<id>-dlq`),
+ * on any SQS endpoint: fauxqs here, moto in the integration tests.
+ */
+export async function createDefinedQueues(client: SQSClient, prefix: string, visibilityTimeoutSeconds: number): Promise<DefinedQueues> {
+  const created = await Promise.all(
+    (Object.entries(queueDefinitions) as [QueueKey, QueueDefinition][]).map(
+      async ([key, definition]) =>
+        [key, await createQueueWithDeadLetter(client, `${prefix}-${definition.id}`, { visibilityTimeoutSeconds, maxReceiveCount: definition.maxReceiveCount })] as const,
+    ),
+  );
+  const pick = (field: keyof QueueWithDeadLetter) => Object.fromEntries(created.map(([key, queue]) => [key, queue[field]])) as Record<QueueKey, string>;
+  return {
+    queueNames: pick('queueName'),
+    queueUrls: pick('queueUrl'),
+    queueArns: pick('queueArn'),
+    dlqNames: pick('dlqName'),
+    dlqUrls: pick('dlqUrl'),
+    dlqArns: pick('dlqArn'),
+  };
+}
+
 export interface LocalQueuesOptions {
   /** Queue names are `<prefix>-<id>` and `<prefix>-<id>-dlq`. Default "local". */
   prefix?: string;
@@ -209,30 +235,12 @@ export async function startLocalQueues(options: LocalQueuesOptions = {}): Promis
 
   const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   try {
-    const created = await Promise.all(
-      (Object.entries(queueDefinitions) as [QueueKey, QueueDefinition][]).map(
-        async ([key, definition]) =>
-          [
-            key,
-            await createQueueWithDeadLetter(client, `${prefix}-${definition.id}`, {
-              visibilityTimeoutSeconds,
-              maxReceiveCount: definition.maxReceiveCount,
-            }),
-          ] as const,
-      ),
-    );
-    const pick = (field: keyof QueueWithDeadLetter) =>
-      Object.fromEntries(created.map(([key, queue]) => [key, queue[field]])) as Record<QueueKey, string>;
+    const queues = await createDefinedQueues(client, prefix, visibilityTimeoutSeconds);
     counters.clear();
     return {
       endpoint,
       region: LOCAL_REGION,
-      queueNames: pick('queueName'),
-      queueUrls: pick('queueUrl'),
-      queueArns: pick('queueArn'),
-      dlqNames: pick('dlqName'),
-      dlqUrls: pick('dlqUrl'),
-      dlqArns: pick('dlqArn'),
+      ...queues,
       visibilityTimeoutSeconds,
       stats: () => Object.fromEntries([...counters].map(([name, stats]) => [name, { ...stats, byAction: { ...stats.byAction } }])),
       resetStats: () => counters.clear(),

@@ -6,9 +6,8 @@ import { accessSync, constants } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { createTables } from '../../local/dynamodb.js';
-import { createQueueWithDeadLetter, type LocalQueues, type QueueWithDeadLetter } from '../../local/queues.js';
+import { createDefinedQueues, type LocalQueues } from '../../local/queues.js';
 import type { TableKey } from '../../shared/adapters/dynamodb/tables.js';
-import { queueDefinitions, type QueueDefinition, type QueueKey } from '../../shared/adapters/sqs/queues.js';
 
 /**
  * moto's server (Python, `pip install "moto[server]"`) as a second DynamoDB
@@ -149,28 +148,11 @@ export async function startMoto(options: { prefix?: string; timeoutMs?: number }
 export async function createMotoQueues(moto: Moto, options: { prefix: string; visibilityTimeoutSeconds: number }): Promise<LocalQueues> {
   const client = new SQSClient({ endpoint: moto.endpoint, region: MOTO_REGION, credentials: MOTO_CREDENTIALS });
   try {
-    const created = await Promise.all(
-      (Object.entries(queueDefinitions) as [QueueKey, QueueDefinition][]).map(
-        async ([key, definition]) =>
-          [
-            key,
-            await createQueueWithDeadLetter(client, `${options.prefix}-${definition.id}`, {
-              visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
-              maxReceiveCount: definition.maxReceiveCount,
-            }),
-          ] as const,
-      ),
-    );
-    const pick = (field: keyof QueueWithDeadLetter) => Object.fromEntries(created.map(([key, queue]) => [key, queue[field]])) as Record<QueueKey, string>;
+    const queues = await createDefinedQueues(client, options.prefix, options.visibilityTimeoutSeconds);
     return {
       endpoint: moto.endpoint,
       region: MOTO_REGION,
-      queueNames: pick('queueName'),
-      queueUrls: pick('queueUrl'),
-      queueArns: pick('queueArn'),
-      dlqNames: pick('dlqName'),
-      dlqUrls: pick('dlqUrl'),
-      dlqArns: pick('dlqArn'),
+      ...queues,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
       stats: () => ({}),
       resetStats: () => undefined,
