@@ -49,7 +49,6 @@ function record(scope: AuditScope, change: AuditChange): void {
 
 /** Who acts in a unit: the token's subject for API calls, the function for queue consumers. */
 export const systemActor = (functionName: string) => `system:${functionName}`;
-export const providerActor = (providerCode: string) => `provider:${providerCode}`;
 
 export class AuditTrail {
   constructor(
