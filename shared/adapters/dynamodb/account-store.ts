@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AccountHistoryEntry, AccountLinkRecord, AccountStore } from '../../ports/account-store.js';
 import { batchGetAll } from './batching.js';
+import { isConditionFailure } from './conditions.js';
 import { entity, keys } from './keys.js';
 
 /** Which link the current one replaced, kept on the current item (see link()). */
@@ -13,10 +13,6 @@ interface ReplacedLink {
 function linkOf(item: Record<string, unknown>): AccountLinkRecord {
   const { pk: _pk, sk: _sk, entity: _entity, replacedLinkId: _replacedLinkId, replacedLinkedAt: _replacedLinkedAt, ...link } = item;
   return link as unknown as AccountLinkRecord;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 }
 
 /**

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
   PutCommand,
@@ -24,6 +23,7 @@ import {
 import { zeroByStatus } from '../../domain/batch.js';
 import { entity, keys } from './keys.js';
 import { batchGetAll, batchWriteAll } from './batching.js';
+import { isConditionFailure } from './conditions.js';
 
 type Item = Record<string, unknown>;
 
@@ -182,9 +182,6 @@ function paymentRecord(item: Item | undefined): PaymentRecord {
   return record as PaymentRecord;
 }
 
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
-}
 
 /** Builds `#status IN (:s0, :s1, ...)` for a status guard. */
 function statusIn(statuses: readonly string[], values: Record<string, unknown>, prefix: string): string {

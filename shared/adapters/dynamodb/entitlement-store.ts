@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ClaimOutcome, EntitlementClaim, EntitlementStore } from '../../ports/entitlement-store.js';
+import { isConditionFailure } from './conditions.js';
 import { entity, keys } from './keys.js';
 
 /**
@@ -33,12 +33,10 @@ export class DynamoEntitlementStore implements EntitlementStore {
       );
       return { held: true, supersededPaymentId: (result.Attributes?.supersededPaymentId as string | null | undefined) ?? undefined };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException) && (error as { name?: string }).name !== 'ConditionalCheckFailedException') {
-        throw error;
-      }
+      if (!isConditionFailure(error)) throw error;
       // Held already: by this payment (a repeated claim: its stored answer), or by another one.
       // dynalite does not return the item on a failed condition: read it.
-      const returned = (error as ConditionalCheckFailedException).Item;
+      const returned = error.Item;
       const holder = returned
         ? { paymentId: returned.paymentId?.S, supersededPaymentId: returned.supersededPaymentId?.S }
         : ((await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))).Item as
@@ -61,7 +59,7 @@ export class DynamoEntitlementStore implements EntitlementStore {
         }),
       );
     } catch (error) {
-      if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+      if (!isConditionFailure(error)) throw error;
     }
   }
 }

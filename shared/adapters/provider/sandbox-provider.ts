@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { isConditionFailure } from '../dynamodb/conditions.js';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ProviderTransientError, type PaymentProvider, type TransferInstruction, type TransferOutcome } from '../../ports/payment-provider.js';
 
@@ -68,7 +68,7 @@ export class SandboxPaymentProvider implements PaymentProvider {
       );
       return outcome;
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException) && (error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+      if (!isConditionFailure(error)) throw error;
       // The reference was sent before (a redelivery) or twice at once: the first one recorded wins.
       const first = await this.lookup(instruction.reference);
       if (!first) throw error;
