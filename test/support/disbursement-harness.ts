@@ -8,7 +8,7 @@ import { DynamoEntitlementStore } from '../../shared/adapters/dynamodb/entitleme
 import { keys } from '../../shared/adapters/dynamodb/keys.js';
 import { SandboxPaymentProvider } from '../../shared/adapters/provider/sandbox-provider.js';
 import { createDisbursementUseCases, PaymentGroupError, type DisbursementMessage, type DisbursementUseCases } from '../../shared/app/disbursement.js';
-import { paymentIdentity, personHash, zeroByStatus, type BatchRecord, type PaymentRecord } from '../../shared/domain/batch.js';
+import { zeroByStatus, type BatchRecord, type PaymentRecord } from '../../shared/domain/batch.js';
 import type { Clock } from '../../shared/domain/dates.js';
 import { keyedHasher } from '../../shared/domain/keyed-hash.js';
 import { sumAmounts } from '../../shared/domain/money.js';
@@ -19,6 +19,7 @@ import type { EntitlementStore } from '../../shared/ports/entitlement-store.js';
 import type { PaymentProvider } from '../../shared/ports/payment-provider.js';
 import type { WorkQueue } from '../../shared/ports/work-queue.js';
 import { makePersonalId } from './personal-ids.js';
+import { batchRecord, paymentRecord } from './records.js';
 
 /**
  * A harness for driving the disbursement use cases with real adapters on an
@@ -222,26 +223,26 @@ export function batchRecordOf(
     counts[payment.status] += 1;
     amounts[payment.status] += payment.amount;
   }
-  return {
-    batchId,
-    batchRef: `FI-${batchId}`,
-    provinceCode: PROVINCE,
-    programCode: PROGRAM,
-    period: PERIOD,
-    status: options.status,
-    control: { itemCount: payments.length, totalAmount: total },
-    received: { itemCount: payments.length, totalAmount: total },
-    counts,
-    amounts,
-    rejections: {},
-    shardCount: options.shardCount,
-    chunkCount: 1,
-    fingerprint: `fp-${batchId}`,
-    createdBy: MAKER,
-    approvedBy: null,
-    createdAt: options.at,
-    updatedAt: options.updatedAt ?? options.at,
-  };
+  return batchRecord(
+    {
+      batchId,
+      batchRef: `FI-${batchId}`,
+      provinceCode: PROVINCE,
+      programCode: PROGRAM,
+      period: PERIOD,
+      status: options.status,
+      control: { itemCount: payments.length, totalAmount: total },
+      received: { itemCount: payments.length, totalAmount: total },
+      counts,
+      amounts,
+      shardCount: options.shardCount,
+      chunkCount: 1,
+      fingerprint: `fp-${batchId}`,
+      createdBy: MAKER,
+      updatedAt: options.updatedAt ?? options.at,
+    },
+    options.at,
+  );
 }
 
 /**
@@ -259,31 +260,20 @@ export async function seedVerifiedBatch(world: World, profiles: readonly Profile
     const gender = serial % 2 === 0 ? 'M' : 'F';
     const personalId = makePersonalId({ prefix: '079', gender, birthYear, serial: 300_000 + serial });
     const paymentRef = `FI-${String(index).padStart(4, '0')}`;
-    return {
-      ...paymentIdentity(hash, batchId, paymentRef, shardCount),
-      batchId,
-      provinceCode: PROVINCE,
-      programCode: PROGRAM,
-      period: PERIOD,
-      seq: 10_000 + index,
-      paymentRef,
-      personalId,
-      personHash: personHash(hash, personalId),
-      fullName: `Nguyễn Thị Số ${serial}`,
-      dateOfBirth: `${birthYear}-03-15`,
-      gender,
-      amount: 500_000 + index * 1_000,
-      status: 'VERIFIED',
-      reasonCode: null,
-      nameMatch: 'EXACT',
-      account: null,
-      history: [
-        { status: 'RECEIVED', reasonCode: null, at },
-        { status: 'VERIFIED', reasonCode: null, at: verifiedAt },
-      ],
-      createdAt: at,
-      updatedAt: verifiedAt,
-    };
+    return paymentRecord(
+      hash,
+      { batchId, shardCount, provinceCode: PROVINCE, programCode: PROGRAM, period: PERIOD },
+      { paymentRef, seq: 10_000 + index, amount: 500_000 + index * 1_000, at, payee: { personalId, fullName: `Nguyễn Thị Số ${serial}`, dateOfBirth: `${birthYear}-03-15`, gender } },
+      {
+        status: 'VERIFIED',
+        nameMatch: 'EXACT',
+        history: [
+          { status: 'RECEIVED', reasonCode: null, at },
+          { status: 'VERIFIED', reasonCode: null, at: verifiedAt },
+        ],
+        updatedAt: verifiedAt,
+      },
+    );
   });
   const batch = batchRecordOf(batchId, payments, { status: 'AWAITING_APPROVAL', shardCount, at, updatedAt: verifiedAt });
   await world.batches.putBatchIfAbsent(batch);

@@ -13,6 +13,7 @@ import type { BatchStatus, PaymentStatus } from '../../../shared/domain/lifecycl
 import { ConditionFailed, type Page, type PagePosition, type PaymentKey } from '../../../shared/ports/batch-store.js';
 import { MOTO_CREDENTIALS, MOTO_REGION, motoAvailable, oneRequestAtATime, startMoto, type Moto } from '../../support/moto.js';
 import { makePersonalId } from '../../support/personal-ids.js';
+import { batchRecord } from '../../support/records.js';
 
 /**
  * DynamoBatchStore against a real DynamoDB wire protocol. One suite, two
@@ -92,28 +93,7 @@ const newProvince = () => `P${String(++provinceCounter).padStart(3, '0')}`;
 const minutesAfter = (base: Date, minutes: number) => new Date(base.getTime() + minutes * 60_000).toISOString();
 
 function newBatch(overrides: Partial<BatchRecord> = {}): BatchRecord {
-  const createdAt = overrides.createdAt ?? T0.toISOString();
-  return {
-    batchId: ulid(),
-    batchRef: `HCM-${ulid()}`,
-    provinceCode: '79',
-    programCode: 'SOCIAL_ALLOWANCE',
-    period: '2026-11',
-    status: 'OPEN',
-    control: { itemCount: 0, totalAmount: 0 },
-    received: { itemCount: 0, totalAmount: 0 },
-    counts: zeroByStatus(),
-    amounts: zeroByStatus(),
-    rejections: {},
-    shardCount: 1,
-    chunkCount: 0,
-    fingerprint: `fp-${ulid()}`,
-    createdBy: 'province-79-system',
-    approvedBy: null,
-    createdAt,
-    updatedAt: createdAt,
-    ...overrides,
-  };
+  return batchRecord(overrides, overrides.createdAt ?? T0.toISOString());
 }
 
 /**

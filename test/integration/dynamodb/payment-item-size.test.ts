@@ -6,12 +6,13 @@ import { startLocalDynamo, type LocalDynamo } from '../../../local/dynamodb.js';
 import { DynamoBatchStore } from '../../../shared/adapters/dynamodb/batch-store.js';
 import { createDocumentClient } from '../../../shared/adapters/dynamodb/client.js';
 import { keys } from '../../../shared/adapters/dynamodb/keys.js';
-import { paymentIdentity, personHash, type PaymentRecord } from '../../../shared/domain/batch.js';
+import type { PaymentRecord } from '../../../shared/domain/batch.js';
 import { keyedHasher } from '../../../shared/domain/keyed-hash.js';
 import type { PaymentStatus } from '../../../shared/domain/lifecycle.js';
 import { foldName } from '../../../shared/domain/names.js';
 import type { PaymentChange } from '../../../shared/ports/batch-store.js';
 import { itemSize, sizeByAttribute } from './item-size.js';
+import { paymentRecord } from '../../support/records.js';
 
 /**
  * DynamoDB bills a write by the size of the item after it (and, for an update, before it), in
@@ -32,35 +33,21 @@ const PERSONAL_ID = '079185012345';
 const ACCOUNT_NUMBER = '9704051234567890123'; // 19 digits, the longest a bank account may be
 
 function receivedPayment(shardCount: number, accountName: string): { payment: PaymentRecord; accountName: string } {
-  const batchId = ulid(T0.getTime());
-  const paymentRef = 'HCM-MS-2026-11-004242'; // 21 characters
-  const identity = paymentIdentity(hash, batchId, paymentRef, shardCount);
-  const at = T0.toISOString();
-  return {
-    accountName,
-    payment: {
-      ...identity,
-      batchId,
-      provinceCode: '79',
-      programCode: 'MERITORIOUS_SERVICE', // the longest program code
-      period: '2026-11',
-      seq: 99 * 10_000 + 4_999, // the last item of the 100th chunk of a 500,000-payment batch
-      paymentRef,
-      personalId: PERSONAL_ID,
-      personHash: personHash(hash, PERSONAL_ID),
-      fullName: LONG_NAME,
-      dateOfBirth: '1948-02-29',
-      gender: 'F',
-      amount: 98_765_432, // eight significant digits
-      status: 'RECEIVED',
-      reasonCode: null,
-      nameMatch: null,
-      account: null,
-      history: [{ status: 'RECEIVED', reasonCode: null, at }],
-      createdAt: at,
-      updatedAt: at,
-    },
+  const batch = {
+    batchId: ulid(T0.getTime()),
+    shardCount,
+    provinceCode: '79',
+    programCode: 'MERITORIOUS_SERVICE', // the longest program code
+    period: '2026-11',
   };
+  const payment = paymentRecord(hash, batch, {
+    paymentRef: 'HCM-MS-2026-11-004242', // 21 characters
+    seq: 99 * 10_000 + 4_999, // the last item of the 100th chunk of a 500,000-payment batch
+    amount: 98_765_432, // eight significant digits
+    payee: { personalId: PERSONAL_ID, fullName: LONG_NAME, dateOfBirth: '1948-02-29', gender: 'F' },
+    at: T0.toISOString(),
+  });
+  return { accountName, payment };
 }
 
 /** What a transition should leave on the record (the port's contract, written out independently). */

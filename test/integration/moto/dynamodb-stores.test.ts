@@ -6,12 +6,13 @@ import { DynamoBatchStore } from '../../../shared/adapters/dynamodb/batch-store.
 import { createDocumentClient } from '../../../shared/adapters/dynamodb/client.js';
 import { DynamoEntitlementStore } from '../../../shared/adapters/dynamodb/entitlement-store.js';
 import { keys } from '../../../shared/adapters/dynamodb/keys.js';
-import { paymentIdentity, zeroByStatus, type BatchRecord, type PaymentRecord } from '../../../shared/domain/batch.js';
+import { paymentIdentity, type BatchRecord, type PaymentRecord } from '../../../shared/domain/batch.js';
 import { RateLimitedError } from '../../../shared/domain/errors.js';
 import { keyedHasher } from '../../../shared/domain/keyed-hash.js';
 import type { PaymentStatus } from '../../../shared/domain/lifecycle.js';
 import type { AccountLinkRecord } from '../../../shared/ports/account-store.js';
 import type { ClaimOutcome, EntitlementClaim } from '../../../shared/ports/entitlement-store.js';
+import { batchRecord } from '../../support/records.js';
 import { MOTO_CREDENTIALS, MOTO_REGION, motoAvailable, oneRequestAtATime, startMoto, type Moto } from '../../support/moto.js';
 
 /**
@@ -414,27 +415,7 @@ describe.runIf(motoAvailable)('DynamoDB stores on moto_server', () => {
     const LEASE_MS = 120_000;
 
     async function storedBatch(): Promise<BatchRecord> {
-      const createdAt = T0.toISOString();
-      const batch: BatchRecord = {
-        batchId: ulid(),
-        batchRef: `HCM-${ulid()}`,
-        provinceCode: '79',
-        programCode: PROGRAM,
-        period: PERIOD,
-        status: 'OPEN',
-        control: { itemCount: 1, totalAmount: 5_000_000 },
-        received: { itemCount: 0, totalAmount: 0 },
-        counts: zeroByStatus(),
-        amounts: zeroByStatus(),
-        rejections: {},
-        shardCount: 1,
-        chunkCount: 0,
-        fingerprint: `fp-${ulid()}`,
-        createdBy: 'province-79-system',
-        approvedBy: null,
-        createdAt,
-        updatedAt: createdAt,
-      };
+      const batch = batchRecord({ programCode: PROGRAM, period: PERIOD, control: { itemCount: 1, totalAmount: 5_000_000 } }, T0.toISOString());
       await store.putBatchIfAbsent(batch);
       return batch;
     }

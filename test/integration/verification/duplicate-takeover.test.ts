@@ -1,12 +1,13 @@
 import { ulid } from 'ulid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createVerificationUseCases, type VerificationMessage } from '../../../shared/app/verification.js';
-import { paymentIdentity, personHash, type BatchRecord, type PaymentRecord } from '../../../shared/domain/batch.js';
+import { paymentIdentity, type BatchRecord, type PaymentRecord } from '../../../shared/domain/batch.js';
 import type { BatchStore } from '../../../shared/ports/batch-store.js';
 import type { EntitlementStore } from '../../../shared/ports/entitlement-store.js';
 import type { Citizen, PopulationRegistry } from '../../../shared/ports/population-registry.js';
 import { batchRecordOf, decorate, entitlementHolder, hash, InjectedCrash, PERIOD, PROGRAM, PROVINCE, RecordingQueue, startWorld, type World } from '../../support/disbursement-harness.js';
 import { makePersonalId } from '../../support/personal-ids.js';
+import { paymentRecord } from '../../support/records.js';
 
 /**
  * One entitlement, one payment, when one person appears twice in a batch and
@@ -38,28 +39,11 @@ async function batchWithDuplicate(): Promise<{ batch: BatchRecord; earlier: Paym
     const { shard } = paymentIdentity(hash, batchId, `DUP-${n}`, shardCount);
     if (!refs.some((entry) => entry.shard === shard)) refs.push({ ref: `DUP-${n}`, shard });
   }
-  const [earlier, later] = refs.map(({ ref }, index): PaymentRecord => ({
-    ...paymentIdentity(hash, batchId, ref, shardCount),
-    batchId,
-    provinceCode: PROVINCE,
-    programCode: PROGRAM,
-    period: PERIOD,
-    seq: 10_001 + index,
-    paymentRef: ref,
-    personalId: person.personalId,
-    personHash: personHash(hash, person.personalId),
-    fullName: person.fullName,
-    dateOfBirth: person.dateOfBirth,
-    gender: person.gender,
-    amount: 500_000,
-    status: 'RECEIVED',
-    reasonCode: null,
-    nameMatch: null,
-    account: null,
-    history: [{ status: 'RECEIVED', reasonCode: null, at }],
-    createdAt: at,
-    updatedAt: at,
-  })) as [PaymentRecord, PaymentRecord];
+  const batchKeys = { batchId, shardCount, provinceCode: PROVINCE, programCode: PROGRAM, period: PERIOD };
+  const [earlier, later] = refs.map(({ ref }, index) => paymentRecord(hash, batchKeys, { paymentRef: ref, seq: 10_001 + index, amount: 500_000, payee: person, at })) as [
+    PaymentRecord,
+    PaymentRecord,
+  ];
   const batch = batchRecordOf(batchId, [earlier, later], { status: 'SUBMITTED', shardCount, at });
   await world.batches.putBatchIfAbsent(batch);
   await world.batches.putPayments([earlier, later]);
