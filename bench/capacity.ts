@@ -236,7 +236,7 @@ export const QUOTAS = {
 export const ASSUMPTIONS = {
   /**
    * Write request units per item written, used only when the results hold no consumed capacity: items
-   * of the core table are under 1 KB but for payments with a long history, so 1 unit each.
+   * of the core table stay under 1 KB (payments included, docs/data-model.md), so 1 unit each.
    */
   writeUnitsPerItemWritten: 1,
   /**
@@ -259,7 +259,7 @@ export const ASSUMPTIONS = {
   /** Status reads a province makes per batch (GET /v1/batches/{id}); the bench's own 200 ms polls are left out. */
   statusReadsPerBatch: 10,
   /**
-   * Bytes stored per payment, all items together: the payment item (history, account, about 1 KB), its
+   * Bytes stored per payment, all items together: the payment item (about 800 bytes once paid, docs/data-model.md), its
    * entitlement item, index entries, and DynamoDB's 100-byte overhead per item and per index entry.
    */
   storedBytesPerPayment: 1_500,
