@@ -1,4 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { observed } from '../adapters/aws-call-observers.js';
 
 let client: SecretsManagerClient | undefined;
 
@@ -8,7 +9,7 @@ let client: SecretsManagerClient | undefined;
  * the client, resolves its configuration and opens its connection once.
  */
 export function secretsManager(): SecretsManagerClient {
-  client ??= new SecretsManagerClient({});
+  client ??= observed(new SecretsManagerClient({}));
   return client;
 }
 

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { observed } from '../aws-call-observers.js';
 
 /**
  * The document client, created once per process. `DYNAMODB_ENDPOINT` is set
@@ -7,11 +8,13 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * regional endpoint is used.
  */
 export function createDocumentClient(endpoint = process.env.DYNAMODB_ENDPOINT): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({
-    ...(endpoint ? { endpoint } : {}),
-    // Standard retry mode with more attempts: throttling on a busy table is retried, not surfaced.
-    maxAttempts: 8,
-  });
+  const client = observed(
+    new DynamoDBClient({
+      ...(endpoint ? { endpoint } : {}),
+      // Standard retry mode with more attempts: throttling on a busy table is retried, not surfaced.
+      maxAttempts: 8,
+    }),
+  );
   if (process.env.DYNAMODB_REQUEST_COUNTER === '1') countRequestsOf(client); // --- request counter (opt-in)
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },

@@ -1,4 +1,5 @@
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import { observed } from '../aws-call-observers.js';
 
 /**
  * An SQS client. `SQS_ENDPOINT` is set only by the local server and tests
@@ -7,12 +8,14 @@ import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
  * URL names (it does not switch to the QueueUrl's host).
  */
 export function createSqsClient(endpoint = process.env.SQS_ENDPOINT, config: SQSClientConfig = {}): SQSClient {
-  return new SQSClient({
-    ...(endpoint ? { endpoint, region: process.env.AWS_REGION ?? 'ap-southeast-1' } : {}),
-    // Standard retry mode with more attempts: throttling and 5xx are retried, not surfaced.
-    maxAttempts: 8,
-    ...config,
-  });
+  return observed(
+    new SQSClient({
+      ...(endpoint ? { endpoint, region: process.env.AWS_REGION ?? 'ap-southeast-1' } : {}),
+      // Standard retry mode with more attempts: throttling and 5xx are retried, not surfaced.
+      maxAttempts: 8,
+      ...config,
+    }),
+  );
 }
 
 let shared: SQSClient | undefined;
