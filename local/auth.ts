@@ -1,6 +1,7 @@
-import { generateKeyPair, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { ulid } from 'ulid';
 import type { Scope } from '../shared/http/routes.js';
+import { readJsonFile, writeJsonFile } from './data.js';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
@@ -38,8 +39,18 @@ export class LocalAuthority {
     private readonly publicKey: SigningKey,
   ) {}
 
-  static async create(issuer: string): Promise<LocalAuthority> {
-    const { privateKey, publicKey } = await generateKeyPair('ES256');
+  /**
+   * A new key, or the one kept in `keyFile` (made there on first use): with the
+   * local data folder, tokens issued before a restart stay valid until they expire.
+   */
+  static async create(issuer: string, options: { keyFile?: string } = {}): Promise<LocalAuthority> {
+    const kept = options.keyFile ? readJsonFile<JWK>(options.keyFile) : undefined;
+    if (kept) {
+      const { d: _private, ...publicJwk } = kept;
+      return new LocalAuthority(issuer, (await importJWK(kept, 'ES256')) as SigningKey, (await importJWK(publicJwk, 'ES256')) as SigningKey);
+    }
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: options.keyFile !== undefined });
+    if (options.keyFile) writeJsonFile(options.keyFile, await exportJWK(privateKey));
     return new LocalAuthority(issuer, privateKey, publicKey);
   }
 

@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient, type AttributeDefinition } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand, type AttributeDefinition } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { getHeapStatistics } from 'node:v8';
@@ -21,11 +21,16 @@ function attributeDefinitions(table: TableDefinition): AttributeDefinition[] {
   return [...names].map((AttributeName) => ({ AttributeName, AttributeType: 'S' }));
 }
 
-/** Creates every table of tables.ts (or those of `only`), exactly as the CDK stack defines them. */
+/**
+ * Creates every table of tables.ts (or those of `only`), exactly as the CDK stack
+ * defines them; a table that exists already (a store kept on disk) is kept as it is.
+ */
 export async function createTables(client: DynamoDBClient, prefix: string, only?: readonly TableKey[]): Promise<Record<TableKey, string>> {
+  const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
   const entries = await Promise.all(
     (Object.entries(tableDefinitions) as [TableKey, TableDefinition][]).filter(([key]) => !only || only.includes(key)).map(async ([key, table]) => {
       const TableName = `${prefix}-${table.id}`;
+      if (existing.has(TableName)) return [key, TableName] as const;
       await client.send(
         new CreateTableCommand({
           TableName,
@@ -64,11 +69,13 @@ export interface LocalDynamoOptions {
    * thread's event loop (LOCAL_DYNAMO_THREAD=main chooses it too, for comparisons).
    */
   thread?: 'worker' | 'main';
+  /** A folder where the tables are kept (LevelDB files), so that they outlive the process; in memory when not given. */
+  path?: string;
 }
 
 /** dynalite in this thread: the endpoint and how to close it. */
-async function inThisThread(): Promise<{ port: number; close(): Promise<void> }> {
-  const server = dynalite(dynaliteOptions);
+async function inThisThread(options: typeof dynaliteOptions & { path?: string }): Promise<{ port: number; close(): Promise<void> }> {
+  const server = dynalite(options);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -80,9 +87,9 @@ async function inThisThread(): Promise<{ port: number; close(): Promise<void> }>
 type WorkerMessage = { type: 'listening'; port: number } | { type: 'error'; message: string } | { type: 'stopped' };
 
 /** dynalite in a worker thread (local/dynamodb-worker.mjs), with this thread's heap limit (the store lives in the worker's heap). */
-async function inWorker(): Promise<{ port: number; close(): Promise<void> }> {
+async function inWorker(options: typeof dynaliteOptions & { path?: string }): Promise<{ port: number; close(): Promise<void> }> {
   const worker = new Worker(new URL('./dynamodb-worker.mjs', import.meta.url), {
-    workerData: { options: dynaliteOptions },
+    workerData: { options },
     resourceLimits: { maxOldGenerationSizeMb: Math.ceil(getHeapStatistics().heap_size_limit / 1_048_576) },
   });
   let listening = false;
@@ -121,10 +128,14 @@ async function inWorker(): Promise<{ port: number; close(): Promise<void> }> {
   };
 }
 
-/** An in-memory dynalite on a free loopback port (in a worker thread by default), with the tables ready at once. */
+/**
+ * dynalite on a free loopback port (in a worker thread by default), in memory or
+ * kept in a folder (`path`), with the tables ready at once.
+ */
 export async function startLocalDynamo(prefix = 'local', options: LocalDynamoOptions = {}): Promise<LocalDynamo> {
   const thread = options.thread ?? (process.env.LOCAL_DYNAMO_THREAD === 'main' ? 'main' : 'worker');
-  const store = thread === 'main' ? await inThisThread() : await inWorker();
+  const settings = { ...dynaliteOptions, ...(options.path ? { path: options.path } : {}) };
+  const store = thread === 'main' ? await inThisThread(settings) : await inWorker(settings);
   const endpoint = `http://127.0.0.1:${store.port}`;
   const client = new DynamoDBClient({ endpoint, region: 'ap-southeast-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const tableNames = await createTables(client, prefix);

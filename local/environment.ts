@@ -18,6 +18,12 @@ const defaults: Record<string, string> = {
   AWS_ACCESS_KEY_ID: 'local',
   AWS_SECRET_ACCESS_KEY: 'local',
   LOCAL_PROVIDER_SECRET: 'local-provider-secret',
+  // The reconciler (shared/app/repair.ts) at local speed: local units of work take well under a second
+  // and a failing message reaches the dead-letter queue after about 10 s (queues.ts), so a batch quiet for
+  // 10 s has nothing in flight, and a payment QUEUED for 30 s has lost its message.
+  REPAIR_QUIET_SECONDS: '10',
+  REPAIR_REDRIVE_AFTER_SECONDS: '30',
+  REPAIR_RECHECK_SECONDS: '30',
   // Development pepper: deployed, the pepper comes from Secrets Manager.
   HASH_PEPPER: 'local-development-pepper-not-secret',
   // The SDK's notice that its releases after January 2027 need Node 22: true, and said once in the

@@ -3,6 +3,7 @@
  * PORT (default 3000), HOST (default 127.0.0.1), LOG_LEVEL (default WARN).
  */
 import './environment.js';
+import { localDataSettings } from './data.js';
 import { formatAccessLine } from './http-server.js';
 import { startSandbox, type Sandbox } from './sandbox.js';
 
@@ -12,6 +13,13 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1);
 }
 const quiet = process.env.LOCAL_QUIET === '1';
+let data: ReturnType<typeof localDataSettings>;
+try {
+  data = localDataSettings();
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
 
 let sandbox: Sandbox | undefined;
 // Handlers first: a Ctrl-C that arrives while starting still stops cleanly.
@@ -30,6 +38,8 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 try {
   sandbox = await startSandbox({
     port,
+    dataDir: data.dir,
+    resetData: data.reset,
     ...(process.env.HOST ? { host: process.env.HOST } : {}),
     onRequest: quiet
       ? undefined
@@ -38,6 +48,8 @@ try {
 } catch (error) {
   if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     console.error(`Port ${port} is already in use. Stop the other process or start with PORT=3001 npm start.`);
+  } else if (data.dir && /lock/i.test(String((error as Error).message))) {
+    console.error(`The data folder ${data.dir} is in use by another local server. Stop it, or start with --in-memory (or LOCAL_DATA_DIR=<another folder>).`);
   } else {
     console.error('The local server could not start:', error);
   }
@@ -55,7 +67,13 @@ Social payments API (local) listening on ${url}
                    -d '{"role":"province","provinceCode":"79"}'
   Use it:        curl ${url}/v1/programs -H "authorization: Bearer <accessToken>"
 
-  Store:         in-memory DynamoDB (dynalite) at ${sandbox.dynamoEndpoint}, tables created; data is lost on exit
+  Store:         ${
+    sandbox.dataDir
+      ? `DynamoDB (dynalite) kept in ${sandbox.dataDir} (batches, accounts, register, provider ledger, signing key);
+                 it survives a restart, even kill -9. npm start -- --reset empties it, --in-memory keeps nothing.`
+      : 'in-memory DynamoDB (dynalite): data is lost on exit (npm start without --in-memory keeps it in .data/)'
+  }
+  Self-repair:   the reconciler ran at start (${sandbox.startupRepair.watched} batch(es) watched, ${sandbox.startupRepair.repairs} repair(s)) and runs every few seconds
   Provider callback secret (every provider): ${sandbox.providerSecret}
   Docs:          README.md (walk-through), docs/ (data model, decisions, deploy)
 

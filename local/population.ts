@@ -1,3 +1,4 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../shared/adapters/dynamodb/client.js';
 import { SandboxPopulationRegistry } from '../shared/adapters/population/sandbox-registry.js';
 import { sandboxPeople, syntheticPopulation } from '../shared/adapters/population/synthetic-population.js';
@@ -45,7 +46,15 @@ export interface LocalPopulation {
 export function startLocalPopulation(endpoint: string, tableName: string): LocalPopulation {
   const client = createDocumentClient(endpoint);
   const registry = loadSecrets().then(({ pepper }) => new SandboxPopulationRegistry(client, tableName, keyedHasher(pepper)));
-  const ready = registry.then((register) => register.add([...sandboxPeople, ...syntheticPopulation(LOCAL_POPULATION_SEED)]));
+  // Seeded once per store: a register kept in the data folder keeps what was added or changed since.
+  const marker = { TableName: tableName, Key: { pk: `SEEDED#${LOCAL_POPULATION_SEED.size}#${LOCAL_POPULATION_SEED.seed}` } };
+  const ready = registry.then(async (register) => {
+    if ((await client.send(new GetCommand({ ...marker, ConsistentRead: true }))).Item) return 0;
+    const people = [...sandboxPeople, ...syntheticPopulation(LOCAL_POPULATION_SEED)];
+    await register.add(people);
+    await client.send(new PutCommand({ TableName: tableName, Item: { ...marker.Key, seededAt: new Date().toISOString() } }));
+    return people.length;
+  });
   // Awaited by the caller; this only keeps a failure that happens before then from being reported twice.
   ready.catch(() => undefined);
   return {

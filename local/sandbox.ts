@@ -5,6 +5,8 @@ import { readJson } from '../shared/http/api-handler.js';
 import { localTokenRequestSchema } from '../shared/domain/schemas.js';
 import { parseOrThrow } from '../shared/domain/validation.js';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, LocalAuthority } from './auth.js';
+import { prepareDataFolder } from './data.js';
+import { startLocalReconciler, type ReconcilerHandler } from './reconciler.js';
 import { startLocalDynamo } from './dynamodb.js';
 import { createLocalHttpServer, type LambdaHttpHandler, type LocalRoute } from './http-server.js';
 import type { TableKey } from '../shared/adapters/dynamodb/tables.js';
@@ -26,6 +28,15 @@ export interface SandboxOptions {
   onRequest?: Parameters<typeof createLocalHttpServer>[0]['onRequest'];
   /** Count invocations and handler time per function (bench/pipeline.ts), see Sandbox.functionStats. */
   timeFunctions?: boolean;
+  /** Where the store and the signing key are kept (local/data.ts); in memory when undefined. */
+  dataDir?: string | undefined;
+  /** Empty the data folder first. */
+  resetData?: boolean;
+  /**
+   * How often the reconciler runs (ms; default LOCAL_REPAIR_INTERVAL_MS or 5,000). Its first run
+   * is at start, before the server listens: the queues are new, so nothing is in flight.
+   */
+  repairIntervalMs?: number;
 }
 
 /** Invocations of a function's handler and their total duration (from the call until its promise settled). */
@@ -41,7 +52,11 @@ export interface Sandbox {
   audience: string;
   dynamoEndpoint: string;
   tableNames: Record<TableKey, string>;
+  /** The data folder, or undefined when everything is in memory. */
+  dataDir: string | undefined;
   providerSecret: string;
+  /** What the reconciler's first run (at start) found and repaired. */
+  startupRepair: { watched: number; repairs: number };
   // --- local SQS: what the sandbox exposes
   sqsEndpoint: string;
   queueUrls: Record<QueueKey, string>;
@@ -65,7 +80,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const host = options.host ?? '127.0.0.1';
-  const dynamo = await startLocalDynamo();
+  const data = prepareDataFolder({ dir: options.dataDir, reset: options.resetData === true });
+  const dynamo = await startLocalDynamo('local', data ? { path: data.dynamodb } : {});
   const providerSecret = process.env.LOCAL_PROVIDER_SECRET ?? 'local-provider-secret';
   process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
   for (const [key, definition] of Object.entries(tableDefinitions)) {
@@ -113,7 +129,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     return loaded;
   };
 
-  const authority = await LocalAuthority.create(LOCAL_ISSUER);
+  const authority = await LocalAuthority.create(LOCAL_ISSUER, data ? { keyFile: data.signingKey } : {});
   const localRoutes: LocalRoute[] = [
     {
       method: 'POST',
@@ -133,6 +149,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ...(options.onRequest ? { onRequest: options.onRequest } : {}),
   });
   await population.ready; // --- sandbox population register: seeded before the first request
+  // --- self-repair: the reconciler's first run, before anything else can move; then on a timer
+  const reconciler = await startLocalReconciler(() => loadHandler('reconciler') as unknown as Promise<ReconcilerHandler>, {
+    intervalMs: options.repairIntervalMs ?? Number(process.env.LOCAL_REPAIR_INTERVAL_MS ?? 5_000),
+  });
+  // --- end self-repair
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => resolve());
@@ -156,13 +177,16 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     audience: LOCAL_AUDIENCE,
     dynamoEndpoint: dynamo.endpoint,
     tableNames: dynamo.tableNames,
+    dataDir: options.dataDir,
     providerSecret,
+    startupRepair: reconciler.startup,
     sqsEndpoint: queues.endpoint,
     queueUrls: queues.queueUrls,
     dlqUrls: queues.dlqUrls,
     queueStats: () => ({ requests: queues.stats(), consumers: consumers.stats() }),
     functionStats: () => Object.fromEntries([...functionStats].map(([name, stats]) => [name, { ...stats }])),
     stop: async () => {
+      await reconciler.stop(); // --- self-repair
       // --- local SQS: pollers first (they finish their batches), then HTTP, queues, store
       await consumers.stop();
       consumerClient.destroy();

@@ -21,17 +21,49 @@ import {
   type ItemError,
 } from '../domain/errors.js';
 import type { KeyedHash } from '../domain/keyed-hash.js';
-import type { BatchStatus, PaymentStatus } from '../domain/lifecycle.js';
-import { sumAmounts } from '../domain/money.js';
+import { allowedFrom, type BatchStatus, type PaymentStatus } from '../domain/lifecycle.js';
+import { MIN_PAYMENT_AMOUNT, sumAmounts } from '../domain/money.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
 import type { CreateBatchRequest, PaymentItem } from '../domain/schemas.js';
 import type { Principal } from '../http/principal.js';
 import { ConditionFailed, type BatchStore } from '../ports/batch-store.js';
+import { finishCancellation } from './cancellation.js';
 import type { EntitlementStore } from '../ports/entitlement-store.js';
 import type { CursorCodec } from './cursor.js';
 
-/** Longer than any request can run (API Gateway gives up at 30 s), so a live upload never loses its lease. */
-export const UPLOAD_LEASE_MS = 120_000;
+/**
+ * Longer than any request can run (the write function's timeout is 29 s, API
+ * Gateway gives up at 30 s), so that a live request never loses its lease, and
+ * short enough that a request that died frees the batch soon: a 429 or 409 it
+ * causes says when to come back (Retry-After), and asking again then succeeds.
+ */
+export const UPLOAD_LEASE_MS = 35_000;
+/** The lease of a create request on its batchRef (same reasoning). */
+export const CREATE_LEASE_MS = UPLOAD_LEASE_MS;
+
+/** Whole seconds until a lease expires, at least 1 (a Retry-After). */
+export function secondsLeft(expiresAt: string, now: Date): number {
+  return Math.max(1, Math.ceil((Date.parse(expiresAt) - now.getTime()) / 1000));
+}
+
+/**
+ * A create's payments that cannot add up to its control totals, whatever is
+ * uploaded later (each payment is at least MIN_AMOUNT): refused before anything
+ * is stored, so that the batchRef stays free for the corrected request.
+ */
+export function controlMismatch(request: CreateBatchRequest): string | undefined {
+  const payments = request.payments ?? [];
+  if (payments.length === 0) return undefined;
+  const { itemCount, totalAmount } = request.control;
+  const sum = sumAmounts(payments.map((payment) => payment.amount));
+  const missing = itemCount - payments.length;
+  if (missing < 0) return `${payments.length} payments were sent for a batch of ${itemCount}.`;
+  if (missing === 0 && sum !== totalAmount) return `the ${itemCount} payments total ${sum} VND, not ${totalAmount} VND.`;
+  if (missing > 0 && sum + missing * MIN_PAYMENT_AMOUNT > totalAmount) {
+    return `the ${payments.length} payments already total ${sum} VND: the ${missing} still to come cannot bring the batch to ${totalAmount} VND.`;
+  }
+  return undefined;
+}
 
 export interface BatchDependencies {
   store: BatchStore;
@@ -132,8 +164,9 @@ export function createBatchUseCases(deps: BatchDependencies) {
         });
       }
       if (fresh.length === 0) {
-        await store.releaseUploadLease(batch.batchId, owner);
-        return { batch: leased, accepted: 0, alreadyStored: items.length };
+        // The batch as the release left it (no lease): a seal right after must not see this request's own lease.
+        const released = (await store.releaseUploadLease(batch.batchId, owner)) ?? (await requireBatch(batch.batchId));
+        return { batch: released, accepted: 0, alreadyStored: items.length };
       }
       written = true;
       await store.putPayments(fresh);
@@ -154,7 +187,9 @@ export function createBatchUseCases(deps: BatchDependencies) {
     let current = batch;
     const leaseExpired = current.uploadLease !== undefined && current.uploadLease.expiresAt < now.toISOString();
     if (current.uploadLease && !leaseExpired) {
-      throw new RateLimitedError('A chunk of this batch is being uploaded right now. Seal once it has finished.', { retryAfterSeconds: 1 });
+      throw new RateLimitedError('A chunk of this batch is being uploaded right now. Seal once it has finished.', {
+        retryAfterSeconds: secondsLeft(current.uploadLease.expiresAt, now),
+      });
     }
     if (current.recountNeeded || leaseExpired) {
       current = await store.repairReceived(current.batchId, await store.sumPayments(current), now);
@@ -179,59 +214,93 @@ export function createBatchUseCases(deps: BatchDependencies) {
     return sealed;
   }
 
+  /** The create's steps after the claim: the batch, its payments, the seal. Each one is a no-op when already done. */
+  async function completeCreate(principal: Principal, request: CreateBatchRequest, batchId: string, fingerprint: string, now: string): Promise<BatchRecord> {
+    let batch = await store.getBatch(batchId);
+    if (!batch) {
+      await store.putBatchIfAbsent({
+        batchId,
+        batchRef: request.batchRef,
+        provinceCode: request.provinceCode,
+        programCode: request.programCode,
+        period: request.period,
+        status: 'OPEN',
+        control: request.control,
+        received: { itemCount: 0, totalAmount: 0 },
+        counts: zeroByStatus(),
+        amounts: zeroByStatus(),
+        rejections: {},
+        shardCount: shardCountFor(request.control.itemCount),
+        chunkCount: 0,
+        fingerprint,
+        createdBy: principal.sub,
+        approvedBy: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      batch = await requireBatch(batchId);
+    }
+    if (request.payments && request.payments.length > 0 && batch.status === 'OPEN') {
+      batch = (await appendChunk(batch, request.payments)).batch;
+      if (request.payments.length === request.control.itemCount) batch = await seal(batch);
+    }
+    return batch;
+  }
+
   function bindingOf(principal: Principal, operation: string, query: Record<string, unknown>): string {
     return JSON.stringify([principal.sub, principal.provinceCode ?? '', operation, query]);
   }
 
   return {
+    /**
+     * Idempotent by content (api.md, "Version 1.1 additions"): the request that
+     * claims the batchRef answers 201; an identical request answers 200 with the
+     * batch once the first has finished, 409 CONFLICT with Retry-After while it
+     * is still working, and finishes the work itself when the first died (its
+     * create lease expired). Payments that cannot match `control` are refused
+     * before anything is stored.
+     */
     async createBatch(principal: Principal, request: CreateBatchRequest): Promise<{ created: boolean; batch: BatchRecord }> {
       if (!principal.provinceCode || principal.provinceCode !== request.provinceCode) {
         throw new ForbiddenError('provinceCode must be the province of the calling system.');
       }
+      const mismatch = controlMismatch(request);
+      if (mismatch) {
+        throw new ControlTotalsMismatchError(`The payments do not add up to the control totals: ${mismatch} Nothing was stored.`, {
+          extensions: {
+            expected: request.control,
+            actual: { itemCount: request.payments?.length ?? 0, totalAmount: sumAmounts((request.payments ?? []).map((payment) => payment.amount)) },
+          },
+        });
+      }
       const fingerprint = createRequestFingerprint(request);
-      const now = clock.now().toISOString();
-      const claim = await store.claimBatchRef({
-        provinceCode: request.provinceCode,
-        batchRefHash: deps.hash('batch-ref', request.batchRef),
-        batchId: deps.newBatchId(),
-        fingerprint,
-        at: now,
-      });
-      if (!claim.claimed && claim.fingerprint !== fingerprint) {
-        throw new BatchRefConflictError('This batchRef was already used in your province for a different batch.', {
-          extensions: { batchId: claim.batchId },
-        });
+      const now = clock.now();
+      const batchRefHash = deps.hash('batch-ref', request.batchRef);
+      const lease = { owner: deps.newLeaseOwner(), expiresAt: new Date(now.getTime() + CREATE_LEASE_MS).toISOString() };
+      const claim = await store.claimBatchRef({ provinceCode: request.provinceCode, batchRefHash, batchId: deps.newBatchId(), fingerprint, at: now.toISOString(), lease });
+      if (!claim.claimed) {
+        if (claim.fingerprint !== fingerprint) {
+          throw new BatchRefConflictError('This batchRef was already used in your province for a different batch.', { extensions: { batchId: claim.batchId } });
+        }
+        if (!claim.lease) return { created: false, batch: await requireBatch(claim.batchId) }; // finished: a replay
+        const inFlight = claim.lease.expiresAt >= now.toISOString() || !(await store.takeOverCreate(request.provinceCode, batchRefHash, lease, now.toISOString()));
+        if (inFlight) {
+          throw new ConflictError('An identical request is creating this batch right now. Ask again shortly: the answer will be the batch.', {
+            retryAfterSeconds: secondsLeft(claim.lease.expiresAt, now),
+            extensions: { batchId: claim.batchId },
+          });
+        }
+        // The first request died: this one finishes what it started (every step below is idempotent).
       }
-      let batch = await store.getBatch(claim.batchId);
-      if (!batch) {
-        // First attempt, or a retry after a crash between the claim and the batch write.
-        await store.putBatchIfAbsent({
-          batchId: claim.batchId,
-          batchRef: request.batchRef,
-          provinceCode: request.provinceCode,
-          programCode: request.programCode,
-          period: request.period,
-          status: 'OPEN',
-          control: request.control,
-          received: { itemCount: 0, totalAmount: 0 },
-          counts: zeroByStatus(),
-          amounts: zeroByStatus(),
-          rejections: {},
-          shardCount: shardCountFor(request.control.itemCount),
-          chunkCount: 0,
-          fingerprint,
-          createdBy: principal.sub,
-          approvedBy: null,
-          createdAt: now,
-          updatedAt: now,
-        });
-        batch = await requireBatch(claim.batchId);
+      try {
+        const batch = await completeCreate(principal, request, claim.batchId, fingerprint, now.toISOString());
+        await store.releaseCreateLease(request.provinceCode, batchRefHash, lease.owner);
+        return { created: claim.claimed, batch };
+      } catch (error) {
+        // Let an identical retry start over at once rather than wait for the lease.
+        await store.releaseCreateLease(request.provinceCode, batchRefHash, lease.owner).catch(() => undefined);
+        throw error;
       }
-      if (request.payments && request.payments.length > 0 && batch.status === 'OPEN') {
-        batch = (await appendChunk(batch, request.payments)).batch;
-        if (request.payments.length === request.control.itemCount) batch = await seal(batch);
-      }
-      return { created: claim.claimed, batch };
     },
 
     async appendPayments(principal: Principal, batchId: string, items: PaymentItem[]): Promise<ChunkResult> {
@@ -286,57 +355,29 @@ export function createBatchUseCases(deps: BatchDependencies) {
 
     async cancelBatch(principal: Principal, batchId: string): Promise<BatchRecord> {
       const batch = await loadOwnBatch(principal, batchId);
-      if (batch.status === 'CANCELLED') return batch;
-      const cancellable: BatchStatus[] = ['OPEN', 'SUBMITTED', 'AWAITING_APPROVAL'];
+      // Cancelled already: finish what an earlier cancel may have left (its request may have died mid-way).
+      if (batch.status === 'CANCELLED') return batch.cancelPending ? finishCancellation(deps, batch, { resumed: true }) : batch;
+      const cancellable = allowedFrom('batch', 'CANCELLED');
       if (!cancellable.includes(batch.status)) {
         throw new InvalidStateError(`The batch is ${batch.status}; only a batch that is not yet approved can be cancelled.`);
       }
       if (batch.uploadLease && batch.uploadLease.expiresAt >= clock.now().toISOString()) {
-        throw new RateLimitedError('A chunk of this batch is being uploaded right now. Cancel once it has finished.', { retryAfterSeconds: 1 });
+        throw new RateLimitedError('A chunk of this batch is being uploaded right now. Cancel once it has finished.', {
+          retryAfterSeconds: secondsLeft(batch.uploadLease.expiresAt, clock.now()),
+        });
       }
       let cancelled: BatchRecord;
       try {
-        cancelled = await store.transitionBatch(batchId, cancellable, 'CANCELLED', {}, clock.now().toISOString());
+        // cancelPending puts the batch in the reconciler's watch until every payment is cancelled.
+        cancelled = await store.transitionBatch(batchId, cancellable, 'CANCELLED', { cancelPending: true }, clock.now().toISOString());
       } catch (error) {
-        if (error instanceof ConditionFailed && error.current?.status === 'CANCELLED') return error.current;
+        if (error instanceof ConditionFailed && error.current?.status === 'CANCELLED') return this.cancelBatch(principal, batchId);
         if (error instanceof ConditionFailed) throw new InvalidStateError(`The batch is ${error.current?.status}; it can no longer be cancelled.`);
         throw error;
       }
-      await cancelPayments(cancelled);
-      return requireBatch(batchId);
+      return finishCancellation(deps, cancelled, { resumed: false });
     },
   };
-
-  /** Every payment not yet terminal becomes CANCELLED (and so releases its entitlement). */
-  async function cancelPayments(batch: BatchRecord): Promise<void> {
-    const from: PaymentStatus[] = ['RECEIVED', 'VERIFIED', 'ON_HOLD'];
-    for (const status of from) {
-      let after: Record<string, unknown> | undefined;
-      do {
-        const page = await store.listPayments(batch, { status, limit: 500, after });
-        const at = clock.now().toISOString();
-        const moved = await Promise.all(
-          page.items.map((payment) => store.transitionPayment(payment, [status], 'CANCELLED', { reasonCode: null, at })),
-        );
-        const done = moved.filter((payment): payment is PaymentRecord => payment !== undefined);
-        await Promise.all(
-          done.map((payment) =>
-            deps.entitlements.release({ personHash: payment.personHash, programCode: payment.programCode, period: payment.period, paymentId: payment.paymentId }),
-          ),
-        );
-        const amount = sumAmounts(done.map((payment) => payment.amount));
-        await store.addToCounters(
-          batch.batchId,
-          [
-            { status, count: -done.length, amount: -amount },
-            { status: 'CANCELLED', count: done.length, amount },
-          ],
-          at,
-        );
-        after = page.next;
-      } while (after);
-    }
-  }
 }
 
 export type BatchUseCases = ReturnType<typeof createBatchUseCases>;

@@ -3,7 +3,7 @@ import type { PaymentRecord } from '../domain/batch.js';
 import { parsePaymentId } from '../domain/batch.js';
 import type { Clock } from '../domain/dates.js';
 import { ConflictError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
-import type { PaymentStatus } from '../domain/lifecycle.js';
+import { allowedFrom } from '../domain/lifecycle.js';
 import type { ProviderCallback } from '../domain/schemas.js';
 import type { BatchStore } from '../ports/batch-store.js';
 import type { TransferOutcome } from '../ports/payment-provider.js';
@@ -28,26 +28,32 @@ export function verifyCallbackSignature(options: { secret: string | undefined; t
   if (!timingSafeEqual(expected, Buffer.from(signature, 'hex'))) throw refused('the signature does not match');
 }
 
-/** Where each reported outcome may come from; the same outcome again is a no-op. */
-const allowedFrom: Record<ProviderCallback['outcome'], PaymentStatus[]> = {
-  PAID: ['QUEUED', 'SENT'],
-  FAILED: ['QUEUED', 'SENT'],
-  RETURNED: ['PAID'],
-};
-
-export function createCallbackUseCases(deps: { batches: BatchStore; disbursement: Pick<DisbursementUseCases, 'recordOutcome' | 'settleCounters'>; clock: Clock }) {
+export function createCallbackUseCases(deps: {
+  batches: BatchStore;
+  disbursement: Pick<DisbursementUseCases, 'recordOutcome' | 'settleCounters' | 'redoAfterEffects'>;
+  clock: Clock;
+}) {
   return {
     /** Applies a verified callback. Returns the payment as it is after it. */
     async apply(providerCode: string, callback: ProviderCallback): Promise<{ payment: PaymentRecord; changed: boolean }> {
       const key = parsePaymentId(callback.transferRef);
       const payment = key ? await deps.batches.getPayment(key) : undefined;
       if (!payment || payment.payout?.provider.code !== providerCode) throw new NotFoundError('No transfer with this reference for this provider.');
-      if (payment.status === callback.outcome) return { payment, changed: false }; // repeated callback
-      if (!allowedFrom[callback.outcome].includes(payment.status)) {
+      if (payment.status === callback.outcome) {
+        // Repeated (the provider did not get our first answer): nothing changes, but what the first
+        // delivery did after its status write may not have happened if it died there.
+        await deps.disbursement.redoAfterEffects(payment);
+        return { payment, changed: false };
+      }
+      // The lifecycle says where each outcome may come from; the same outcome again was handled above.
+      if (!allowedFrom('payment', callback.outcome).includes(payment.status)) {
         throw new ConflictError(`The payment is ${payment.status}; a ${callback.outcome} callback cannot move it there.`);
       }
       if (callback.outcome === 'RETURNED') {
-        const moved = await deps.batches.transitionPayment(payment, ['PAID'], 'RETURNED', { reasonCode: null, at: deps.clock.now().toISOString() });
+        // A return usually comes after the batch completed, when nothing watches it: put it in the
+        // reconciler's watch first, so that a death between the status write and the counters is repaired.
+        await deps.batches.watchBatch(payment.batchId);
+        const moved = await deps.batches.transitionPayment(payment, allowedFrom('payment', 'RETURNED', ['PAID']), 'RETURNED', { reasonCode: null, at: deps.clock.now().toISOString() });
         if (!moved) return this.apply(providerCode, callback);
         await deps.disbursement.settleCounters([{ batchId: payment.batchId, from: 'PAID', to: 'RETURNED', amount: payment.amount }]);
         return { payment: moved, changed: true };

@@ -1,9 +1,10 @@
+import { inParallel } from './concurrency.js';
 import type { BatchRecord, PaymentRecord } from '../domain/batch.js';
 import { parsePaymentId } from '../domain/batch.js';
 import type { Clock } from '../domain/dates.js';
 import { ForbiddenError, InvalidStateError, NotFoundError } from '../domain/errors.js';
 import type { PaymentStatus } from '../domain/lifecycle.js';
-import { unsettledPaymentStatuses } from '../domain/lifecycle.js';
+import { allowedFrom, unsettledPaymentStatuses } from '../domain/lifecycle.js';
 import type { FailureReasonCode } from '../domain/reason-codes.js';
 import type { Principal } from '../http/principal.js';
 import type { AccountLinkRecord, AccountStore } from '../ports/account-store.js';
@@ -76,13 +77,6 @@ function deltasOf(moves: Moved[]): Map<string, CounterDelta[]> {
   return byBatch;
 }
 
-async function inParallel<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    for (let item = items[next++]; item !== undefined; item = items[next++]) await run(item);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /** Messages of at most PAYMENT_GROUP_SIZE payments each. */
 export function paymentGroups(payments: readonly PaymentToSend[]): DisbursementMessage[] {
@@ -111,7 +105,8 @@ export async function releaseHeldPayments(deps: { batches: BatchStore; queue: Wo
   return held.length;
 }
 
-function shardMessages(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>): DisbursementMessage[] {
+/** The first fan-out page of each shard of an approved batch. */
+export function shardMessages(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>): DisbursementMessage[] {
   return Array.from({ length: batch.shardCount }, (_, shard) => ({ kind: 'shard' as const, batchId: batch.batchId, shard }));
 }
 
@@ -131,8 +126,9 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
   }
   const newWork = (): Work => ({ moves: [], batchIds: new Set() });
 
-  async function move(payment: PaymentRecord, from: PaymentStatus[], to: PaymentStatus, reasonCode: FailureReasonCode | 'NO_LINKED_ACCOUNT' | null, set?: Parameters<BatchStore['transitionPayment']>[3]['set']) {
-    const moved = await batches.transitionPayment(payment, from, to, { reasonCode, at: clock.now().toISOString(), ...(set ? { set } : {}) });
+  /** A status write guarded by the lifecycle (narrowed to `only`, the status just read), releasing the entitlement of a payment that gives it up. */
+  async function move(payment: PaymentRecord, only: PaymentStatus[], to: PaymentStatus, reasonCode: FailureReasonCode | 'NO_LINKED_ACCOUNT' | null, set?: Parameters<BatchStore['transitionPayment']>[3]['set']) {
+    const moved = await batches.transitionPayment(payment, allowedFrom('payment', to, only), to, { reasonCode, at: clock.now().toISOString(), ...(set ? { set } : {}) });
     if (moved && (to === 'FAILED' || to === 'REJECTED' || to === 'CANCELLED')) {
       await entitlements.release({ personHash: payment.personHash, programCode: payment.programCode, period: payment.period, paymentId: payment.paymentId });
     }
@@ -158,7 +154,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
    * account with the same reference, whatever was linked meanwhile.
    */
   async function queuePayment(payment: PaymentRecord, link: AccountLinkRecord): Promise<PaymentRecord | undefined> {
-    return batches.transitionPayment(payment, ['VERIFIED', 'ON_HOLD'], 'QUEUED', {
+    return batches.transitionPayment(payment, allowedFrom('payment', 'QUEUED', ['VERIFIED', 'ON_HOLD']), 'QUEUED', {
       reasonCode: null,
       at: clock.now().toISOString(),
       set: {
@@ -184,6 +180,9 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
         }
         return repairAfterRedelivery(current);
       }
+      // A released held payment makes a COMPLETED batch APPROVED again, before it moves: a death right
+      // after the queueing write then leaves an APPROVED batch, which the reconciler watches.
+      if (current.status === 'ON_HOLD') await reopenBatch(current.batchId);
       const queued = await queuePayment(current, link);
       if (!queued) {
         // Changed meanwhile (another delivery queued or held it): read both again and look once more.
@@ -193,7 +192,6 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
         return disburseOne(again, relinked, work, rereads + 1);
       }
       work.moves.push({ batchId: current.batchId, from: current.status, to: 'QUEUED', amount: current.amount });
-      if (current.status === 'ON_HOLD') await reopenBatch(current.batchId);
       current = queued;
     }
     if (current.status !== 'QUEUED') return repairAfterRedelivery(current); // sent, settled or failed already
@@ -233,7 +231,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
   /** A released held payment makes a COMPLETED batch APPROVED again until it settles. */
   async function reopenBatch(batchId: string): Promise<void> {
     try {
-      await batches.transitionBatch(batchId, ['COMPLETED'], 'APPROVED', {}, clock.now().toISOString());
+      await batches.transitionBatch(batchId, allowedFrom('batch', 'APPROVED', ['COMPLETED']), 'APPROVED', {}, clock.now().toISOString());
     } catch (error) {
       if (!(error instanceof ConditionFailed)) throw error;
     }
@@ -273,8 +271,12 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
 
   /**
    * COMPLETED when no payment is left RECEIVED, VERIFIED, QUEUED or SENT. The
-   * counters say when to look; the payments themselves decide (counters can lag
-   * after a crash, the tally cannot).
+   * counters say when to look (they reach zero once every unit that moved a
+   * payment has counted its move); the payments themselves decide, and the
+   * completion sets the counters from their tally. Counters that lag because a
+   * unit died before counting are the reconciler's to repair (shared/app/repair.ts):
+   * refreshing them here, while other deliveries still count their moves,
+   * could count some moves twice.
    */
   async function completeIfSettled(batch: BatchRecord, force = false): Promise<BatchRecord> {
     if (batch.status !== 'APPROVED') return batch;
@@ -282,11 +284,9 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     if (pending > 0 && !force) return batch;
     const tally = await batches.tallyPayments(batch);
     const left = unsettledPaymentStatuses.reduce((sum, status) => sum + tally.counts[status], 0);
-    const at = clock.now().toISOString();
+    if (left > 0) return batch;
     try {
-      return left === 0
-        ? await batches.transitionBatch(batch.batchId, ['APPROVED'], 'COMPLETED', tally, at)
-        : await batches.transitionBatch(batch.batchId, ['APPROVED'], 'APPROVED', tally, at);
+      return await batches.transitionBatch(batch.batchId, allowedFrom('batch', 'COMPLETED'), 'COMPLETED', tally, clock.now().toISOString());
     } catch (error) {
       if (!(error instanceof ConditionFailed)) throw error;
       return error.current ?? batch;
@@ -353,7 +353,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
       if (batch.status !== 'AWAITING_APPROVAL') throw new InvalidStateError(`The batch is ${batch.status}; only a batch AWAITING_APPROVAL can be approved.`);
       let approved: BatchRecord;
       try {
-        approved = await batches.transitionBatch(batchId, ['AWAITING_APPROVAL'], 'APPROVED', { approvedBy: principal.sub }, clock.now().toISOString());
+        approved = await batches.transitionBatch(batchId, allowedFrom('batch', 'APPROVED', ['AWAITING_APPROVAL']), 'APPROVED', { approvedBy: principal.sub }, clock.now().toISOString());
       } catch (error) {
         if (!(error instanceof ConditionFailed)) throw error;
         if (error.current && error.current.approvedBy === principal.sub && error.current.status !== 'AWAITING_APPROVAL') {
@@ -417,6 +417,8 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     },
     /** Counts moves made elsewhere (a returned payment) and completes what is settled. */
     settleCounters: (moves: Moved[]) => settle({ moves, batchIds: new Set() }),
+    /** What follows a status write and may have been lost with a unit that died after it (a FAILED payment's release). */
+    redoAfterEffects: (payment: PaymentRecord) => repairAfterRedelivery(payment),
   };
 }
 

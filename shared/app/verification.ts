@@ -1,5 +1,7 @@
+import { inParallel } from './concurrency.js';
 import type { BatchRecord, PaymentRecord } from '../domain/batch.js';
 import { findProgram } from '../domain/catalogues.js';
+import { allowedFrom } from '../domain/lifecycle.js';
 import type { Clock } from '../domain/dates.js';
 import { periodStart } from '../domain/dates.js';
 import { sumAmounts } from '../domain/money.js';
@@ -24,13 +26,6 @@ export const VERIFICATION_PAGE_SIZE = 100;
 /** Conditional writes in flight at once per page. */
 const PARALLEL_PEOPLE = 16;
 
-async function inParallel<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    for (let item = items[next++]; item !== undefined; item = items[next++]) await run(item);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 export interface VerificationDependencies {
   batches: BatchStore;
@@ -95,7 +90,7 @@ export function createVerificationUseCases(deps: VerificationDependencies) {
         final = { status: 'VERIFIED', nameMatch: verdict.nameMatch };
         const loserKey = outcome.supersededPaymentId ? parseKey(outcome.supersededPaymentId) : undefined;
         if (loserKey) {
-          superseded = await batches.transitionPayment(loserKey, ['RECEIVED', 'VERIFIED'], 'REJECTED', {
+          superseded = await batches.transitionPayment(loserKey, allowedFrom('payment', 'REJECTED', ['RECEIVED', 'VERIFIED']), 'REJECTED', {
             reasonCode: 'DUPLICATE_ENTITLEMENT',
             at,
             set: { duplicateOf: payment.paymentId },
@@ -107,7 +102,7 @@ export function createVerificationUseCases(deps: VerificationDependencies) {
     } else {
       final = verdict;
     }
-    const moved = await batches.transitionPayment(payment, ['RECEIVED'], final.status, {
+    const moved = await batches.transitionPayment(payment, allowedFrom('payment', final.status, ['RECEIVED']), final.status, {
       reasonCode: final.status === 'REJECTED' ? final.reasonCode : null,
       at,
       set: final.status === 'VERIFIED' ? { nameMatch: final.nameMatch } : { duplicateOf: final.duplicateOf },
@@ -140,7 +135,7 @@ export function createVerificationUseCases(deps: VerificationDependencies) {
       return;
     }
     try {
-      await batches.transitionBatch(batch.batchId, ['SUBMITTED'], 'AWAITING_APPROVAL', tally, clock.now().toISOString());
+      await batches.transitionBatch(batch.batchId, allowedFrom('batch', 'AWAITING_APPROVAL', ['SUBMITTED']), 'AWAITING_APPROVAL', tally, clock.now().toISOString());
     } catch (error) {
       if (!(error instanceof ConditionFailed)) throw error; // already moved on (or cancelled)
     }

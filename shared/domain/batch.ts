@@ -41,6 +41,29 @@ export interface BatchRecord {
   uploadLease?: UploadLease | undefined;
   /** Set when an upload died mid-chunk: `received` must be recounted from the payments before sealing. */
   recountNeeded?: boolean | undefined;
+  /** CANCELLED, and some payments may not be cancelled yet (the cancel's request may have died): the reconciler finishes it. */
+  cancelPending?: boolean | undefined;
+  /** When the reconciler last looked at the batch and found it waiting on others (not a change of the batch). */
+  checkedAt?: string | undefined;
+  /** A change outside the batch's own work (a return) may have been counted or not: the reconciler recounts. */
+  recountDue?: boolean | undefined;
+}
+
+/**
+ * Whether the reconciler must keep an eye on a batch (docs/decisions.md,
+ * "Self-repair"): while work runs for it (verification, disbursement), while a
+ * chunk holds its upload lease, while a cancel may be unfinished, while a
+ * change from outside (a return) waits to be recounted, and while payments of
+ * it wait on hold. A batch outside this set has nothing that can
+ * move by itself, so a death can have left nothing behind in it that the
+ * reconciler would need to find.
+ */
+export function isWatched(batch: Pick<BatchRecord, 'status' | 'counts' | 'uploadLease' | 'cancelPending' | 'recountDue'>): boolean {
+  if (batch.status === 'SUBMITTED' || batch.status === 'APPROVED' || batch.recountDue === true) return true;
+  if (batch.status === 'OPEN') return batch.uploadLease !== undefined;
+  if (batch.status === 'CANCELLED') return batch.cancelPending === true;
+  if (batch.status === 'COMPLETED') return (batch.counts.ON_HOLD ?? 0) > 0;
+  return false;
 }
 
 export interface MaskedAccount {

@@ -34,6 +34,8 @@ export interface AppErrorOptions {
   /** Extra members of the problem document (for example expected and actual totals). */
   extensions?: Record<string, unknown>;
   cause?: unknown;
+  /** Sent as the Retry-After header: the answer is about work in flight, and asking again after this long will get another one. */
+  retryAfterSeconds?: number;
 }
 
 export abstract class AppError extends Error {
@@ -42,12 +44,14 @@ export abstract class AppError extends Error {
   abstract readonly title: string;
   readonly errors: ItemError[] | undefined;
   readonly extensions: Record<string, unknown> | undefined;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(detail: string, options: AppErrorOptions = {}) {
     super(detail, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.errors = options.errors;
     this.extensions = options.extensions;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
@@ -120,10 +124,9 @@ export class RateLimitedError extends AppError {
   readonly status = 429;
   readonly code = 'RATE_LIMITED';
   readonly title = 'Too many requests';
-  /** Sent as the Retry-After header. */
-  readonly retryAfterSeconds: number;
-  constructor(detail: string, options: AppErrorOptions & { retryAfterSeconds?: number } = {}) {
-    super(detail, options);
-    this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
+  /** A 429 always says when to come back (api.md, "HTTP conventions"). */
+  declare readonly retryAfterSeconds: number;
+  constructor(detail: string, options: AppErrorOptions = {}) {
+    super(detail, { ...options, retryAfterSeconds: options.retryAfterSeconds ?? 1 });
   }
 }

@@ -1,7 +1,9 @@
 /**
  * The payment and batch lifecycles of domain.md, as data. Every status change in
- * the system is checked against these tables (and enforced again by the
- * status-guarded conditional writes that perform it).
+ * the system takes its condition from these tables: callers build their guard
+ * with `allowedFrom`, and the store refuses (`assertTransitions`) a write whose
+ * guard names a step the tables do not have, before the status-guarded
+ * conditional write that performs it.
  *
  * Payment (domain.md diagram):
  *   RECEIVED --verify--> VERIFIED --approve--> QUEUED --send--> SENT --settle--> PAID --return--> RETURNED
@@ -118,6 +120,28 @@ const tables: { [K in Kind]: ReadonlyMap<StatusOf<K>, ReadonlyMap<StatusOf<K>, s
 export function canTransition<K extends Kind>(kind: K, from: StatusOf<K>, to: StatusOf<K>): boolean {
   const table = tables[kind] as ReadonlyMap<string, ReadonlyMap<string, string>>;
   return table.get(from)?.has(to) ?? false;
+}
+
+/**
+ * The statuses a status may be reached from, as the table says: the condition
+ * of every conditional status write in the system. `only` narrows it (a caller
+ * that has just read the status guards on that one, so that two deliveries
+ * racing cannot both make the same step); a status in `only` that the table
+ * does not allow is a programming error and throws.
+ */
+export function allowedFrom<K extends Kind>(kind: K, to: StatusOf<K>, only?: readonly StatusOf<K>[]): StatusOf<K>[] {
+  const table = tables[kind] as ReadonlyMap<string, ReadonlyMap<string, string>>;
+  const all = [...table].filter(([, targets]) => targets.has(to)).map(([from]) => from as StatusOf<K>);
+  if (!only) return all;
+  const illegal = only.filter((status) => !all.includes(status));
+  if (illegal.length > 0) throw new Error(`Not a ${kind} transition of the lifecycle: ${illegal.join(', ')} -> ${to}`);
+  return [...only];
+}
+
+/** Throws unless every `from -> to` is a step of the lifecycle (checked by the store before each conditional write). */
+export function assertTransitions<K extends Kind>(kind: K, from: readonly StatusOf<K>[], to: StatusOf<K>): void {
+  if (from.length === 0) throw new Error(`A ${kind} transition to ${to} names no status to move from`);
+  allowedFrom(kind, to, from);
 }
 
 /** The statuses reachable in one step. */

@@ -10,7 +10,6 @@ import {
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
-  RateLimitedError,
   UnauthenticatedError,
   UnsupportedMediaTypeError,
   ValidationFailedError,
@@ -98,7 +97,7 @@ function apiMiddleware(): MiddlewareObj<ApiEvent, ApiResult, Error, ApiContext> 
       const error = request.error;
       if (error instanceof AppError) {
         if (error.status >= 500) logger.error('request failed', { error });
-        const headers: Record<string, string> = error instanceof RateLimitedError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+        const headers: Record<string, string> = error.retryAfterSeconds !== undefined ? { 'retry-after': String(error.retryAfterSeconds) } : {};
         request.response = problemResponse(problemFromError(error, requestId), headers);
         return;
       }

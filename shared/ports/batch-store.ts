@@ -1,4 +1,4 @@
-import type { BatchRecord, PaymentRecord, Totals } from '../domain/batch.js';
+import type { BatchRecord, PaymentRecord, Totals, UploadLease } from '../domain/batch.js';
 import type { BatchStatus, PaymentStatus } from '../domain/lifecycle.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
 
@@ -35,6 +35,24 @@ export interface Tally {
   rejections: Partial<Record<ReasonCode, number>>;
 }
 
+/** What the reconciler needs of one payment: keys, status and when it last changed. */
+export interface PaymentSummary {
+  paymentId: string;
+  personHash: string;
+  status: PaymentStatus;
+  amount: number;
+  /** The time of its last history entry. */
+  changedAt: string;
+}
+
+/** A tally, when the latest payment change was, and the payments a caller asked to see. */
+export interface Census extends Tally {
+  /** The latest change of any payment of the batch (null for a batch without payments). */
+  lastChangeAt: string | null;
+  /** The payments whose status is in `collect` (none when not asked). */
+  collected: PaymentSummary[];
+}
+
 /** Thrown by the store when a conditional write finds the item in another state. */
 export class ConditionFailed extends Error {
   constructor(readonly current: BatchRecord | undefined) {
@@ -53,11 +71,20 @@ export interface BatchStore {
    * Claims `batchRef` for `batchId` in the province. Returns the claim that
    * holds: this one (`claimed: true`) or the earlier one (with its fingerprint).
    */
-  claimBatchRef(claim: { provinceCode: string; batchRefHash: string; batchId: string; fingerprint: string; at: string }): Promise<{
+  claimBatchRef(claim: { provinceCode: string; batchRefHash: string; batchId: string; fingerprint: string; at: string; lease: UploadLease }): Promise<{
     claimed: boolean;
     batchId: string;
     fingerprint: string;
+    /** The create request working on it now, if it has not finished (its lease is released when it has). */
+    lease: UploadLease | undefined;
   }>;
+  /**
+   * Takes the create lease of a claimed batchRef over from a request that died
+   * (its lease expired); false when another request holds a live lease.
+   */
+  takeOverCreate(provinceCode: string, batchRefHash: string, lease: UploadLease, now: string): Promise<boolean>;
+  /** The create request has finished (the batch is stored, its payments uploaded and sealed as asked). */
+  releaseCreateLease(provinceCode: string, batchRefHash: string, owner: string): Promise<void>;
   /** Writes the batch unless it exists (a retried create after a crash); true when this call wrote it. */
   putBatchIfAbsent(batch: BatchRecord): Promise<boolean>;
   getBatch(batchId: string): Promise<BatchRecord | undefined>;
@@ -76,8 +103,9 @@ export interface BatchStore {
   /**
    * Frees the lease without counting anything: the chunk was refused, or
    * (`recount`) it failed after some of its payments may have been written.
+   * Returns the batch after it (undefined when `owner` no longer held the lease).
    */
-  releaseUploadLease(batchId: string, owner: string, options?: { recount: boolean }): Promise<void>;
+  releaseUploadLease(batchId: string, owner: string, options?: { recount: boolean }): Promise<BatchRecord | undefined>;
   /**
    * Replaces `received` (and the RECEIVED counters) with a fresh count, while the
    * batch is OPEN and nobody holds a live lease; clears the recount mark.
@@ -134,4 +162,29 @@ export interface BatchStore {
 
   /** Reads every payment of the batch and counts them by status and rejection reason (authoritative). */
   tallyPayments(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>): Promise<Tally>;
+
+  // --- Self-repair (shared/app/repair.ts). The watch is a sparse index: a batch is in it exactly
+  // while isWatched() says so, set or cleared by the same write that changes what isWatched reads.
+
+  /** The tally, the time of the latest payment change, and the payments in the statuses of `collect`. */
+  censusPayments(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>, collect?: readonly PaymentStatus[]): Promise<Census>;
+  /** The batches in the watch (every one, read in pages). */
+  listWatchedBatches(): Promise<BatchRecord[]>;
+  /**
+   * Puts a batch in the watch, marked `recountDue`, before a change that could
+   * otherwise be lost with its counter update (a return after completion).
+   */
+  watchBatch(batchId: string): Promise<void>;
+  /**
+   * Replaces the batch's counters with a tally, only if the batch has not
+   * changed since it was read (`seenUpdatedAt`), clears `recountDue`, and sets
+   * the watch as isWatched() then says. Throws ConditionFailed otherwise.
+   */
+  recountBatch(batchId: string, tally: Tally, seenUpdatedAt: string, at: string): Promise<BatchRecord>;
+  /** A CANCELLED batch whose every payment is terminal: counters from the tally, cancel finished, out of the watch. */
+  finishCancellation(batchId: string, tally: Tally, at: string): Promise<BatchRecord>;
+  /** Records that the reconciler looked (not a change: updatedAt stays), if the batch is still as it was read. */
+  markChecked(batchId: string, seenUpdatedAt: string, at: string): Promise<void>;
+  /** A batch's payments ON_HOLD, oldest hold first, optionally only those held before a time. */
+  listHeldPayments(batchId: string, query: { heldBefore?: string; limit: number; after?: PagePosition | undefined }): Promise<Page<PaymentRecord>>;
 }

@@ -18,7 +18,8 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export async function startLocalServer(env: Record<string, string> = {}): Promise<RunningServer> {
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'INFO', ...env },
+    // In memory unless a test gives a data folder: suites must not share the developer's .data/.
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'INFO', LOCAL_DATA: 'memory', ...env },
     stdio: 'pipe',
   });
   let output = '';

@@ -7,27 +7,29 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { BatchRecord, MaskedAccount, PaymentHistoryEntry, PaymentRecord, PayoutAccount, Totals } from '../../domain/batch.js';
 import { InvalidStateError, RateLimitedError } from '../../domain/errors.js';
-import type { BatchStatus, PaymentStatus } from '../../domain/lifecycle.js';
+import { assertTransitions, type BatchStatus, type PaymentStatus } from '../../domain/lifecycle.js';
 import { addAmounts } from '../../domain/money.js';
 import type { ReasonCode } from '../../domain/reason-codes.js';
 import {
   ConditionFailed,
   type BatchStore,
   type CounterDelta,
+  type Census,
   type Page,
   type PagePosition,
   type PaymentChange,
   type PaymentKey,
+  type PaymentSummary,
   type Tally,
 } from '../../ports/batch-store.js';
-import { zeroByStatus } from '../../domain/batch.js';
+import { isWatched, zeroByStatus, type UploadLease } from '../../domain/batch.js';
 import { entity, keys } from './keys.js';
 import { batchGetAll, batchWriteAll } from './batching.js';
 import { isConditionFailure } from './conditions.js';
 
 type Item = Record<string, unknown>;
 
-const KEY_ATTRIBUTES = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'entity']);
+const KEY_ATTRIBUTES = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk', 'entity']);
 
 /** The record without the storage attributes (keys, entity type). */
 function strip<T>(item: Item | undefined): T {
@@ -39,9 +41,28 @@ function batchItem(batch: BatchRecord): Item {
   return {
     ...keys.batch(batch.batchId),
     ...keys.batchByProvince(batch.provinceCode, batch.createdAt, batch.batchId),
+    ...(isWatched(batch) ? keys.watchedBatch(batch.batchId) : {}),
     entity: entity.batch,
     ...batch,
   };
+}
+
+/** The update clause that puts a batch in the reconciler's watch or takes it out (names and values added). */
+function watchClause(batchId: string, watched: boolean, names: Record<string, string>, values: Record<string, unknown>): { set?: string; remove?: string } {
+  names['#w_pk'] = 'gsi3pk';
+  names['#w_sk'] = 'gsi3sk';
+  if (!watched) return { remove: '#w_pk, #w_sk' };
+  const watch = keys.watchedBatch(batchId);
+  values[':w_pk'] = watch.gsi3pk;
+  values[':w_sk'] = watch.gsi3sk;
+  return { set: '#w_pk = :w_pk, #w_sk = :w_sk' };
+}
+
+/** `SET a, b REMOVE c` from clause lists (either may be empty). */
+function updateExpression(sets: string[], removes: string[], adds: string[] = []): string {
+  return [adds.length ? `ADD ${adds.join(', ')}` : '', sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+    .filter(Boolean)
+    .join(' ');
 }
 
 // ---------------------------------------------------------------------------
@@ -139,6 +160,8 @@ function paymentItem(payment: PaymentRecord): Item {
   return item;
 }
 
+const paymentIdOf = (key: PaymentKey) => `${key.batchId}-${String(key.shard).padStart(2, '0')}${key.refDigest}`;
+
 function paymentIdFromKey(pk: string, sk: string): string {
   const [, batchId, shard] = PAYMENT_KEY.exec(pk) ?? [];
   const [, refDigest] = PAYMENT_SORT_KEY.exec(sk) ?? [];
@@ -149,7 +172,7 @@ function paymentIdFromKey(pk: string, sk: string): string {
 /** The record of a stored payment item (the inverse of paymentItem). */
 function paymentRecord(item: Item | undefined): PaymentRecord {
   if (!item) throw new Error('DynamoDB returned no attributes where the request asked for them');
-  const { pk, sk, gsi1pk, gsi1sk, entity: _entity, history, updatedAt, account, payout, ...rest } = item as Item & {
+  const { pk, sk, gsi1pk, gsi1sk, gsi3pk: _heldPartition, gsi3sk: _heldSort, entity: _entity, history, updatedAt, account, payout, ...rest } = item as Item & {
     pk: string;
     sk: string;
     gsi1pk: string;
@@ -183,6 +206,11 @@ function paymentRecord(item: Item | undefined): PaymentRecord {
 }
 
 
+function summaryOf(item: Item, status: PaymentStatus, changedAt: string): PaymentSummary {
+  const [, personHash = ''] = PERSON_KEY.exec(item.gsi1pk as string) ?? [];
+  return { paymentId: paymentIdFromKey(item.pk as string, item.sk as string), personHash, status, amount: item.amount as number, changedAt };
+}
+
 /** Builds `#status IN (:s0, :s1, ...)` for a status guard. */
 function statusIn(statuses: readonly string[], values: Record<string, unknown>, prefix: string): string {
   const names = statuses.map((status, index) => {
@@ -198,23 +226,58 @@ export class DynamoBatchStore implements BatchStore {
     private readonly tableName: string,
   ) {}
 
-  async claimBatchRef(claim: { provinceCode: string; batchRefHash: string; batchId: string; fingerprint: string; at: string }) {
+  async claimBatchRef(claim: { provinceCode: string; batchRefHash: string; batchId: string; fingerprint: string; at: string; lease: UploadLease }) {
     const key = keys.batchRef(claim.provinceCode, claim.batchRefHash);
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...key, entity: entity.batchRef, batchId: claim.batchId, fingerprint: claim.fingerprint, createdAt: claim.at },
+          Item: { ...key, entity: entity.batchRef, batchId: claim.batchId, fingerprint: claim.fingerprint, createdAt: claim.at, createLease: claim.lease },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
-      return { claimed: true, batchId: claim.batchId, fingerprint: claim.fingerprint };
+      return { claimed: true, batchId: claim.batchId, fingerprint: claim.fingerprint, lease: claim.lease };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
     const existing = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
-    const item = existing.Item as { batchId: string; fingerprint: string };
-    return { claimed: false, batchId: item.batchId, fingerprint: item.fingerprint };
+    const item = existing.Item as { batchId: string; fingerprint: string; createLease?: UploadLease };
+    return { claimed: false, batchId: item.batchId, fingerprint: item.fingerprint, lease: item.createLease };
+  }
+
+  async takeOverCreate(provinceCode: string, batchRefHash: string, lease: UploadLease, now: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batchRef(provinceCode, batchRefHash),
+          UpdateExpression: 'SET createLease = :lease',
+          ConditionExpression: 'attribute_exists(pk) AND createLease.expiresAt < :now',
+          ExpressionAttributeValues: { ':lease': lease, ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return false;
+    }
+  }
+
+  async releaseCreateLease(provinceCode: string, batchRefHash: string, owner: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batchRef(provinceCode, batchRefHash),
+          UpdateExpression: 'REMOVE createLease',
+          ConditionExpression: 'createLease.#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   async putBatchIfAbsent(batch: BatchRecord): Promise<boolean> {
@@ -280,13 +343,16 @@ export class DynamoBatchStore implements BatchStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.batch(batchId),
-          UpdateExpression: 'SET uploadLease = :lease',
+          // In the watch while leased: a chunk whose request dies leaves a lease the reconciler clears.
+          UpdateExpression: 'SET uploadLease = :lease, gsi3pk = :w_pk, gsi3sk = :w_sk',
           ConditionExpression: 'attribute_exists(pk) AND #status = :open AND (attribute_not_exists(uploadLease) OR uploadLease.expiresAt < :now)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':lease': { owner, expiresAt: new Date(now.getTime() + leaseMs).toISOString() },
             ':open': 'OPEN',
             ':now': nowIso,
+            ':w_pk': keys.watchedBatch(batchId).gsi3pk,
+            ':w_sk': keys.watchedBatch(batchId).gsi3sk,
           },
           ReturnValues: 'ALL_OLD',
         }),
@@ -306,7 +372,8 @@ export class DynamoBatchStore implements BatchStore {
       if (!current) throw new ConditionFailed(undefined);
       if (current.status !== 'OPEN') throw new InvalidStateError(`The batch is ${current.status}; payments can only be added while it is OPEN.`);
       // Busy, not wrong: 429 with Retry-After tells a client to simply send it again.
-      throw new RateLimitedError('Another chunk of this batch is being uploaded right now. Retry in a second.', { retryAfterSeconds: 1 });
+      const retryAfterSeconds = current.uploadLease ? Math.max(1, Math.ceil((Date.parse(current.uploadLease.expiresAt) - now.getTime()) / 1000)) : 1;
+      throw new RateLimitedError('Another chunk of this batch is being uploaded right now. Retry after the time Retry-After gives.', { retryAfterSeconds });
     }
   }
 
@@ -318,7 +385,7 @@ export class DynamoBatchStore implements BatchStore {
         TableName: this.tableName,
         Key: keys.batch(batchId),
         UpdateExpression:
-          'ADD received.itemCount :n, received.totalAmount :a, counts.RECEIVED :n, amounts.RECEIVED :a, chunkCount :one SET updatedAt = :now REMOVE uploadLease',
+          'ADD received.itemCount :n, received.totalAmount :a, counts.RECEIVED :n, amounts.RECEIVED :a, chunkCount :one SET updatedAt = :now REMOVE uploadLease, gsi3pk, gsi3sk',
         ConditionExpression: '#status = :open AND uploadLease.#owner = :owner',
         ExpressionAttributeNames: { '#owner': 'owner', '#status': 'status' },
         ExpressionAttributeValues: { ':n': added.itemCount, ':a': added.totalAmount, ':one': 1, ':now': now, ':owner': owner, ':open': 'OPEN' },
@@ -332,20 +399,23 @@ export class DynamoBatchStore implements BatchStore {
     return strip<BatchRecord>(result.Attributes);
   }
 
-  async releaseUploadLease(batchId: string, owner: string, options: { recount: boolean } = { recount: false }): Promise<void> {
+  async releaseUploadLease(batchId: string, owner: string, options: { recount: boolean } = { recount: false }): Promise<BatchRecord | undefined> {
     try {
-      await this.client.send(
+      const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.batch(batchId),
-          UpdateExpression: options.recount ? 'SET recountNeeded = :t REMOVE uploadLease' : 'REMOVE uploadLease',
+          UpdateExpression: options.recount ? 'SET recountNeeded = :t REMOVE uploadLease, gsi3pk, gsi3sk' : 'REMOVE uploadLease, gsi3pk, gsi3sk',
           ConditionExpression: 'uploadLease.#owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':owner': owner, ...(options.recount ? { ':t': true } : {}) },
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      return strip<BatchRecord>(result.Attributes);
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      return undefined;
     }
   }
 
@@ -356,7 +426,7 @@ export class DynamoBatchStore implements BatchStore {
           TableName: this.tableName,
           Key: keys.batch(batchId),
           UpdateExpression:
-            'SET received = :received, counts.RECEIVED = :n, amounts.RECEIVED = :a, updatedAt = :now REMOVE recountNeeded, uploadLease',
+            'SET received = :received, counts.RECEIVED = :n, amounts.RECEIVED = :a, updatedAt = :now REMOVE recountNeeded, uploadLease, gsi3pk, gsi3sk',
           ConditionExpression: '#status = :open AND (attribute_not_exists(uploadLease) OR uploadLease.expiresAt < :now)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -382,7 +452,8 @@ export class DynamoBatchStore implements BatchStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.batch(batchId),
-          UpdateExpression: 'SET #status = :submitted, updatedAt = :now, sealedAt = :now REMOVE uploadLease',
+          // SUBMITTED is watched: verification runs for it (a verification that stops is resumed).
+          UpdateExpression: 'SET #status = :submitted, updatedAt = :now, sealedAt = :now, gsi3pk = :w_pk, gsi3sk = :w_sk REMOVE uploadLease',
           ConditionExpression:
             '#status = :open AND received.itemCount = :n AND received.totalAmount = :a AND attribute_not_exists(recountNeeded) AND (attribute_not_exists(uploadLease) OR uploadLease.expiresAt < :now)',
           ExpressionAttributeNames: { '#status': 'status' },
@@ -392,6 +463,8 @@ export class DynamoBatchStore implements BatchStore {
             ':n': received.itemCount,
             ':a': received.totalAmount,
             ':now': now.toISOString(),
+            ':w_pk': keys.watchedBatch(batchId).gsi3pk,
+            ':w_sk': keys.watchedBatch(batchId).gsi3sk,
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -497,21 +570,29 @@ export class DynamoBatchStore implements BatchStore {
   }
 
   async transitionBatch(batchId: string, from: readonly BatchStatus[], to: BatchStatus, changes: Partial<BatchRecord>, now: string): Promise<BatchRecord> {
+    assertTransitions('batch', from, to);
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = { ':to': to, ':now': now };
     const sets = ['#status = :to', 'updatedAt = :now'];
+    const removes: string[] = [];
     for (const [field, value] of Object.entries(changes)) {
       if (field === 'status' || field === 'updatedAt' || value === undefined) continue;
       names[`#${field}`] = field;
       values[`:${field}`] = value;
       sets.push(`#${field} = :${field}`);
     }
+    // Counters a transition does not replace are unknown here: a COMPLETED batch without them stays watched
+    // (the reconciler recounts it and lets it go).
+    const counts = changes.counts ?? { ON_HOLD: 1 };
+    const watch = watchClause(batchId, isWatched({ status: to, counts: counts as BatchRecord['counts'], cancelPending: changes.cancelPending }), names, values);
+    if (watch.set) sets.push(watch.set);
+    if (watch.remove) removes.push(watch.remove);
     try {
       const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.batch(batchId),
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: updateExpression(sets, removes),
           ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -533,12 +614,20 @@ export class DynamoBatchStore implements BatchStore {
   ): Promise<PaymentRecord | undefined> {
     // The stored form (paymentItem): the entry as one string, updatedAt as its time (so no attribute
     // of its own), nulls as no attribute.
+    assertTransitions('payment', from, to);
     const values: Record<string, unknown> = {
       ':to': to,
       ':entry': [encodeHistoryEntry({ status: to, reasonCode: change.reasonCode, at: change.at })],
     };
     const sets = ['#status = :to', 'history = list_append(history, :entry)'];
     const removes = ['updatedAt'];
+    // A held payment is in its batch's held partition of gsi3 (by the time it was held) until it leaves ON_HOLD.
+    if (to === 'ON_HOLD') {
+      const held = keys.heldPayment(key.batchId, change.at, paymentIdOf(key));
+      values[':h_pk'] = held.gsi3pk;
+      values[':h_sk'] = held.gsi3sk;
+      sets.push('gsi3pk = :h_pk', 'gsi3sk = :h_sk');
+    } else if (from.includes('ON_HOLD')) removes.push('gsi3pk', 'gsi3sk');
     if (change.reasonCode === null) removes.push('reasonCode');
     else {
       values[':reason'] = change.reasonCode;
@@ -560,7 +649,7 @@ export class DynamoBatchStore implements BatchStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.payment(key.batchId, key.shard, key.refDigest),
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
+          UpdateExpression: updateExpression(sets, removes),
           ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -625,7 +714,12 @@ export class DynamoBatchStore implements BatchStore {
   }
 
   async tallyPayments(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>): Promise<Tally> {
-    const tally: Tally = { counts: zeroByStatus(), amounts: zeroByStatus(), rejections: {} };
+    const { counts, amounts, rejections } = await this.censusPayments(batch);
+    return { counts, amounts, rejections };
+  }
+
+  async censusPayments(batch: Pick<BatchRecord, 'batchId' | 'shardCount'>, collect: readonly PaymentStatus[] = []): Promise<Census> {
+    const census: Census = { counts: zeroByStatus(), amounts: zeroByStatus(), rejections: {}, lastChangeAt: null, collected: [] };
     await Promise.all(
       Array.from({ length: batch.shardCount }, async (_, shard) => {
         let start: Item | undefined;
@@ -636,23 +730,142 @@ export class DynamoBatchStore implements BatchStore {
               KeyConditionExpression: 'pk = :pk',
               ExpressionAttributeNames: { '#status': 'status' },
               ExpressionAttributeValues: { ':pk': keys.paymentShard(batch.batchId, shard) },
-              ProjectionExpression: '#status, amount, reasonCode',
+              // A Query is billed by the items read, not by the attributes returned: the history (for when the
+              // payment last changed) and the keys cost nothing more.
+              ProjectionExpression: 'pk, sk, gsi1pk, #status, amount, reasonCode, history, updatedAt',
               ConsistentRead: true,
               ExclusiveStartKey: start,
             }),
           );
           for (const item of result.Items ?? []) {
             const status = item.status as PaymentStatus;
-            tally.counts[status] += 1;
-            tally.amounts[status] = addAmounts(tally.amounts[status], item.amount as number);
+            census.counts[status] += 1;
+            census.amounts[status] = addAmounts(census.amounts[status], item.amount as number);
             const reason = item.reasonCode as ReasonCode | null;
-            if (status === 'REJECTED' && reason) tally.rejections[reason] = (tally.rejections[reason] ?? 0) + 1;
+            if (status === 'REJECTED' && reason) census.rejections[reason] = (census.rejections[reason] ?? 0) + 1;
+            const history = item.history as string[];
+            const changedAt = (item.updatedAt as string | undefined) ?? decodeHistoryEntry(history[history.length - 1] ?? ' ').at;
+            if (census.lastChangeAt === null || changedAt > census.lastChangeAt) census.lastChangeAt = changedAt;
+            if (collect.includes(status)) census.collected.push(summaryOf(item, status, changedAt));
           }
           start = result.LastEvaluatedKey;
         } while (start);
       }),
     );
-    return tally;
+    return census;
+  }
+
+  async listWatchedBatches(): Promise<BatchRecord[]> {
+    const found: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'gsi3',
+          KeyConditionExpression: 'gsi3pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.watchedBatchesPartition },
+          ExclusiveStartKey: start,
+        }),
+      );
+      found.push(...(result.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk })));
+      start = result.LastEvaluatedKey;
+    } while (start);
+    const items = await batchGetAll(this.client, this.tableName, found);
+    return items.map((item) => strip<BatchRecord>(item));
+  }
+
+  async watchBatch(batchId: string): Promise<void> {
+    const watch = keys.watchedBatch(batchId);
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.batch(batchId),
+        UpdateExpression: 'SET gsi3pk = :w_pk, gsi3sk = :w_sk, recountDue = :t',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':w_pk': watch.gsi3pk, ':w_sk': watch.gsi3sk, ':t': true },
+      }),
+    );
+  }
+
+  async recountBatch(batchId: string, tally: Tally, seenUpdatedAt: string, at: string): Promise<BatchRecord> {
+    const current = await this.getBatch(batchId);
+    if (!current) throw new ConditionFailed(undefined);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':counts': tally.counts, ':amounts': tally.amounts, ':rejections': tally.rejections, ':now': at, ':seen': seenUpdatedAt };
+    const watch = watchClause(batchId, isWatched({ ...current, counts: tally.counts, recountDue: false }), names, values);
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batch(batchId),
+          UpdateExpression: updateExpression(
+            ['counts = :counts', 'amounts = :amounts', 'rejections = :rejections', 'updatedAt = :now', 'checkedAt = :now', ...(watch.set ? [watch.set] : [])],
+            ['recountDue', ...(watch.remove ? [watch.remove] : [])],
+          ),
+          ConditionExpression: 'updatedAt = :seen',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<BatchRecord>(result.Attributes);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new ConditionFailed(await this.getBatch(batchId));
+    }
+  }
+
+  async finishCancellation(batchId: string, tally: Tally, at: string): Promise<BatchRecord> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batch(batchId),
+          UpdateExpression: 'SET counts = :counts, amounts = :amounts, rejections = :rejections, updatedAt = :now REMOVE cancelPending, gsi3pk, gsi3sk',
+          ConditionExpression: '#status = :cancelled',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':counts': tally.counts, ':amounts': tally.amounts, ':rejections': tally.rejections, ':now': at, ':cancelled': 'CANCELLED' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<BatchRecord>(result.Attributes);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw new ConditionFailed(await this.getBatch(batchId));
+    }
+  }
+
+  async markChecked(batchId: string, seenUpdatedAt: string, at: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batch(batchId),
+          UpdateExpression: 'SET checkedAt = :now',
+          ConditionExpression: 'updatedAt = :seen',
+          ExpressionAttributeValues: { ':now': at, ':seen': seenUpdatedAt },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async listHeldPayments(batchId: string, query: { heldBefore?: string; limit: number; after?: PagePosition | undefined }): Promise<Page<PaymentRecord>> {
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'gsi3',
+        KeyConditionExpression: query.heldBefore ? 'gsi3pk = :pk AND gsi3sk < :before' : 'gsi3pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.heldPaymentsPartition(batchId), ...(query.heldBefore ? { ':before': query.heldBefore } : {}) },
+        Limit: query.limit,
+        ExclusiveStartKey: query.after as Item | undefined,
+      }),
+    );
+    const found = (result.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk }));
+    const items = await batchGetAll(this.client, this.tableName, found);
+    return { items: items.map((item) => paymentRecord(item)).filter((payment) => payment.status === 'ON_HOLD'), next: result.LastEvaluatedKey };
   }
 
   async listPaymentsByPerson(personHash: string, query: { limit: number; after?: PagePosition | undefined }): Promise<Page<PaymentRecord>> {

@@ -43,6 +43,12 @@ export const keys = {
     pk: `ENT#${personHash}#${programCode}#${period}`,
     sk: 'ENT',
   }),
+  /** A batch the reconciler watches (gsi3, sparse: set while there may be something to finish or repair). */
+  watchedBatch: (batchId: string) => ({ gsi3pk: 'WATCH', gsi3sk: batchId }),
+  watchedBatchesPartition: 'WATCH',
+  /** A payment ON_HOLD, in its batch's partition of gsi3, oldest hold first (sparse: only while held). */
+  heldPayment: (batchId: string, heldAt: string, paymentId: string) => ({ gsi3pk: `HELD#${batchId}`, gsi3sk: `${heldAt}#${paymentId}` }),
+  heldPaymentsPartition: (batchId: string) => `HELD#${batchId}`,
   /** A person's payments, newest first (gsi1, keys only). */
   paymentByPerson: (personHash: string, createdAt: string, paymentId: string) => ({
     gsi1pk: `PERSON#${personHash}`,

@@ -38,6 +38,10 @@ export const tableDefinitions = {
       { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'KEYS_ONLY' },
       // A province's batches, newest first.
       { indexName: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'ALL' },
+      // Sparse: the batches the reconciler watches (work in flight, an upload lease, a cancel to finish,
+      // payments on hold) and each batch's held payments by the time they were held. Keys only, and keys
+      // that change only when an item enters or leaves: counter updates never write to it.
+      { indexName: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk', projection: 'KEYS_ONLY' },
     ],
   },
   /** Append-only audit trail of state changes. */

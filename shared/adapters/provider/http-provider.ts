@@ -30,7 +30,8 @@ import { ProviderTransientError, type PaymentProvider, type TransferInstruction,
  *           either as the fields above or under "original".
  *
  *   GET {baseUrl}/v1/transfers/{reference}     signed the same way, over the empty body
- *   200 as above · 404 the gateway never accepted this reference
+ *   200 as above · 404 { "reference": "...", "status": "NOT_FOUND" }: the gateway never accepted
+ *   this reference. Any other 404 (no body, another reference) is ambiguous: ProviderResponseError.
  *
  * The signature is exactly the one providers put on their callbacks to us
  * (api.md, "Payment providers"), in the other direction: `callbackSignature`.
@@ -154,6 +155,9 @@ const transferResultSchema = z.object({
 });
 type TransferResult = z.infer<typeof transferResultSchema>;
 
+/** A lookup's 404: the gateway does not know this reference (it never accepted it). */
+const unknownReferenceSchema = z.object({ reference: z.string().min(1).max(128), status: z.literal('NOT_FOUND') });
+
 /** A 409 duplicate: the original result, as is or under `original`. */
 const duplicateSchema = z.union([transferResultSchema, z.object({ original: transferResultSchema }).transform((body) => body.original)]);
 
@@ -234,8 +238,33 @@ export class HttpPaymentProvider implements PaymentProvider {
   async lookup(reference: string): Promise<TransferOutcome | undefined> {
     this.checkReference(reference);
     const answer = await this.exchange('lookup', reference, `${this.transfersUrl.href}/${encodeURIComponent(reference)}`, undefined);
-    if (answer.status === 404) return undefined;
+    if (answer.status === 404) {
+      // "Never accepted" releases the person's entitlement (the payment ends FAILED RETRIES_EXHAUSTED), so it
+      // must be the gateway saying so of this reference: a bare 404 (a wrong URL, a proxy's page) is
+      // ambiguous, and an ambiguous answer never releases an entitlement (domain.md, "After the money leaves").
+      this.parseUnknown(answer, reference);
+      return undefined;
+    }
     return this.outcomeOf(this.parse(answer, reference, transferResultSchema, 'lookup'), 'lookup', answer.status, reference);
+  }
+
+  /** A 404 of lookup: `{ reference, status: "NOT_FOUND" }` for exactly this reference, else ProviderResponseError MALFORMED. */
+  private parseUnknown(answer: Answer, reference: string): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(answer.text);
+    } catch {
+      json = undefined;
+    }
+    const parsed = unknownReferenceSchema.safeParse(json);
+    if (!parsed.success || parsed.data.reference !== reference) {
+      this.log.warn('payment provider answered 404 without naming the reference', { operation: 'lookup', reference, outcome: 'MALFORMED', status: 404 });
+      throw new ProviderResponseError(
+        `The payment provider answered HTTP 404 for transfer ${reference} (lookup) without saying that it does not know this reference: the outcome stays unknown.`,
+        'MALFORMED',
+        404,
+      );
+    }
   }
 
   private checkReference(reference: string): void {

@@ -208,18 +208,39 @@ function batchStoreSuite(backend: Backend): void {
     it('claims a batchRef once; a second claim gets the earlier batchId and fingerprint', async () => {
       // Prepare
       const batchRefHash = hash('batch-ref', 'HCM-2026-11-001');
-      const first = { provinceCode: '79', batchRefHash, batchId: ulid(), fingerprint: 'fp-first', at: T0.toISOString() };
-      const second = { ...first, batchId: ulid(), fingerprint: 'fp-second', at: minutesAfter(T0, 1) };
+      const lease = { owner: 'request-1', expiresAt: minutesAfter(T0, 1) };
+      const first = { provinceCode: '79', batchRefHash, batchId: ulid(), fingerprint: 'fp-first', at: T0.toISOString(), lease };
+      const second = { ...first, batchId: ulid(), fingerprint: 'fp-second', at: minutesAfter(T0, 1), lease: { owner: 'request-2', expiresAt: minutesAfter(T0, 2) } };
 
       // Act
       const claimed = await ctx.store.claimBatchRef(first);
       const again = await ctx.store.claimBatchRef(second);
       const otherProvince = await ctx.store.claimBatchRef({ ...second, provinceCode: '01' });
+      await ctx.store.releaseCreateLease('79', batchRefHash, 'request-2'); // not its lease: nothing happens
+      const whileWorking = await ctx.store.claimBatchRef(second);
+      await ctx.store.releaseCreateLease('79', batchRefHash, 'request-1');
+      const finished = await ctx.store.claimBatchRef(second);
 
       // Assess
-      expect(claimed).toEqual({ claimed: true, batchId: first.batchId, fingerprint: 'fp-first' });
-      expect(again).toEqual({ claimed: false, batchId: first.batchId, fingerprint: 'fp-first' });
-      expect(otherProvince).toEqual({ claimed: true, batchId: second.batchId, fingerprint: 'fp-second' });
+      expect(claimed).toEqual({ claimed: true, batchId: first.batchId, fingerprint: 'fp-first', lease });
+      expect(again).toEqual({ claimed: false, batchId: first.batchId, fingerprint: 'fp-first', lease });
+      expect(otherProvince).toEqual({ claimed: true, batchId: second.batchId, fingerprint: 'fp-second', lease: second.lease });
+      expect(whileWorking.lease).toEqual(lease);
+      expect(finished).toEqual({ claimed: false, batchId: first.batchId, fingerprint: 'fp-first', lease: undefined });
+    });
+
+    it('lets a create lease be taken over only once it has expired', async () => {
+      // Prepare
+      const batchRefHash = hash('batch-ref', 'HCM-2026-11-002');
+      await ctx.store.claimBatchRef({ provinceCode: '79', batchRefHash, batchId: ulid(), fingerprint: 'fp', at: T0.toISOString(), lease: { owner: 'dead', expiresAt: minutesAfter(T0, 1) } });
+
+      // Act
+      const early = await ctx.store.takeOverCreate('79', batchRefHash, { owner: 'replay-1', expiresAt: minutesAfter(T0, 2) }, minutesAfter(T0, 0.5));
+      const late = await ctx.store.takeOverCreate('79', batchRefHash, { owner: 'replay-2', expiresAt: minutesAfter(T0, 3) }, minutesAfter(T0, 1.5));
+      const again = await ctx.store.takeOverCreate('79', batchRefHash, { owner: 'replay-3', expiresAt: minutesAfter(T0, 4) }, minutesAfter(T0, 1.5));
+
+      // Assess
+      expect([early, late, again]).toEqual([false, true, false]);
     });
 
     it('writes a batch once (a retried create changes nothing) and reads it back without key attributes', async () => {
@@ -761,7 +782,7 @@ function batchStoreSuite(backend: Backend): void {
       // Prepare: the raw items (low-level client) of the batch, its payments, its batchRef claim and its people
       const { batch, payments } = fixture;
       const batchRefHash = hash('batch-ref', batch.batchRef);
-      await ctx.store.claimBatchRef({ provinceCode: batch.provinceCode, batchRefHash, batchId: batch.batchId, fingerprint: batch.fingerprint, at: batch.createdAt });
+      await ctx.store.claimBatchRef({ provinceCode: batch.provinceCode, batchRefHash, batchId: batch.batchId, fingerprint: batch.fingerprint, at: batch.createdAt, lease: { owner: 'o', expiresAt: batch.createdAt } });
       const items: Record<string, AttributeValue>[] = [];
       const query = async (input: { IndexName?: string; KeyConditionExpression: string; ExpressionAttributeValues: Record<string, AttributeValue> }) => {
         let start: Record<string, AttributeValue> | undefined;

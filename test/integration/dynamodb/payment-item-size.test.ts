@@ -247,14 +247,14 @@ describe('payment item size on dynalite', () => {
     const odd: PaymentRecord = {
       ...payment,
       gender: null,
-      status: 'REJECTED',
+      status: 'VERIFIED',
       reasonCode: 'DUPLICATE_ENTITLEMENT',
       nameMatch: 'EXACT',
       duplicateOf: `${ulid()}-00${'a'.repeat(20)}`,
       account: { provider: { type: 'EWALLET', code: 'VIETTELMONEY' }, accountNumberMasked: '******4321' },
       history: [
         { status: 'RECEIVED', reasonCode: null, at: payment.createdAt },
-        { status: 'REJECTED', reasonCode: 'DUPLICATE_ENTITLEMENT', at: minutesAfter(3) },
+        { status: 'VERIFIED', reasonCode: 'DUPLICATE_ENTITLEMENT', at: minutesAfter(3) },
       ],
       updatedAt: minutesAfter(9),
     };
@@ -266,12 +266,12 @@ describe('payment item size on dynalite', () => {
     await ctx.store.putPayments([odd, empty]);
     const readOdd = await ctx.store.getPayment(key(odd));
     const readEmpty = await ctx.store.getPayment(key(empty));
-    const returned = await ctx.store.transitionPayment(key(odd), ['REJECTED'], 'CANCELLED', {
+    const returned = await ctx.store.transitionPayment(key(odd), ['VERIFIED'], 'QUEUED', {
       reasonCode: null,
       at: minutesAfter(10),
       set: { account: null, payout, nameMatch: null },
     });
-    const accountOnly = await ctx.store.transitionPayment(key(odd), ['CANCELLED'], 'FAILED', {
+    const accountOnly = await ctx.store.transitionPayment(key(odd), ['QUEUED'], 'FAILED', {
       reasonCode: 'ACCOUNT_CLOSED',
       at: minutesAfter(11),
       set: { account: { provider: payout.provider, accountNumberMasked: '#4321' } },
@@ -280,7 +280,7 @@ describe('payment item size on dynalite', () => {
     // Assess
     expect(readOdd).toStrictEqual(odd);
     expect(readEmpty).toStrictEqual(empty);
-    const cancelled = after(odd, 'CANCELLED', { reasonCode: null, at: minutesAfter(10), set: { account: null, payout, nameMatch: null } });
+    const cancelled = after(odd, 'QUEUED', { reasonCode: null, at: minutesAfter(10), set: { account: null, payout, nameMatch: null } });
     expect(returned).toStrictEqual(cancelled);
     const failed = after(cancelled, 'FAILED', { reasonCode: 'ACCOUNT_CLOSED', at: minutesAfter(11), set: { account: { provider: payout.provider, accountNumberMasked: '#4321' } } });
     expect(accountOnly).toStrictEqual(failed);

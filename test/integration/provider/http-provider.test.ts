@@ -81,7 +81,7 @@ const gateway: Script = (request, response) => {
   if (request.method === 'GET') {
     const reference = decodeURIComponent(request.url.split('/').pop() ?? '');
     const known = ledger.get(reference);
-    return known ? answer(response, 200, known) : answer(response, 404, { error: 'NOT_FOUND' });
+    return known ? answer(response, 200, known) : answer(response, 404, { reference, status: 'NOT_FOUND' });
   }
   const body = JSON.parse(request.rawBody) as { reference: string; account: { number: string } };
   const original = ledger.get(body.reference);
@@ -416,6 +416,15 @@ describe('HttpPaymentProvider.lookup', () => {
   it('answers undefined for a reference the gateway never accepted (404)', async () => {
     expect(await provider().lookup(REFERENCE)).toBeUndefined();
     expect(received).toHaveLength(1);
+  });
+
+  it.each([
+    ['no body', ''],
+    ['another body', { error: 'NOT_FOUND' }],
+    ['another reference', { reference: `${REFERENCE}x`, status: 'NOT_FOUND' }],
+  ])('treats a 404 with %s as ambiguous (throws), never as "never accepted"', async (_what, body) => {
+    script = (_request, response) => answer(response, 404, body);
+    await expect(provider().lookup(REFERENCE)).rejects.toMatchObject({ name: 'ProviderResponseError', kind: 'MALFORMED', status: 404 });
   });
 
   it('reads REJECTED and ACCEPTED results', async () => {

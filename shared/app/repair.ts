@@ -1,0 +1,235 @@
+import type { BatchRecord } from '../domain/batch.js';
+import type { Clock } from '../domain/dates.js';
+import { allowedFrom, paymentStatuses, unsettledPaymentStatuses, type PaymentStatus } from '../domain/lifecycle.js';
+import type { AccountStore } from '../ports/account-store.js';
+import { ConditionFailed, type BatchStore, type Census, type PagePosition, type PaymentSummary } from '../ports/batch-store.js';
+import type { EntitlementStore } from '../ports/entitlement-store.js';
+import type { WorkQueue } from '../ports/work-queue.js';
+import { finishCancellation } from './cancellation.js';
+import { inParallel } from './concurrency.js';
+import { paymentGroups, shardMessages, type DisbursementMessage } from './disbursement.js';
+import { verificationMessagesFor, type VerificationMessage } from './verification.js';
+
+/**
+ * Self-repair (domain.md, invariant 5; docs/decisions.md, "Self-repair"): finds
+ * what a process that died between two steps left behind, and finishes it. It
+ * reads the reconciler's watch (a sparse index of the batches where work can be
+ * in flight), so that a run with nothing to repair costs one Query and one
+ * BatchGetItem, and looks closer only at a batch that has been quiet for longer
+ * than any unit of work can run: then no unit is between a status write and its
+ * counter update, and what the payments say is the truth the batch must agree
+ * with.
+ *
+ * Every repair is idempotent (resending work whose steps are conditional
+ * writes, recounting under a condition on the batch as read), so two runs
+ * racing, or a run racing the work it repairs, cannot do harm.
+ */
+
+export interface RepairSettings {
+  /**
+   * A batch none of whose payments and counters changed for this long has no
+   * unit of work in flight: longer than any function runs (60 s deployed).
+   */
+  quietMs: number;
+  /**
+   * A payment QUEUED and unchanged for this long has lost its message: longer
+   * than the queue's whole retry horizon (visibility timeout x receives, then
+   * the dead-letter queue's handler).
+   */
+  redriveAfterMs: number;
+  /** A quiet batch that is only waiting (callbacks, held payments) is looked at again after this long. */
+  recheckMs: number;
+}
+
+export const repairKinds = [
+  'upload-lease-cleared',
+  'verification-resumed',
+  'fan-out-resumed',
+  'queued-redriven',
+  'held-released',
+  'cancel-finished',
+  'completed',
+  'counters-recounted',
+  'entitlements-released',
+] as const;
+export type RepairKind = (typeof repairKinds)[number];
+
+export interface Repair {
+  batchId: string;
+  kind: RepairKind;
+  /** Payments (or shards) it concerned. */
+  count: number;
+}
+
+export interface RepairReport {
+  watched: number;
+  /** Watched batches read in full (a census of their payments) this run. */
+  examined: number;
+  repairs: Repair[];
+}
+
+export interface RepairDependencies {
+  batches: BatchStore;
+  entitlements: EntitlementStore;
+  accounts: AccountStore;
+  verificationQueue: WorkQueue<VerificationMessage>;
+  disbursementQueue: WorkQueue<DisbursementMessage>;
+  clock: Clock;
+  settings: RepairSettings;
+}
+
+const sameCounters = (batch: BatchRecord, census: Census) =>
+  paymentStatuses.every((status) => (batch.counts[status] ?? 0) === census.counts[status] && (batch.amounts[status] ?? 0) === census.amounts[status]) &&
+  JSON.stringify(Object.entries(batch.rejections).filter(([, n]) => n).sort()) === JSON.stringify(Object.entries(census.rejections).filter(([, n]) => n).sort());
+
+const toSend = (payment: Pick<PaymentSummary, 'paymentId' | 'personHash'>) => ({ paymentId: payment.paymentId, personHash: payment.personHash });
+const ago = (now: Date, ms: number) => new Date(now.getTime() - ms).toISOString();
+
+export function createRepairUseCases(deps: RepairDependencies) {
+  const { batches, entitlements, accounts, clock, settings } = deps;
+
+  /** Gives back the entitlements of failed payments whose release a death may have lost (conditional: a no-op otherwise). */
+  async function releaseFailed(batch: BatchRecord, failed: PaymentSummary[], repairs: Repair[]): Promise<void> {
+    if (failed.length === 0) return;
+    await inParallel(failed, 16, (payment) =>
+      entitlements.release({ personHash: payment.personHash, programCode: batch.programCode, period: batch.period, paymentId: payment.paymentId }),
+    );
+    repairs.push({ batchId: batch.batchId, kind: 'entitlements-released', count: failed.length });
+  }
+
+  /** Held payments whose person has an account now (the release after a link died): queued again. */
+  async function releaseHeld(batch: BatchRecord, held: PaymentSummary[], repairs: Repair[]): Promise<void> {
+    if (held.length === 0) return;
+    const linked = await accounts.getCurrentMany([...new Set(held.map((payment) => payment.personHash))]);
+    const release = held.filter((payment) => linked.has(payment.personHash));
+    if (release.length === 0) return;
+    await deps.disbursementQueue.send(paymentGroups(release.map(toSend)));
+    repairs.push({ batchId: batch.batchId, kind: 'held-released', count: release.length });
+  }
+
+  /**
+   * A quiet batch whose payments may still move (approved), or whose counters a
+   * change from outside may have left behind (recountDue): a census of its
+   * payments decides. 'moving': a payment changed within quietMs (a unit may be
+   * in flight: look again later); 'repaired'; 'waiting': nothing to do but wait
+   * for others (callbacks, links).
+   */
+  async function repairByCensus(batch: BatchRecord, now: Date, nothingInFlight: boolean, repairs: Repair[]): Promise<'moving' | 'repaired' | 'waiting'> {
+    const census = await batches.censusPayments(batch, ['VERIFIED', 'QUEUED', 'ON_HOLD', 'FAILED']);
+    if (!nothingInFlight && census.lastChangeAt !== null && census.lastChangeAt > ago(now, settings.quietMs)) return 'moving';
+    const found = repairs.length;
+    const of = (status: PaymentStatus) => census.collected.filter((payment) => payment.status === status);
+
+    if (batch.status === 'APPROVED' && census.counts.VERIFIED > 0) {
+      // The approval or a fan-out page died before queueing them (fan-out only moves VERIFIED payments).
+      await deps.disbursementQueue.send(shardMessages(batch));
+      repairs.push({ batchId: batch.batchId, kind: 'fan-out-resumed', count: census.counts.VERIFIED });
+    }
+    const stuck = of('QUEUED').filter((payment) => nothingInFlight || payment.changedAt < ago(now, settings.redriveAfterMs));
+    if (stuck.length > 0) {
+      // Their message is gone (it would have been delivered, dead-lettered and handled by now): send them again.
+      // The provider is called with the same reference, so a transfer it already took is not made twice.
+      await deps.disbursementQueue.send(paymentGroups(stuck.map(toSend)));
+      repairs.push({ batchId: batch.batchId, kind: 'queued-redriven', count: stuck.length });
+    }
+    await releaseHeld(batch, of('ON_HOLD'), repairs);
+
+    const drifted = !sameCounters(batch, census);
+    // Counters lag only where a unit died after a status write, before its counter update; a failed
+    // payment's release comes between the two, so it may be lost too.
+    if (drifted) await releaseFailed(batch, of('FAILED'), repairs);
+    const unsettled = unsettledPaymentStatuses.reduce((sum, status) => sum + census.counts[status], 0);
+    try {
+      if (batch.status === 'APPROVED' && unsettled === 0) {
+        await batches.transitionBatch(batch.batchId, allowedFrom('batch', 'COMPLETED'), 'COMPLETED', census, clock.now().toISOString());
+        repairs.push({ batchId: batch.batchId, kind: 'completed', count: census.counts.ON_HOLD });
+      } else if (drifted || batch.recountDue) {
+        await batches.recountBatch(batch.batchId, census, batch.updatedAt, clock.now().toISOString());
+        if (drifted) repairs.push({ batchId: batch.batchId, kind: 'counters-recounted', count: 1 });
+      }
+    } catch (error) {
+      if (!(error instanceof ConditionFailed)) throw error; // it moved meanwhile: the next run looks again
+    }
+    return repairs.length > found ? 'repaired' : 'waiting';
+  }
+
+  /** A completed batch watched for its held payments: their people may have linked an account meanwhile. */
+  async function checkHeld(batch: BatchRecord, repairs: Repair[]): Promise<'repaired' | 'waiting'> {
+    const held: PaymentSummary[] = [];
+    let after: PagePosition | undefined;
+    do {
+      const page = await batches.listHeldPayments(batch.batchId, { limit: 500, after });
+      held.push(...page.items.map((payment) => ({ ...toSend(payment), status: payment.status, amount: payment.amount, changedAt: payment.updatedAt })));
+      after = page.next;
+    } while (after);
+    // Watched for held payments that are not there: its counters say otherwise than its payments.
+    if (held.length === 0) return (await repairByCensus(batch, clock.now(), false, repairs)) === 'waiting' ? 'waiting' : 'repaired';
+    const found = repairs.length;
+    await releaseHeld(batch, held, repairs);
+    return repairs.length > found ? 'repaired' : 'waiting';
+  }
+
+  /** What one watched batch needs; true when its payments were read in full (a census). */
+  async function repairBatch(batch: BatchRecord, now: Date, nothingInFlight: boolean, repairs: Repair[]): Promise<boolean> {
+    const quiet = nothingInFlight || (batch.updatedAt < ago(now, settings.quietMs) && (batch.checkedAt ?? '') < ago(now, settings.quietMs));
+    if (!quiet) return false;
+    const checkedRecently = !nothingInFlight && batch.checkedAt !== undefined && batch.checkedAt > ago(now, settings.recheckMs);
+    switch (batch.status) {
+      case 'OPEN': {
+        // A chunk's request died holding the upload lease: clear it and recount what was stored.
+        if (batch.uploadLease && batch.uploadLease.expiresAt >= now.toISOString()) return false;
+        try {
+          await batches.repairReceived(batch.batchId, await batches.sumPayments(batch), now);
+          repairs.push({ batchId: batch.batchId, kind: 'upload-lease-cleared', count: 1 });
+        } catch (error) {
+          if (!(error instanceof ConditionFailed)) throw error;
+        }
+        return false;
+      }
+      case 'SUBMITTED': {
+        // Verification stopped (a page's message was lost, or the seal died before queueing it). Pages only
+        // touch RECEIVED payments, and a finished shard is counted once: resending every shard is safe.
+        await deps.verificationQueue.send(verificationMessagesFor(batch));
+        await batches.markChecked(batch.batchId, batch.updatedAt, now.toISOString());
+        repairs.push({ batchId: batch.batchId, kind: 'verification-resumed', count: batch.shardCount });
+        return false;
+      }
+      case 'CANCELLED': {
+        await finishCancellation({ store: batches, entitlements, clock }, batch, { resumed: true });
+        repairs.push({ batchId: batch.batchId, kind: 'cancel-finished', count: 1 });
+        return true;
+      }
+      case 'APPROVED':
+      case 'COMPLETED':
+      case 'AWAITING_APPROVAL': {
+        if (checkedRecently && !batch.recountDue) return false;
+        // A completed batch is watched for its held payments, read through their index; a census only when a
+        // change from outside (a return) waits to be recounted.
+        const census = batch.status !== 'COMPLETED' || batch.recountDue === true;
+        const outcome = census ? await repairByCensus(batch, now, nothingInFlight, repairs) : await checkHeld(batch, repairs);
+        if (outcome === 'waiting') await batches.markChecked(batch.batchId, batch.updatedAt, now.toISOString());
+        return census;
+      }
+    }
+  }
+
+  return {
+    /**
+     * One pass over the watch. `nothingInFlight`: this process has just started
+     * and its queues are new (the local server after a restart), so nothing can
+     * be between two steps and every batch is treated as quiet.
+     */
+    async run(options: { nothingInFlight?: boolean } = {}): Promise<RepairReport> {
+      const now = clock.now();
+      const watched = await batches.listWatchedBatches();
+      const repairs: Repair[] = [];
+      let examined = 0;
+      for (const batch of watched) {
+        if (await repairBatch(batch, now, options.nothingInFlight === true, repairs)) examined++;
+      }
+      return { watched: watched.length, examined, repairs };
+    },
+  };
+}
+
+export type RepairUseCases = ReturnType<typeof createRepairUseCases>;
