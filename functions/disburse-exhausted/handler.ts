@@ -1,13 +1,12 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { disbursementMessageSchema, parseMessage } from '../../shared/app/messages.js';
 import { systemActor } from '../../shared/app/audit.js';
+import { partialBatchHandler } from '../../shared/adapters/sqs/partial-batch.js';
 import { logger } from '../../shared/observability/logger.js';
 import { createDisbursementContext } from '../../shared/wiring/disbursement.js';
 import { createProvider } from '../../shared/wiring/provider.js';
 
 const { disbursement, audit } = await createDisbursementContext({ provider: createProvider });
-const processor = new BatchProcessor(EventType.SQS);
 
 async function exhaustedRecord(record: SQSRecord): Promise<void> {
   const message = parseMessage(disbursementMessageSchema, record.body);
@@ -19,5 +18,4 @@ async function exhaustedRecord(record: SQSRecord): Promise<void> {
 }
 
 /** The disbursement dead-letter queue: a payment that could not be sent ends FAILED RETRIES_EXHAUSTED. */
-export const handler = async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, exhaustedRecord, processor, { context });
+export const handler = partialBatchHandler(exhaustedRecord);

@@ -1,12 +1,11 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { disbursementMessageSchema, parseMessage } from '../../shared/app/messages.js';
 import { systemActor } from '../../shared/app/audit.js';
+import { partialBatchHandler } from '../../shared/adapters/sqs/partial-batch.js';
 import { createDisbursementContext } from '../../shared/wiring/disbursement.js';
 import { createProvider } from '../../shared/wiring/provider.js';
 
 const { disbursement, audit } = await createDisbursementContext({ provider: createProvider });
-const processor = new BatchProcessor(EventType.SQS);
 
 async function disburseRecord(record: SQSRecord): Promise<void> {
   const message = parseMessage(disbursementMessageSchema, record.body);
@@ -20,5 +19,4 @@ async function disburseRecord(record: SQSRecord): Promise<void> {
  * provider error fails only its record, which SQS delivers again later; after
  * the last attempt the dead-letter queue's handler ends it.
  */
-export const handler = async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, disburseRecord, processor, { context });
+export const handler = partialBatchHandler(disburseRecord);

@@ -1,12 +1,11 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { parseMessage, verificationMessageSchema } from '../../shared/app/messages.js';
 import { systemActor } from '../../shared/app/audit.js';
+import { partialBatchHandler } from '../../shared/adapters/sqs/partial-batch.js';
 import { logger } from '../../shared/observability/logger.js';
 import { createVerificationContext } from '../../shared/wiring/verification.js';
 
 const { verification, audit } = await createVerificationContext();
-const processor = new BatchProcessor(EventType.SQS);
 
 async function verifyRecord(record: SQSRecord): Promise<void> {
   const message = parseMessage(verificationMessageSchema, record.body);
@@ -15,5 +14,4 @@ async function verifyRecord(record: SQSRecord): Promise<void> {
 }
 
 /** Verification pages from the verification queue; each failed record is retried on its own. */
-export const handler = async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, verifyRecord, processor, { context });
+export const handler = partialBatchHandler(verifyRecord);

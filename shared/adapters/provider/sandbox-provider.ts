@@ -1,12 +1,14 @@
 import { isConditionFailure } from '../dynamodb/conditions.js';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ulid } from 'ulid';
 import { ProviderTransientError, type PaymentProvider, type TransferInstruction, type TransferOutcome } from '../../ports/payment-provider.js';
 
 /**
  * The sandbox payment provider of api.md: it decides by the last four
  * characters of the account number, and keeps a ledger of the transfers it
- * accepted, deduplicated by reference like a real bank (so tests can count
- * exactly how many times each payment was paid).
+ * accepted, deduplicated by reference like a real bank, and, apart from it, a
+ * log of every instruction it received (so tests count what reached the
+ * provider without relying on the provider's own deduplication).
  *
  * 0000 FAILED ACCOUNT_CLOSED · 0001 FAILED ACCOUNT_NOT_FOUND · 9990 fails
  * transiently twice, then PAID · 9999 fails transiently every time · 5555
@@ -32,8 +34,31 @@ export class SandboxPaymentProvider implements PaymentProvider {
     return Number(result.Attributes?.attempts ?? 1);
   }
 
+  /**
+   * Every instruction that reaches the provider is written down first, whatever
+   * happens next (as a bank's inbound log would): the independent record the
+   * crash tests count against, separate from the deduplicating ledger below.
+   */
+  private async receive(instruction: TransferInstruction): Promise<void> {
+    const at = this.now().toISOString();
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: `INSTRUCTION#${instruction.reference}#${at}#${ulid()}`,
+          reference: instruction.reference,
+          amount: instruction.amount,
+          providerCode: instruction.provider.code,
+          accountNumber: instruction.accountNumber,
+          at,
+        },
+      }),
+    );
+  }
+
   async send(instruction: TransferInstruction): Promise<TransferOutcome> {
-    // No lookup first: the conditional put below is the deduplication (one request per new transfer),
+    await this.receive(instruction);
+    // No lookup first: the conditional write below is the deduplication (one request per new transfer),
     // and a repeated reference reads the first outcome back.
     const suffix = instruction.accountNumber.slice(-4);
     if (suffix === '9999') {
@@ -52,18 +77,23 @@ export class SandboxPaymentProvider implements PaymentProvider {
             ? { status: 'SENT' }
             : { status: 'PAID', settledAt: this.now().toISOString() };
     try {
+      // `bookings` counts the transfers booked under this reference: 1 with the deduplicating condition,
+      // more for a provider that would book every instruction (what the crash tests must be able to see).
       await this.client.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: {
-            pk: `TRANSFER#${instruction.reference}`,
-            reference: instruction.reference,
-            amount: instruction.amount,
-            accepted: outcome.status !== 'FAILED',
-            outcome,
-            at: this.now().toISOString(),
-          },
+          Key: { pk: `TRANSFER#${instruction.reference}` },
+          UpdateExpression: 'SET #reference = :reference, amount = :amount, accepted = :accepted, outcome = :outcome, #at = :at ADD bookings :one',
           ConditionExpression: 'attribute_not_exists(pk)',
+          ExpressionAttributeNames: { '#at': 'at', '#reference': 'reference' },
+          ExpressionAttributeValues: {
+            ':reference': instruction.reference,
+            ':amount': instruction.amount,
+            ':accepted': outcome.status !== 'FAILED',
+            ':outcome': outcome,
+            ':at': this.now().toISOString(),
+            ':one': 1,
+          },
         }),
       );
       return outcome;
