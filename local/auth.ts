@@ -1,6 +1,6 @@
 import { generateKeyPair, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { ulid } from 'ulid';
-import type { Scope } from '../shared/http/routes.js';
+import type { Scope } from '../shared/app/principal.js';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 

@@ -5,7 +5,7 @@ import type { KeyedHash } from '../domain/keyed-hash.js';
 import { matchNames } from '../domain/names.js';
 import { isPersonalIdFormat } from '../domain/personal-id.js';
 import type { AccountLinkRequest } from '../domain/schemas.js';
-import type { Principal } from '../http/principal.js';
+import type { Principal } from './principal.js';
 import type { AccountHistoryEntry, AccountLinkRecord, AccountStore } from '../ports/account-store.js';
 import type { PopulationRegistry } from '../ports/population-registry.js';
 

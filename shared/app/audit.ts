@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { BatchRecord } from '../domain/batch.js';
 import type { Clock } from '../domain/dates.js';
-import type { Principal } from '../http/principal.js';
+import type { Principal } from './principal.js';
 import type { AccountLinkRecord, AccountStore } from '../ports/account-store.js';
 import type { AuditChange, AuditLog, AuditRecord, AuditScope } from '../ports/audit-log.js';
 import type { BatchStore } from '../ports/batch-store.js';

@@ -25,7 +25,7 @@ import type { BatchStatus, PaymentStatus } from '../domain/lifecycle.js';
 import { sumAmounts } from '../domain/money.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
 import type { CreateBatchRequest, PaymentItem } from '../domain/schemas.js';
-import type { Principal } from '../http/principal.js';
+import type { Principal } from './principal.js';
 import { ConditionFailed, type BatchStore } from '../ports/batch-store.js';
 import type { EntitlementStore } from '../ports/entitlement-store.js';
 import type { CursorCodec } from './cursor.js';

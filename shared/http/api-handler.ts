@@ -16,7 +16,8 @@ import {
   ValidationFailedError,
 } from '../domain/errors.js';
 import { logger } from '../observability/logger.js';
-import { principalFromClaims, type Principal } from './principal.js';
+import type { Principal } from '../app/principal.js';
+import { principalFromClaims } from './principal.js';
 import { internalProblem, PROBLEM_CONTENT_TYPE, problemFromError, type ProblemDocument } from './problem.js';
 import { routes, type RouteDefinition } from './routes.js';
 

@@ -5,14 +5,9 @@
  * OpenAPI document is generated from it. A route missing here exists nowhere.
  */
 
-export type Scope =
-  | 'batches:write'
-  | 'batches:read'
-  | 'batches:approve'
-  | 'accounts:write'
-  | 'beneficiary'
-  | 'provider'
-  | 'ops';
+import type { Scope } from '../app/principal.js';
+
+export type { Scope };
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
