@@ -12,4 +12,4 @@ import { buildOpenApiDocument } from '../shared/http/openapi.js';
 const target = process.argv[2] ?? 'build/openapi.json';
 mkdirSync(dirname(target), { recursive: true });
 writeFileSync(target, `${JSON.stringify(buildOpenApiDocument({ version: appVersion() }), null, 2)}\n`);
-console.log(`wrote ${target}`);
+process.stdout.write(`wrote ${target}\n`);
