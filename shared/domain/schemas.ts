@@ -122,11 +122,16 @@ const safeTextIssue = codedIssue('invalid_characters', 'must not contain control
 /**
  * The same rule as a JSON Schema pattern (ECMA-262 with the `u` flag), for the
  * OpenAPI document: zod renders `.regex()` checks but not refinements, and a
- * document that allowed what the handler refuses would lie to clients.
+ * document that allowed what the handler refuses would lie to clients. The
+ * pattern also leaves out characters beyond the Basic Multilingual Plane (emoji,
+ * rare CJK): JSON Schema's maxLength counts them once, zod's max (UTF-16 code
+ * units) twice, so a document allowing them could allow a length the handler
+ * refuses. No Vietnamese name or reference needs them; the handler still takes
+ * them within its limits.
  */
-const SAFE_TEXT_PATTERN = '^[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$';
+const SAFE_TEXT_PATTERN = '^[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069\\u{10000}-\\u{10FFFF}]*$';
 /** Safe text holding at least one character that is not white space (what is left after trimming is not empty). */
-const SAFE_NON_BLANK_PATTERN = '^(?=[\\s\\S]*\\S)[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$';
+const SAFE_NON_BLANK_PATTERN = '^(?=[\\s\\S]*\\S)[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069\\u{10000}-\\u{10FFFF}]*$';
 
 function safeText() {
   return z.string().refine(isSafeText, safeTextIssue).meta({ pattern: SAFE_TEXT_PATTERN });
