@@ -7,7 +7,17 @@ export default defineConfig({
       { test: { name: 'integration', include: ['test/integration/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 30_000 } },
       // aws-cdk-lib takes seconds to load on 2 cores: synthesize once per file, generous timeouts.
       { test: { name: 'infra', include: ['test/infra/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
-      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },
+      // Every answer an e2e suite observes is checked against openapi.json (test/support/contract.ts).
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          setupFiles: ['test/support/contract-setup.ts'],
+          globalSetup: ['test/support/contract-tally.ts'],
+        },
+      },
     ],
   },
 });

@@ -280,7 +280,7 @@ try {
 
   const populationStart = performance.now();
   for (let from = 0; from < payments.length; from += MAX_CITIZENS_PER_REQUEST) {
-    await api('POST', '/local/population', { json: { citizens: citizensOf(payments.slice(from, from + MAX_CITIZENS_PER_REQUEST)) } });
+    await api('POST', '/local/population', { json: { citizens: citizensOf(payments.slice(from, from + MAX_CITIZENS_PER_REQUEST), PROVINCE) } });
   }
   const populationMs = performance.now() - populationStart;
   console.log(`setup      population: ${payments.length.toLocaleString('en')} people in ${seconds(populationMs)} s`);

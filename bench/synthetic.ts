@@ -163,7 +163,14 @@ export function syntheticPayments(options: SyntheticOptions): SyntheticPayment[]
   return payments;
 }
 
-/** The people of some payments, as POST /local/population wants them. */
-export function citizensOf(payments: readonly SyntheticPayment[]): { personalId: string; fullName: string; dateOfBirth: string; gender: Gender }[] {
-  return payments.map(({ personalId, fullName, dateOfBirth, gender }) => ({ personalId, fullName, dateOfBirth, gender }));
+/**
+ * The people of some payments, as POST /local/population wants them; with
+ * `provinceCode`, living in that province (so that its system may link their
+ * accounts before any payment of theirs is stored: domain.md, accounts).
+ */
+export function citizensOf(
+  payments: readonly SyntheticPayment[],
+  provinceCode?: string,
+): { personalId: string; fullName: string; dateOfBirth: string; gender: Gender; provinceCode?: string }[] {
+  return payments.map(({ personalId, fullName, dateOfBirth, gender }) => ({ personalId, fullName, dateOfBirth, gender, ...(provinceCode ? { provinceCode } : {}) }));
 }

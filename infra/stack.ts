@@ -78,6 +78,8 @@ export class PaymentsStack extends Stack {
     for (const route of routes) {
       this.api.addRoute(route, this.fn(route.functionName).function);
     }
+    // Every other method of those paths: 405 with Allow, answered by the health function (no data access).
+    this.api.addMethodNotAllowedRoutes('health', this.fn('health').function);
     for (const [queueKey, wiring] of Object.entries(consumerWiring) as [QueueKey, FunctionWiring][]) {
       this.addQueueConsumer(queueKey, wiring);
     }

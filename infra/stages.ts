@@ -41,6 +41,14 @@ export interface StageConfig {
     /** Accepted `aud` values (or `client_id` for access tokens without `aud`). */
     audience: string[];
   };
+  /**
+   * Browser origins allowed to call the API (CORS, answered by API Gateway
+   * itself: preflights and the Access-Control-* headers of every answer), with
+   * the methods, headers and lifetime of shared/http/cors.ts. Scheme and host
+   * (and port), no path. Callers authenticate with a bearer token, never a
+   * cookie, so an allowed origin still needs a token.
+   */
+  cors: { allowOrigins: string[] };
   /** Retention of Lambda and API access logs. */
   logRetention: RetentionDays;
   /**
@@ -102,6 +110,9 @@ export const stages: Record<StageName, StageConfig> = {
       issuerUrl: 'https://auth.sandbox.social-payments.example/',
       audience: ['social-payments-api-sandbox'],
     },
+    // Placeholder console of the sandbox, and a developer's web app on this machine
+    // (HTTP APIs take no port wildcard: add yours with -c corsOrigins=...).
+    cors: { allowOrigins: ['https://console.sandbox.social-payments.example', 'http://localhost:3000', 'http://localhost:5173'] },
     logRetention: RetentionDays.TWO_WEEKS,
     throttling: { rateLimit: 50, burstLimit: 100 },
     // A fraction of prod's: enough for tests, demos and a province's trial
@@ -134,6 +145,8 @@ export const stages: Record<StageName, StageConfig> = {
       issuerUrl: 'https://auth.social-payments.example/',
       audience: ['social-payments-api'],
     },
+    // The provinces' and beneficiaries' web apps (placeholder): https only.
+    cors: { allowOrigins: ['https://console.social-payments.example'] },
     // Payment operations are audited for years; one year of operational logs
     // online, the audit table holds the long-term record.
     logRetention: RetentionDays.ONE_YEAR,
@@ -194,6 +207,8 @@ export const contextOverrides = {
   jwtAudience: 'jwtAudience',
   /** Base URL of the national population register (stages without the sandbox register). */
   populationRegistryUrl: 'populationRegistryUrl',
+  /** Comma-separated list of browser origins allowed by CORS (replaces the stage's). */
+  corsOrigins: 'corsOrigins',
 } as const;
 
 function isStageName(value: string): value is StageName {
@@ -227,6 +242,13 @@ export function resolveStage(
   if (alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(alarmEmail)) {
     throw new Error(`Stage "${name}": alarmEmail "${alarmEmail}" is not an e-mail address.`);
   }
+  const originsOverride = optionalString(context(contextOverrides.corsOrigins));
+  const allowOrigins = originsOverride ? originsOverride.split(',').map((origin) => origin.trim()).filter(Boolean) : base.cors.allowOrigins;
+  for (const origin of allowOrigins) {
+    // An origin is scheme://host[:port]: a path or trailing slash never matches a browser's Origin header.
+    const valid = base.production ? /^https:\/\/[^\s/]+$/.test(origin) : /^https?:\/\/[^\s/]+$/.test(origin);
+    if (!valid) throw new Error(`Stage "${name}": CORS origin "${origin}" must be ${base.production ? 'https' : 'http(s)'}://host[:port], with no path.`);
+  }
   const registryUrl = optionalString(context(contextOverrides.populationRegistryUrl)) ?? base.populationRegistry?.baseUrl;
   if (registryUrl !== undefined && !/^https:\/\/[^\s/]+/.test(registryUrl)) {
     throw new Error(`Stage "${name}": the population register must be an https URL, got "${registryUrl}".`);
@@ -234,6 +256,7 @@ export function resolveStage(
   return {
     ...base,
     jwt: { issuerUrl, audience },
+    cors: { allowOrigins },
     ...(alarmEmail ? { alarmEmail } : {}),
     ...(registryUrl ? { populationRegistry: { baseUrl: registryUrl } } : {}),
   };

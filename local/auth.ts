@@ -1,6 +1,6 @@
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { ulid } from 'ulid';
-import type { Scope } from '../shared/http/routes.js';
+import type { Scope } from '../shared/app/principal.js';
 import { readJsonFile, writeJsonFile } from './data.js';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];

@@ -1,10 +1,11 @@
 import type { Context } from 'aws-lambda';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ulid } from 'ulid';
-import { AppError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, ValidationFailedError } from '../shared/domain/errors.js';
+import { AppError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, ValidationFailedError } from '../shared/domain/errors.js';
 import { MAX_BODY_BYTES, type ApiEvent, type ApiResult } from '../shared/http/api-handler.js';
-import { internalProblem, PROBLEM_CONTENT_TYPE, problemFromError, problemType, type ProblemDocument } from '../shared/http/problem.js';
-import { routes, type RouteDefinition } from '../shared/http/routes.js';
+import { corsPolicy, isLocalOrigin } from '../shared/http/cors.js';
+import { authenticateChallenge, internalProblem, PROBLEM_CONTENT_TYPE, problemFromError, problemHeaders, problemType, type ProblemDocument } from '../shared/http/problem.js';
+import { allowHeader, routes, type RouteDefinition } from '../shared/http/routes.js';
 import { redactString } from '../shared/observability/redact.js';
 import type { LocalAuthority } from './auth.js';
 
@@ -120,6 +121,31 @@ export function formatAccessLine({ method, path, status, ms, requestId }: Access
   return `${at.toISOString()} ${method} ${maskPath(path)} ${status} ${ms.toFixed(1)}ms ${requestId}`;
 }
 
+/**
+ * CORS for the loopback origins (api.md: `http://localhost:*` and
+ * `http://127.0.0.1:*`), with the deployed API's policy (shared/http/cors.ts):
+ * every answer to an allowed origin names it, and a preflight (OPTIONS with
+ * Origin and Access-Control-Request-Method) on a known path gets the methods,
+ * headers and lifetime a browser needs. Another origin gets no CORS header, so
+ * its browser refuses the answer.
+ */
+function corsHeaders(request: IncomingMessage, preflight: boolean): Record<string, string> {
+  const origin = request.headers.origin;
+  if (!isLocalOrigin(origin)) return {};
+  const headers: Record<string, string> = { 'access-control-allow-origin': origin, vary: 'Origin' };
+  if (!preflight) return { ...headers, 'access-control-expose-headers': corsPolicy.exposeHeaders.join(', ') };
+  return {
+    ...headers,
+    'access-control-allow-methods': corsPolicy.allowMethods.join(', '),
+    'access-control-allow-headers': corsPolicy.allowHeaders.join(', '),
+    'access-control-max-age': String(corsPolicy.maxAgeSeconds),
+  };
+}
+
+function isPreflight(request: IncomingMessage): boolean {
+  return request.method === 'OPTIONS' && typeof request.headers.origin === 'string' && typeof request.headers['access-control-request-method'] === 'string';
+}
+
 export interface LocalHttpOptions {
   authority: LocalAuthority;
   loadHandler: (functionName: string) => Promise<LambdaHttpHandler>;
@@ -157,8 +183,20 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
         break;
       }
     }
-    // The path can hold a personal ID (/v1/accounts/{personalId}/...): never echoed in an error.
-    if (!match) throw new NotFoundError(`No route for ${method} ${maskPath(url.pathname)}.`);
+    if (!match) {
+      // A known path with a method it does not serve: 405 with Allow (OPTIONS: 204, the preflight's CORS headers added by `finish`).
+      const served = [
+        ...compiled.filter((candidate) => candidate.pattern.test(url.pathname)).map((candidate) => candidate.route.method),
+        ...options.localRoutes.filter((route) => route.path === url.pathname).map((route) => route.method),
+      ];
+      if (served.length > 0) {
+        const allow = allowHeader([...new Set(served)]);
+        if (method === 'OPTIONS') return { statusCode: 204, headers: { allow } };
+        throw new MethodNotAllowedError(`This path does not serve ${method}; it serves ${allow}.`, { allow: allow.split(', ') });
+      }
+      // The path can hold a personal ID (/v1/accounts/{personalId}/...): never echoed in an error.
+      throw new NotFoundError(`No route for ${method} ${maskPath(url.pathname)}.`);
+    }
     const { route } = match.compiled;
 
     let claims: Record<string, unknown> | undefined;
@@ -224,8 +262,11 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
     const finish = (result: ApiResult) => {
       if (answeredByParser.has(response)) return;
       const headers: Record<string, string> = { 'x-request-id': requestId };
-      for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+      for (const [name, value] of Object.entries(result.headers ?? {})) headers[name.toLowerCase()] = String(value);
+      // As the handlers do (shared/http/api-handler.ts), for the answers this server makes itself.
+      headers['cache-control'] ??= 'no-store';
       const status = result.statusCode ?? 200;
+      Object.assign(headers, corsHeaders(request, isPreflight(request) && status === 204));
       response.writeHead(status, headers);
       response.end(result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : result.body);
       options.onRequest?.({ method: request.method ?? '', path: parseTarget(request.url)?.pathname ?? '(invalid target)', status, ms: performance.now() - started, requestId });
@@ -236,7 +277,10 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
       if (!(error instanceof AppError)) console.error('local server error', error instanceof Error ? error.name : 'unknown');
       // Drain what the client is still sending so that it reads our answer instead of a reset.
       request.resume();
-      finish({ statusCode: problem.status, headers: { 'content-type': PROBLEM_CONTENT_TYPE }, body: JSON.stringify(problem) });
+      // This server refuses tokens only on `jwt` routes (a signed route's handler answers its own 401).
+      const challenge = () => authenticateChallenge('jwt', request.headers.authorization !== undefined);
+      const headers = error instanceof AppError ? problemHeaders(error, challenge) : {};
+      finish({ statusCode: problem.status, headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...headers }, body: JSON.stringify(problem) });
     });
   });
   // Requests Node cannot even parse (bad header lines, heads over 16 KB, bad targets, a lower-case
@@ -255,7 +299,7 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
       const problem: ProblemDocument = { type: problemType('VALIDATION_FAILED'), title: 'Validation failed', status: 400, detail, code: 'VALIDATION_FAILED', requestId };
       const body = JSON.stringify(problem);
       socket.end(
-        `HTTP/1.1 400 Bad Request\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 400 Bad Request\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
       );
       options.onRequest?.({ method, path, status: 400, ms, requestId });
     };

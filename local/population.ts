@@ -22,10 +22,14 @@ import type { LocalRoute } from './http-server.js';
  */
 export const LOCAL_POPULATION_SEED = { size: 2_000, seed: 1 } as const;
 
-/** `POST /local/population`: validates the whole body (422 listing every error, nothing stored), then upserts. */
+/**
+ * `POST /local/population`: validates the whole body (422 listing every error,
+ * nothing stored), then upserts. A citizen may name `provinceCode`, the province
+ * of permanent residence (api.md), which puts them in that province's care.
+ */
 export async function addToPopulation(registry: SandboxPopulationRegistry, event: ApiEvent): Promise<{ statusCode: number; body: { added: number } }> {
   const request = parseOrThrow(localPopulationRequestSchema, readJson(event));
-  const citizens: Citizen[] = request.citizens.map((citizen) => ({ ...citizen, dateOfDeath: citizen.dateOfDeath ?? null }));
+  const citizens: Citizen[] = request.citizens.map((citizen) => ({ ...citizen, dateOfDeath: citizen.dateOfDeath ?? null, provinceCode: citizen.provinceCode ?? null }));
   return { statusCode: 200, body: { added: await registry.add(citizens) } };
 }
 

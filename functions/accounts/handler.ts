@@ -1,13 +1,12 @@
-import { accountLinkRequestSchema } from '../../shared/domain/schemas.js';
+import { accountLinkRequestSchema, unlinkAccountQuerySchema } from '../../shared/domain/schemas.js';
 import { parseOrThrow } from '../../shared/domain/validation.js';
 import { apiHandler, json, readJson, requirePrincipal } from '../../shared/http/api-handler.js';
-import { pathParameter } from '../../shared/http/query.js';
+import { parseQuery, pathParameter } from '../../shared/http/query.js';
 import { createAccountContext } from '../../shared/wiring/accounts.js';
-
 
 const { accounts, audit } = await createAccountContext();
 
-/** Social security accounts: link, read, unlink (by the beneficiary, or a province with consent). */
+/** Social security accounts: link, read, unlink (by the person, or a province for a person in its care, with consent). */
 export const handler = apiHandler(async (request) => {
   const principal = requirePrincipal(request);
   const { event, route } = request;
@@ -20,7 +19,7 @@ export const handler = apiHandler(async (request) => {
     case 'getAccount':
       return json(200, await accounts.read(principal, personalId));
     case 'unlinkAccount':
-      await accounts.unlink(principal, personalId);
+      await accounts.unlink(principal, personalId, parseQuery(unlinkAccountQuerySchema, event));
       return { statusCode: 204, headers: {} };
     default:
       throw new Error(`accounts does not serve ${route.operationId}`);

@@ -7,6 +7,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { corsPolicy } from '../../shared/http/cors.js';
 import type { RouteDefinition } from '../../shared/http/routes.js';
 import type { StageConfig, Throttle } from '../stages.js';
 import type { RouteClass } from '../wiring.js';
@@ -125,6 +126,15 @@ export class PaymentsApi extends Construct {
       createDefaultStage: false,
       // Secure by default: a route added without thinking gets the JWT authorizer.
       defaultAuthorizer: this.authorizer,
+      // CORS: API Gateway answers preflights from the stage's origins itself (before any route) and
+      // adds the headers to every answer, with the policy the local server uses (shared/http/cors.ts).
+      corsPreflight: {
+        allowOrigins: stage.cors.allowOrigins,
+        allowMethods: corsPolicy.allowMethods.map((method) => apigw.CorsHttpMethod[method]),
+        allowHeaders: [...corsPolicy.allowHeaders],
+        exposeHeaders: [...corsPolicy.exposeHeaders],
+        maxAge: Duration.seconds(corsPolicy.maxAgeSeconds),
+      },
     });
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
@@ -238,13 +248,7 @@ export class PaymentsApi extends Construct {
         `Route ${route.method} ${route.path}: function ${route.functionName} has timeout ${timeout ?? 'unset'}s; behind API Gateway it must be explicit and below ${awsLimits.httpApiIntegrationTimeoutSeconds}s.`,
       );
     }
-    let integration = this.integrations.get(fn);
-    if (!integration) {
-      integration = new HttpLambdaIntegration(`${route.functionName}Integration`, fn, {
-        payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
-      });
-      this.integrations.set(fn, integration);
-    }
+    const integration = this.integrationFor(route.functionName, fn);
     const jwt = route.auth === 'jwt';
     const reason = this.reasons[route.operationId];
     if (!jwt && !reason) {
@@ -267,6 +271,46 @@ export class PaymentsApi extends Construct {
     this.throttles.set(routeKey, { routeClass, throttle: this.config.routeThrottling[routeClass] });
     const cfnStage = this.stage.node.defaultChild as apigw.CfnStage;
     for (const httpRoute of created) cfnStage.addDependency(httpRoute.node.defaultChild as apigw.CfnRoute);
+    return created;
+  }
+
+  private integrationFor(functionName: string, fn: lambda.IFunction): HttpLambdaIntegration {
+    let integration = this.integrations.get(fn);
+    if (!integration) {
+      integration = new HttpLambdaIntegration(`${functionName}Integration`, fn, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 });
+      this.integrations.set(fn, integration);
+    }
+    return integration;
+  }
+
+  /**
+   * `ANY <path>` for every path added so far, integrated with `fn` (a function
+   * with no data access): API Gateway routes a method a path does not serve
+   * there, and the shared middleware answers 405 METHOD_NOT_ALLOWED with the
+   * path's `Allow` (OPTIONS: 204 with `Allow`; CORS preflights are answered by
+   * API Gateway before any route). No authorizer: 405 is the answer whatever
+   * the token, and an authorizer on an ANY route would refuse CORS preflights.
+   * Throttled as `public`. Call it once, after the routes.
+   */
+  addMethodNotAllowedRoutes(functionName: string, fn: lambda.IFunction): apigw.HttpRoute[] {
+    const paths = [...new Set([...this.throttles.keys()].map((routeKey) => routeKey.split(' ')[1] ?? ''))];
+    const integration = this.integrationFor(functionName, fn);
+    const cfnStage = this.stage.node.defaultChild as apigw.CfnStage;
+    const created: apigw.HttpRoute[] = [];
+    for (const path of paths) {
+      const routeKey = `ANY ${path}`;
+      if (this.throttles.has(routeKey)) throw new Error(`Route ${routeKey} is added twice.`);
+      const routesOfPath = this.api.addRoutes({ path, methods: [apigw.HttpMethod.ANY], integration, authorizer: new apigw.HttpNoneAuthorizer() });
+      for (const httpRoute of routesOfPath) {
+        Validations.of(httpRoute).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${routeKey} only answers methods ${path} does not serve: 405 METHOD_NOT_ALLOWED with Allow (OPTIONS: 204), from a function with no data access, before any handler or data is reached; every served method has its own route with its own authorization.`,
+        });
+        cfnStage.addDependency(httpRoute.node.defaultChild as apigw.CfnRoute);
+      }
+      this.throttles.set(routeKey, { routeClass: 'public', throttle: this.config.routeThrottling.public });
+      created.push(...routesOfPath);
+    }
     return created;
   }
 }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { BatchRecord } from '../domain/batch.js';
 import type { Clock } from '../domain/dates.js';
-import type { Principal } from '../http/principal.js';
+import type { Principal } from './principal.js';
 import type { AccountLinkRecord, AccountStore } from '../ports/account-store.js';
 import type { AuditChange, AuditLog, AuditRecord, AuditScope } from '../ports/audit-log.js';
 import type { BatchStore } from '../ports/batch-store.js';
@@ -155,21 +155,24 @@ export function auditedBatchStore(inner: BatchStore): BatchStore {
   });
 }
 
-/** The account store, recording links and unlinks (masked account, never the number) into the current unit. */
+/** The account store, recording links and unlinks (masked account, never the number; the consent a province named) into the current unit. */
 export function auditedAccountStore(inner: AccountStore): AccountStore {
-  const accountChange = (personHash: string, link: AccountLinkRecord, event: 'LINKED' | 'UNLINKED', at: string) =>
-    record({ kind: 'person', personHash }, { subject: 'account', linkId: link.linkId, event, provider: link.provider.code, accountNumberMasked: link.accountNumberMasked, at });
+  const accountChange = (personHash: string, link: AccountLinkRecord, event: 'LINKED' | 'UNLINKED', at: string, consentRef: string | null) =>
+    record(
+      { kind: 'person', personHash },
+      { subject: 'account', linkId: link.linkId, event, provider: link.provider.code, accountNumberMasked: link.accountNumberMasked, at, consentRef },
+    );
   return {
     getCurrent: (personHash) => inner.getCurrent(personHash),
     getCurrentMany: (personHashes) => inner.getCurrentMany(personHashes),
     history: (personHash) => inner.history(personHash),
     async link(personHash, link) {
       await inner.link(personHash, link);
-      accountChange(personHash, link, 'LINKED', link.linkedAt);
+      accountChange(personHash, link, 'LINKED', link.linkedAt, link.consentRef);
     },
-    async unlink(personHash, at) {
-      const removed = await inner.unlink(personHash, at);
-      if (removed) accountChange(personHash, removed, 'UNLINKED', at);
+    async unlink(personHash, unlinking) {
+      const removed = await inner.unlink(personHash, unlinking);
+      if (removed) accountChange(personHash, removed, 'UNLINKED', unlinking.at, unlinking.consentRef);
       return removed;
     },
   };

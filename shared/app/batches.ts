@@ -25,7 +25,7 @@ import { allowedFrom, type BatchStatus, type PaymentStatus } from '../domain/lif
 import { MIN_PAYMENT_AMOUNT, sumAmounts } from '../domain/money.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
 import type { CreateBatchRequest, PaymentItem } from '../domain/schemas.js';
-import type { Principal } from '../http/principal.js';
+import type { Principal } from './principal.js';
 import { ConditionFailed, type BatchStore } from '../ports/batch-store.js';
 import { finishCancellation } from './cancellation.js';
 import type { EntitlementStore } from '../ports/entitlement-store.js';

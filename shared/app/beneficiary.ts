@@ -4,7 +4,7 @@ import { findProgram } from '../domain/catalogues.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { KeyedHash } from '../domain/keyed-hash.js';
 import { reasonMessage } from '../domain/reason-codes.js';
-import type { Principal } from '../http/principal.js';
+import type { Principal } from './principal.js';
 import type { BatchStore } from '../ports/batch-store.js';
 import type { CursorCodec } from './cursor.js';
 

@@ -6,7 +6,7 @@ import { ForbiddenError, InvalidStateError, NotFoundError } from '../domain/erro
 import type { PaymentStatus } from '../domain/lifecycle.js';
 import { allowedFrom, unsettledPaymentStatuses } from '../domain/lifecycle.js';
 import type { FailureReasonCode } from '../domain/reason-codes.js';
-import type { Principal } from '../http/principal.js';
+import type { Principal } from './principal.js';
 import type { AccountLinkRecord, AccountStore } from '../ports/account-store.js';
 import { ConditionFailed, type BatchStore, type CounterDelta, type PagePosition, type PaymentKey } from '../ports/batch-store.js';
 import type { EntitlementStore } from '../ports/entitlement-store.js';

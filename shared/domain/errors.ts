@@ -16,6 +16,7 @@ export const problemCodes = [
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'RATE_LIMITED',
+  'METHOD_NOT_ALLOWED',
   'INTERNAL',
 ] as const;
 export type ProblemCode = (typeof problemCodes)[number];
@@ -118,6 +119,18 @@ export class UnsupportedMediaTypeError extends AppError {
   readonly status = 415;
   readonly code = 'UNSUPPORTED_MEDIA_TYPE';
   readonly title = 'Unsupported media type';
+}
+
+/** A known path called with a method it does not serve; `allow` lists the methods it does (the Allow header). */
+export class MethodNotAllowedError extends AppError {
+  readonly status = 405;
+  readonly code = 'METHOD_NOT_ALLOWED';
+  readonly title = 'Method not allowed';
+  readonly allow: readonly string[];
+  constructor(detail: string, options: AppErrorOptions & { allow: readonly string[] }) {
+    super(detail, options);
+    this.allow = options.allow;
+  }
 }
 
 export class RateLimitedError extends AppError {

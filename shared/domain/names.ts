@@ -35,14 +35,31 @@ export function foldName(name: string): string {
 }
 
 /**
- * EXACT when equal after normalisation, ASCII_FOLDED when equal only once
- * diacritics are folded (the province gets to see that), MISMATCH otherwise.
- * An empty name matches nothing.
+ * EXACT when equal after normalisation. Otherwise word by word (same number of
+ * words, same order): a word matches when it is equal, or when one side wrote
+ * it with no diacritics at all and it equals the other side's word folded;
+ * every word matching, some only by folding, is ASCII_FOLDED (the province gets
+ * to see that). Anything else is MISMATCH: two words that both carry
+ * diacritics, but different ones, are different names ("Bình" and "Bính",
+ * "Hùng" and "Hưng"), however alike they fold. An empty name matches nothing.
  */
 export function matchNames(submitted: string, reference: string): NameMatch {
   const a = normalizeName(submitted);
   const b = normalizeName(reference);
   if (a === '' || b === '') return 'MISMATCH';
   if (a === b) return 'EXACT';
-  return foldName(a) === foldName(b) ? 'ASCII_FOLDED' : 'MISMATCH';
+  // A "word" of combining marks alone (a stray accent typed between spaces) holds no letter: not a word.
+  const words = (name: string) => name.split(' ').filter((word) => foldName(word) !== '');
+  const left = words(a);
+  const right = words(b);
+  if (left.length === 0 || left.length !== right.length) return 'MISMATCH';
+  const wordsMatch = left.every((word, index) => {
+    const other = right[index] ?? '';
+    if (word === other) return true;
+    const folded = foldName(word);
+    const otherFolded = foldName(other);
+    // One side without any diacritics (it is its own folding), equal to the other side folded.
+    return (word === folded && word === otherFolded) || (other === otherFolded && other === folded);
+  });
+  return wordsMatch ? 'ASCII_FOLDED' : 'MISMATCH';
 }

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { programCodes, provinceCodes, providerTypes, findProvider } from './catalogues.js';
+import { programCodes, provinceCodes, providers, providerTypes, findProvider } from './catalogues.js';
 import { systemClock, vietnamDate, type Clock } from './dates.js';
 import { problemCodes } from './errors.js';
 import { batchStatuses, paymentStatuses, type PaymentStatus } from './lifecycle.js';
@@ -104,6 +104,13 @@ const resourceIdPattern = format(/^[A-Za-z0-9_-]{1,64}$/, {
 });
 const cursorPattern = format(/^[A-Za-z0-9_-]{1,2048}$/, { code: 'invalid_cursor', message: 'is not a cursor this API issued' });
 const limitPattern = format(/^[0-9]{1,4}$/, { code: 'invalid_limit', message: 'must be a whole number from 1 to 1000' });
+/**
+ * What `limitSchema` accepts, as one pattern for the OpenAPI document: one to
+ * four digits whose value is 1-1000 (leading zeros allowed, as the handler
+ * allows them). The handler keeps two steps for its error codes (invalid_limit,
+ * too_small, too_big).
+ */
+const LIMIT_DOCUMENT_PATTERN = '^(?:0{0,3}[1-9]|0{0,2}[1-9][0-9]|0?[1-9][0-9]{2}|1000)$';
 
 // ---------------------------------------------------------------------------
 // Field schemas
@@ -112,8 +119,22 @@ const limitPattern = format(/^[0-9]{1,4}$/, { code: 'invalid_limit', message: 'm
 const isSafeText = (value: string) => !UNSAFE_TEXT.test(value);
 const safeTextIssue = codedIssue('invalid_characters', 'must not contain control characters');
 
+/**
+ * The same rule as a JSON Schema pattern (ECMA-262 with the `u` flag), for the
+ * OpenAPI document: zod renders `.regex()` checks but not refinements, and a
+ * document that allowed what the handler refuses would lie to clients. The
+ * pattern also leaves out characters beyond the Basic Multilingual Plane (emoji,
+ * rare CJK): JSON Schema's maxLength counts them once, zod's max (UTF-16 code
+ * units) twice, so a document allowing them could allow a length the handler
+ * refuses. No Vietnamese name or reference needs them; the handler still takes
+ * them within its limits.
+ */
+const SAFE_TEXT_PATTERN = '^[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069\\u{10000}-\\u{10FFFF}]*$';
+/** Safe text holding at least one character that is not white space (what is left after trimming is not empty). */
+const SAFE_NON_BLANK_PATTERN = '^(?=[\\s\\S]*\\S)[^\\p{Cc}\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069\\u{10000}-\\u{10FFFF}]*$';
+
 function safeText() {
-  return z.string().refine(isSafeText, safeTextIssue);
+  return z.string().refine(isSafeText, safeTextIssue).meta({ pattern: SAFE_TEXT_PATTERN });
 }
 
 export const personalIdSchema = z.string().regex(personalIdPattern).meta({
@@ -134,7 +155,12 @@ export const fullNameSchema = z
   .refine(isSafeText, safeTextIssue)
   .min(1)
   .max(MAX_NAME_LENGTH)
-  .meta({ description: 'Full name as registered, with Vietnamese diacritics (1-100 characters after trimming).', examples: ['Nguyễn Thị Ánh'] });
+  .meta({
+    description:
+      'Full name as registered, with Vietnamese diacritics: 1-100 characters after trimming white space at either end (the document asks for no control characters at all, a tab or line break at an end included, and counts the 100 before trimming), stored in Unicode NFC.',
+    pattern: SAFE_NON_BLANK_PATTERN,
+    examples: ['Nguyễn Thị Ánh'],
+  });
 
 export const paymentRefSchema = safeText()
   .min(1)
@@ -324,6 +350,7 @@ export function createRequestSchemas(clock: Clock = systemClock) {
       dateOfBirth: pastDate(today),
       gender: genderSchema,
       dateOfDeath: pastDate(today).optional(),
+      provinceCode: provinceCodeSchema.optional().meta({ description: 'Province of permanent residence (two-digit code of the 34 units); decides which province cares for the person.' }),
     })
     .superRefine((person, ctx) => {
       if (person.dateOfDeath !== undefined && person.dateOfDeath < person.dateOfBirth) {
@@ -392,23 +419,40 @@ export type LocalPopulationRequest = z.output<RequestSchemas['localPopulationReq
 // ---------------------------------------------------------------------------
 // Request bodies that do not depend on the date
 
+const providerCodesOf = (type: (typeof providerTypes)[number]) => providers.filter((provider) => provider.type === type).map((provider) => provider.code);
+
 export const providerRefSchema = z
-  .strictObject({ type: providerTypeSchema, code: z.string().min(1).max(32) })
+  .strictObject({
+    type: providerTypeSchema,
+    code: z
+      .string()
+      .min(1)
+      .max(32)
+      .meta({ enum: providers.map((provider) => provider.code), description: 'A provider code of GET /v1/providers (of the type given).' }),
+  })
   .meta({ id: 'ProviderRef', description: 'A provider of GET /v1/providers: a bank by its six-digit BIN, or a mobile-money operator.' });
 
 /**
  * Link (or replace) a social security account. The provider must exist with
  * that type; a bank account number is 6-19 digits, a mobile-money account is the
  * holder's Vietnamese mobile number (10 digits, 03x/05x/07x/08x/09x).
+ *
+ * The document says the same (`anyOf` per provider type, from the providers
+ * catalogue); the checks themselves stay in `superRefine`, whose errors name
+ * the field and the rule (a failed `oneOf` would not).
  */
 export const accountLinkRequestSchema = z
   .strictObject({
     provider: providerRefSchema,
-    accountNumber: z.string().min(1).max(19).meta({ description: 'Bank: 6-19 digits. Mobile money: the 10-digit mobile number.' }),
+    accountNumber: z
+      .string()
+      .min(1)
+      .max(19)
+      .meta({ pattern: '^[0-9]{6,19}$', description: 'Bank: 6-19 digits. Mobile money: the 10-digit mobile number (03x, 05x, 07x, 08x or 09x).' }),
     accountName: fullNameSchema.meta({ description: "The account holder's name; it must match the registry's name (domain.md, Names)." }),
     consentRef: reference()
       .optional()
-      .meta({ description: "Reference of the beneficiary's consent; required when a province links on their behalf (accounts:write)." }),
+      .meta({ description: "Reference of the beneficiary's consent, kept with the link's history; required when a province links on their behalf (accounts:write)." }),
   })
   .superRefine((body, ctx) => {
     const provider = typeof body === 'object' && body !== null ? (body as { provider?: unknown }).provider : undefined;
@@ -439,7 +483,34 @@ export const accountLinkRequestSchema = z
       });
     }
   }, always)
-  .meta({ id: 'AccountLinkRequest', description: 'Link or replace the social security account of a person.' });
+  .meta({
+    id: 'AccountLinkRequest',
+    description: 'Link or replace the social security account of a person.',
+    // anyOf, not oneOf: the branches exclude each other by provider.type, which linters cannot see through the nesting.
+    anyOf: [
+      {
+        title: 'Bank account',
+        properties: {
+          provider: { properties: { type: { const: 'BANK' }, code: { enum: providerCodesOf('BANK') } } },
+          accountNumber: { pattern: bankAccountPattern.source },
+        },
+      },
+      {
+        title: 'Mobile money',
+        properties: {
+          provider: { properties: { type: { const: 'EWALLET' }, code: { enum: providerCodesOf('EWALLET') } } },
+          accountNumber: { pattern: mobileNumberPattern.source },
+        },
+      },
+    ],
+  });
+
+/** `DELETE /v1/accounts/{personalId}?consentRef=`: the consent a province names to unlink (required for accounts:write). */
+export const unlinkAccountQuerySchema = z.object({
+  consentRef: reference()
+    .optional()
+    .meta({ description: "Reference of the beneficiary's consent to unlink, kept with the link's history; required when a province unlinks on their behalf (accounts:write)." }),
+});
 
 export const providerOutcomes = ['PAID', 'FAILED', 'RETURNED'] as const;
 
@@ -498,18 +569,18 @@ export const limitSchema = z
   .transform((value) => value ?? 100);
 
 export const listQuerySchema = z.object({
-  limit: limitSchema.meta({ description: 'Page size, 1-1000 (default 100).' }),
+  limit: limitSchema.meta({ description: 'Page size, 1-1000 (default 100).', pattern: LIMIT_DOCUMENT_PATTERN }),
   cursor: z.string().regex(cursorPattern).optional().meta({ description: 'The nextCursor of the previous page, unchanged.' }),
 });
 
 export const listBatchesQuerySchema = listQuerySchema.extend({
-  period: periodSchema.optional(),
-  status: batchStatusSchema.optional(),
+  period: periodSchema.optional().meta({ description: 'Only batches of this month (YYYY-MM).' }),
+  status: batchStatusSchema.optional().meta({ description: 'Only batches in this status.' }),
 });
 
 export const listBatchPaymentsQuerySchema = listQuerySchema.extend({
-  status: paymentStatusSchema.optional(),
-  reasonCode: reasonCodeSchema.optional(),
+  status: paymentStatusSchema.optional().meta({ description: 'Only payments in this status.' }),
+  reasonCode: reasonCodeSchema.optional().meta({ description: 'Only payments with this reason code.' }),
 });
 
 // ---------------------------------------------------------------------------
@@ -578,10 +649,10 @@ function someKeys<K extends string>(keys: readonly K[], value: z.ZodType) {
 export const batchSchema = z
   .object({
     batchId: z.string(),
-    batchRef: z.string(),
-    provinceCode: z.string(),
-    programCode: z.string(),
-    period: z.string(),
+    batchRef: batchRefSchema,
+    provinceCode: provinceCodeSchema,
+    programCode: programCodeSchema,
+    period: periodSchema,
     status: batchStatusSchema,
     control: totalsSchema.meta({ description: 'Control totals given by the province.' }),
     received: totalsSchema.meta({ description: 'What has been uploaded so far.' }),
@@ -611,13 +682,13 @@ export const paymentSchema = z
     paymentId: z.string(),
     batchId: z.string(),
     paymentRef: z.string(),
-    personalId: z.string().optional().meta({ description: 'Shown to the payment\'s province and to its beneficiary only.' }),
+    personalId: personalIdSchema.optional().meta({ description: 'Shown to the payment\'s province and to its beneficiary only.' }),
     fullName: z.string(),
-    dateOfBirth: z.string(),
+    dateOfBirth: z.iso.date(),
     gender: genderSchema.nullable().optional().meta({ description: 'As submitted; absent or null when the province gave none.' }),
     amount: z.int().min(1),
-    programCode: z.string(),
-    period: z.string(),
+    programCode: programCodeSchema,
+    period: periodSchema,
     status: paymentStatusSchema,
     reasonCode: reasonCodeSchema.nullable(),
     nameMatch: z.enum(['EXACT', 'ASCII_FOLDED']).nullable().meta({ description: 'How the name matched the registry; null before verification.' }),
@@ -633,18 +704,28 @@ export const accountLinkHistoryEntrySchema = z
     accountNumberMasked: z.string(),
     linkedAt: timestamp,
     unlinkedAt: timestamp.nullable(),
+    consentRef: z.string().nullable().meta({ description: 'The consent a province named to make this link; null when the beneficiary linked it.' }),
+    unlinkConsentRef: z
+      .string()
+      .nullable()
+      .meta({ description: 'The consent a province named to unlink it; null while linked, when the beneficiary unlinked it, or when a newer link replaced it.' }),
   })
-  .meta({ id: 'AccountLinkHistoryEntry' });
+  .meta({ id: 'AccountLinkHistoryEntry', description: 'One link the person ever had, newest first.' });
 
 export const accountLinkSchema = z
   .object({
-    personalId: z.string(),
+    personalId: personalIdSchema,
     provider: z.object({ type: providerTypeSchema, code: z.string() }),
     accountNumberMasked: z.string(),
     accountName: z.string(),
     linkedAt: timestamp,
     status: z.literal('LINKED'),
     history: z.array(accountLinkHistoryEntrySchema).optional(),
+    releasedPayments: z
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'On a link: how many ON_HOLD payments of approved batches it released to disbursement.' }),
   })
   .meta({ id: 'AccountLink' });
 
@@ -679,6 +760,23 @@ export const batchReportSchema = z
   })
   .meta({ id: 'BatchReport', description: 'Reconciliation report: one row per payment, and totals per status to reconcile with the control totals.' });
 export const paymentListSchema = listEnvelope(paymentSchema, 'PaymentList');
+
+/** A beneficiary's view of one of their own payments (`/v1/me/payments`). */
+export const ownPaymentSchema = z
+  .object({
+    paymentId: z.string(),
+    program: z.object({ code: programCodeSchema, nameVi: z.string(), nameEn: z.string() }),
+    period: periodSchema,
+    amount: z.int().min(1),
+    status: paymentStatusSchema,
+    reasonCode: reasonCodeSchema.nullable(),
+    reason: z.object({ vi: z.string(), en: z.string() }).nullable().meta({ description: 'The reason code explained, in Vietnamese and English.' }),
+    account: maskedAccountSchema.nullable(),
+    updatedAt: timestamp,
+    history: z.array(paymentHistoryEntrySchema).optional().meta({ description: 'Every status change, oldest first (single-payment reads).' }),
+  })
+  .meta({ id: 'OwnPayment', description: "One of the caller's own payments." });
+export const ownPaymentListSchema = listEnvelope(ownPaymentSchema, 'OwnPaymentList');
 
 const auditDetailsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 export const auditChangeSchema = z

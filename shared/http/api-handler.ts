@@ -8,6 +8,7 @@ import { ulid } from 'ulid';
 import {
   AppError,
   ForbiddenError,
+  MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
   UnauthenticatedError,
@@ -15,9 +16,10 @@ import {
   ValidationFailedError,
 } from '../domain/errors.js';
 import { logger } from '../observability/logger.js';
-import { principalFromClaims, type Principal } from './principal.js';
-import { internalProblem, PROBLEM_CONTENT_TYPE, problemFromError, type ProblemDocument } from './problem.js';
-import { routes, type RouteDefinition } from './routes.js';
+import type { Principal } from '../app/principal.js';
+import { principalFromClaims } from './principal.js';
+import { authenticateChallenge, internalProblem, PROBLEM_CONTENT_TYPE, problemFromError, problemHeaders, type ProblemDocument } from './problem.js';
+import { allowHeader, methodsByPath, routes, type RouteDefinition } from './routes.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
@@ -53,12 +55,41 @@ function chooseRequestId(event: ApiEvent): string {
   return event.requestContext?.requestId || ulid();
 }
 
+/**
+ * Headers every answer carries: the request id, and `Cache-Control: no-store`
+ * unless the handler chose another policy. Payments, accounts, reports and
+ * batches carry personal data; an answer that does not (health, problems) loses
+ * nothing by not being stored either, and one default cannot be forgotten on a
+ * new route. Only the OpenAPI document is cacheable (its handler says so).
+ */
+function withStandardHeaders(result: ApiResult | null | undefined, requestId: string): ApiResult {
+  const headers: Record<string, string | number | boolean> = { ...result?.headers, 'x-request-id': requestId };
+  if (!Object.keys(headers).some((name) => name.toLowerCase() === 'cache-control')) headers['cache-control'] = 'no-store';
+  return { ...result, headers };
+}
+
 function problemResponse(problem: ProblemDocument, headers: Record<string, string> = {}): ApiResult {
-  return {
-    statusCode: problem.status,
-    headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'x-request-id': problem.requestId, ...headers },
-    body: JSON.stringify(problem),
-  };
+  return withStandardHeaders(
+    { statusCode: problem.status, headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...headers }, body: JSON.stringify(problem) },
+    problem.requestId,
+  );
+}
+
+/**
+ * API Gateway sends every method a path does not serve to that path's `ANY`
+ * route (infra/constructs/payments-api.ts): `OPTIONS` is answered 204 with the
+ * path's `Allow` (a CORS preflight is answered by API Gateway itself before
+ * this), anything else 405 METHOD_NOT_ALLOWED with `Allow`. Undefined for a
+ * route key that is not such a route.
+ */
+function otherMethodAnswer(event: ApiEvent, requestId: string): ApiResult | undefined {
+  const [kind, path = ''] = (event.routeKey ?? '').split(' ');
+  const methods = kind === 'ANY' ? methodsByPath.get(path) : undefined;
+  if (!methods) return undefined;
+  const allow = allowHeader(methods);
+  const method = (event.requestContext?.http?.method ?? '').toUpperCase();
+  if (method === 'OPTIONS') return withStandardHeaders({ statusCode: 204, headers: { allow } }, requestId);
+  throw new MethodNotAllowedError(`This path does not serve ${/^[A-Z]{1,16}$/.test(method) ? method : 'that method'}; it serves ${allow}.`, { allow: allow.split(', ') });
 }
 
 function authorize(route: RouteDefinition, event: ApiEvent): Principal | undefined {
@@ -85,20 +116,25 @@ function apiMiddleware(): MiddlewareObj<ApiEvent, ApiResult, Error, ApiContext> 
       const route = routesByKey.get(request.event.routeKey);
       const apiRequest: ApiRequest = { event: request.event, requestId, route: route as RouteDefinition, principal: undefined };
       request.context.apiRequest = apiRequest;
-      if (!route) throw new NotFoundError('No such route.');
+      if (!route) {
+        // An early answer: middy skips the handler and the `after` step (it carries its own headers).
+        const answer = otherMethodAnswer(request.event, requestId);
+        if (answer) return answer;
+        throw new NotFoundError('No such route.');
+      }
       apiRequest.principal = authorize(route, request.event);
+      return undefined;
     },
     after: (request) => {
-      const requestId = request.context.apiRequest.requestId;
-      request.response = { ...request.response, headers: { ...request.response?.headers, 'x-request-id': requestId } };
+      request.response = withStandardHeaders(request.response, request.context.apiRequest.requestId);
     },
     onError: (request) => {
       const requestId = request.context.apiRequest?.requestId ?? chooseRequestId(request.event);
       const error = request.error;
       if (error instanceof AppError) {
         if (error.status >= 500) logger.error('request failed', { error });
-        const headers: Record<string, string> = error.retryAfterSeconds !== undefined ? { 'retry-after': String(error.retryAfterSeconds) } : {};
-        request.response = problemResponse(problemFromError(error, requestId), headers);
+        const challenge = () => authenticateChallenge(request.context.apiRequest?.route?.auth ?? 'jwt', Boolean(header(request.event, 'authorization')));
+        request.response = problemResponse(problemFromError(error, requestId), problemHeaders(error, challenge));
         return;
       }
       logger.error('unexpected error', { error: error ?? undefined });

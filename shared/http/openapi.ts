@@ -1,5 +1,6 @@
 import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
+import type { ProblemCode } from '../domain/errors.js';
 import {
   providerCallbackSchema,
   accountLinkRequestSchema,
@@ -8,10 +9,13 @@ import {
   listQuerySchema,
   appendPaymentsRequestSchema,
   batchListSchema,
+  batchReportSchema,
   batchSchema,
   createBatchRequestSchema,
   listBatchesQuerySchema,
   listBatchPaymentsQuerySchema,
+  ownPaymentListSchema,
+  ownPaymentSchema,
   paymentListSchema,
   paymentSchema,
   healthSchema,
@@ -20,8 +24,10 @@ import {
   programListSchema,
   providerListSchema,
   resourceIdSchema,
+  unlinkAccountQuerySchema,
 } from '../domain/schemas.js';
-import { PROBLEM_CONTENT_TYPE } from './problem.js';
+import { corsPolicy } from './cors.js';
+import { BEARER_REALM, PROBLEM_CONTENT_TYPE } from './problem.js';
 import { routes, type OperationId, type RouteDefinition } from './routes.js';
 
 /**
@@ -39,11 +45,14 @@ const callbackResultSchema = z
     changed: z.boolean(),
     transfer: z.object({ transferRef: z.string(), status: z.string(), reasonCode: z.string().nullable(), updatedAt: z.iso.datetime() }),
   })
-  .meta({ id: 'ProviderCallbackResult' });
+  .meta({ id: 'ProviderCallbackResult', description: 'The transfer as the system records it after the callback; nothing about the person.' });
 
 const appendResultSchema = z
   .object({ accepted: z.int().min(0), alreadyStored: z.int().min(0), batch: batchSchema })
-  .meta({ id: 'AppendPaymentsResult' });
+  .meta({ id: 'AppendPaymentsResult', description: 'How many payments of the chunk were new and how many were already stored, and the batch after it.' });
+
+/** Statuses beyond those every route of its kind can answer (see `problemCodes`), with the problem codes each may carry. */
+type Problems = Partial<Record<number, readonly ProblemCode[]>>;
 
 export interface OperationDocs {
   /** Longer text than the route's summary. */
@@ -55,10 +64,24 @@ export interface OperationDocs {
   /** Path parameters, when the defaults (see pathParameter) do not fit. */
   params?: z.ZodObject;
   /** Successful answers by status; a schema per media type, or none for an empty body. */
-  responses: Record<number, { description: string; content?: Record<string, z.ZodType> }>;
-  /** Error statuses beyond those every route of its kind has (for example 409). */
-  errors?: readonly number[];
+  responses: Record<number, { description: string; content?: Record<string, z.ZodType>; headers?: Record<string, HeaderObject> }>;
+  /** Problems beyond those every route of its kind answers (for example 409 and its codes). */
+  problems?: Problems;
 }
+
+interface HeaderObject {
+  description: string;
+  required?: boolean;
+  schema: Record<string, unknown>;
+}
+
+const locationHeader: Record<string, HeaderObject> = {
+  location: { description: 'The new batch: `/v1/batches/{batchId}`.', required: true, schema: { type: 'string', pattern: '^/v1/batches/[A-Za-z0-9_-]{1,64}$' } },
+};
+
+/** Account routes: what anyone but the person and the provinces caring for them gets, whether or not a link exists. */
+const accountAccess =
+  'Who may act: the person (scope beneficiary, the token\'s pid equal to personalId), or a province (scope accounts:write) for a person in its care: the person has a payment in one of that province\'s batches, or the population register gives their permanent residence in that province. For anyone else the link does not exist: 404 NOT_FOUND, the same answer as for a person without a link, so that a province cannot learn whether a person elsewhere has an account.';
 
 export const operationDocs: Record<OperationId, OperationDocs> = {
   getHealth: {
@@ -66,11 +89,12 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
     responses: { 200: { description: 'The service is up.', content: { [JSON_TYPE]: healthSchema } } },
   },
   getOpenApi: {
-    description: 'Needs no token. Generated from the same schemas the handlers validate with.',
+    description: 'Needs no token. Generated from the same schemas the handlers validate with. Cacheable for 5 minutes.',
     responses: {
       200: {
         description: 'The OpenAPI 3.1 document.',
         content: { [JSON_TYPE]: z.record(z.string(), z.unknown()).meta({ description: 'An OpenAPI 3.1.0 document.' }) },
+        headers: { 'cache-control': { description: 'The document may be cached for 5 minutes: `public, max-age=300`.', required: true, schema: { type: 'string', const: 'public, max-age=300' } } },
       },
     },
   },
@@ -84,32 +108,32 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
   },
   createBatch: {
     description:
-      'Scope batches:write; provinceCode must be the caller\'s. Same batchRef and same body again answers 200 with the existing batch; same batchRef with another body is 409 BATCH_REF_CONFLICT. With `payments` holding control.itemCount items the batch is sealed at once.',
+      "Scope batches:write; provinceCode must be the caller's (else 403). Same batchRef and same body again answers 200 with the existing batch; same batchRef with another body is 409 BATCH_REF_CONFLICT; an identical create still in flight may be answered 409 CONFLICT with Retry-After. With `payments` holding control.itemCount items the batch is sealed at once, and payments whose totals do not match control are 422 CONTROL_TOTALS_MISMATCH (nothing stored). Rules the schema cannot say: `payments` holds at most control.itemCount items, paymentRefs are unique in the request, and no dateOfBirth is after today (422 VALIDATION_FAILED naming each).",
     body: { [JSON_TYPE]: createBatchRequestSchema },
     responses: {
-      201: { description: 'Created.', content: { [JSON_TYPE]: batchSchema } },
+      201: { description: 'Created.', content: { [JSON_TYPE]: batchSchema }, headers: locationHeader },
       200: { description: 'The batch this batchRef already created (a retry).', content: { [JSON_TYPE]: batchSchema } },
     },
-    errors: [409, 422],
+    problems: { 409: ['BATCH_REF_CONFLICT', 'CONFLICT'], 422: ['CONTROL_TOTALS_MISMATCH'] },
   },
   listBatches: {
-    description: 'Scope batches:read. The caller\'s province only.',
+    description: "Scope batches:read. The caller's province only (a caller without a province: 403).",
     query: listBatchesQuerySchema,
     responses: { 200: { description: 'One page.', content: { [JSON_TYPE]: batchListSchema } } },
   },
   getBatch: {
-    description: 'Scope batches:read. Another province\'s batch is 404.',
+    description: "Scope batches:read. Another province's batch is 404.",
     responses: { 200: { description: 'The batch.', content: { [JSON_TYPE]: batchSchema } } },
   },
   appendPayments: {
     description:
-      'Scope batches:write; the batch must be OPEN. Validated whole: any bad item is 422 listing every error, and nothing is stored. A chunk already stored identically is a no-op; a paymentRef stored with other content is 409.',
+      'Scope batches:write; the batch must be OPEN (else 409 INVALID_STATE). Validated whole: any bad item is 422 listing every error, and nothing is stored. A chunk already stored identically is a no-op; a paymentRef stored with other content is 409 CONFLICT. While another chunk of the batch is being stored: 429 with Retry-After. Rules the schema cannot say: paymentRefs are unique in the chunk, and no dateOfBirth is after today.',
     body: {
       [JSON_TYPE]: appendPaymentsRequestSchema,
       'text/csv': z.string().meta({ description: 'Header paymentRef,personalId,fullName,dateOfBirth,gender,amount; UTF-8, BOM allowed, CRLF or LF.' }),
     },
     responses: { 200: { description: 'How many payments were new and how many were already stored.', content: { [JSON_TYPE]: appendResultSchema } } },
-    errors: [409, 422],
+    problems: { 409: ['CONFLICT', 'INVALID_STATE'] },
   },
   listBatchPayments: {
     description: 'Scope batches:read. With status, reason code, name-match kind, masked account and history.',
@@ -118,18 +142,22 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
   },
   sealBatch: {
     description:
-      'Scope batches:write. Stored payments must match control exactly, else 422 CONTROL_TOTALS_MISMATCH with expected and actual. Then SUBMITTED. Sealing again is a no-op.',
+      'Scope batches:write. Stored payments must match control exactly, else 422 CONTROL_TOTALS_MISMATCH with expected and actual. Then SUBMITTED. Sealing again is a no-op; a CANCELLED batch is 409 INVALID_STATE, a chunk arriving meanwhile 409 CONFLICT, a chunk being stored 429 with Retry-After.',
     responses: { 200: { description: 'The sealed batch.', content: { [JSON_TYPE]: batchSchema } } },
-    errors: [409, 422],
+    problems: { 409: ['CONFLICT', 'INVALID_STATE'], 422: ['CONTROL_TOTALS_MISMATCH'] },
   },
   getBatchReport: {
     description:
-      'Scope batches:read. One row per payment plus totals per status. `Accept: text/csv` gives CSV (UTF-8 with BOM; the next page\'s cursor in the x-next-cursor header).',
+      "Scope batches:read. One row per payment plus totals per status. `Accept: text/csv` gives CSV (UTF-8 with BOM; the next page's cursor in the x-next-cursor header).",
     query: listBatchPaymentsQuerySchema,
     responses: {
       200: {
         description: 'One page of the report.',
-        content: { [JSON_TYPE]: z.record(z.string(), z.unknown()), 'text/csv': z.string() },
+        content: { [JSON_TYPE]: batchReportSchema, 'text/csv': z.string().meta({ description: 'The rows, and on the last page the totals, as CSV.' }) },
+        headers: {
+          'x-next-cursor': { description: 'CSV only: the cursor of the next page (absent on the last page).', schema: { type: 'string' } },
+          'content-disposition': { description: 'CSV only: a file name for the download.', schema: { type: 'string' } },
+        },
       },
     },
   },
@@ -140,107 +168,162 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
     responses: { 200: { description: 'One page.', content: { [JSON_TYPE]: auditListSchema } } },
   },
   cancelBatch: {
-    description: 'Scope batches:write. Only before APPROVED; every payment not yet terminal becomes CANCELLED and releases its entitlement.',
+    description:
+      'Scope batches:write. Only before APPROVED (else 409 INVALID_STATE); every payment not yet terminal becomes CANCELLED and releases its entitlement. While a chunk is being stored: 429 with Retry-After.',
     responses: { 200: { description: 'The cancelled batch.', content: { [JSON_TYPE]: batchSchema } } },
-    errors: [409],
+    problems: { 409: ['INVALID_STATE'] },
   },
   linkAccount: {
-    description:
-      "Scope beneficiary (own personalId only) or accounts:write (with consentRef). The register must know the person alive and accountName must match the register name, else 422 with ID_NOT_FOUND, DECEASED or ACCOUNT_NAME_MISMATCH in errors. Releases the person's ON_HOLD payments of approved batches.",
+    description: `Scope beneficiary or accounts:write. ${accountAccess} A province names the person's consent (consentRef, else 422); it is kept with the link's history and in the audit trail. The register must know the person alive and accountName must match the register name, else 422 with ID_NOT_FOUND, DECEASED or ACCOUNT_NAME_MISMATCH in errors. Releases the person's ON_HOLD payments of approved batches.`,
     body: { [JSON_TYPE]: accountLinkRequestSchema },
     params: z.object({ personalId: personalIdSchema }),
     responses: { 200: { description: 'The new link (masked) with the history.', content: { [JSON_TYPE]: accountLinkSchema } } },
-    errors: [422],
   },
   getAccount: {
-    description: 'Scope beneficiary (own personalId only) or accounts:write. 404 when no account is linked.',
+    description: `Scope beneficiary or accounts:write. ${accountAccess} 404 as well when no account is linked.`,
     params: z.object({ personalId: personalIdSchema }),
     responses: { 200: { description: 'The current link (masked) with the history.', content: { [JSON_TYPE]: accountLinkSchema } } },
   },
   unlinkAccount: {
-    description: 'Scope beneficiary (own personalId only) or accounts:write. Payments already QUEUED keep the account they were queued with.',
+    description: `Scope beneficiary or accounts:write. ${accountAccess} A province names the person's consent (?consentRef=, else 422); it is kept with the link's history and in the audit trail. 404 as well when no account is linked. Payments already QUEUED keep the account they were queued with.`,
     params: z.object({ personalId: personalIdSchema }),
+    query: unlinkAccountQuerySchema,
     responses: { 204: { description: 'Unlinked.' } },
+    problems: { 422: ['VALIDATION_FAILED'] },
   },
   listMyPayments: {
     description: "Scope beneficiary. The payments of the token's pid, newest first, with reason messages in Vietnamese and English.",
     query: listQuerySchema,
-    responses: {
-      200: {
-        description: 'One page.',
-        content: { [JSON_TYPE]: z.object({ items: z.array(z.record(z.string(), z.unknown())), nextCursor: z.string().nullable() }) },
-      },
-    },
+    responses: { 200: { description: 'One page.', content: { [JSON_TYPE]: ownPaymentListSchema } } },
   },
   getMyPayment: {
     description: "Scope beneficiary. Another person's payment is 404.",
-    responses: { 200: { description: 'The payment with its history.', content: { [JSON_TYPE]: z.record(z.string(), z.unknown()) } } },
+    responses: { 200: { description: 'The payment with its history.', content: { [JSON_TYPE]: ownPaymentSchema } } },
   },
   getMyAccount: {
     description: 'Scope beneficiary. 404 when no account is linked.',
-    responses: { 200: { description: 'The linked account, masked.', content: { [JSON_TYPE]: accountLinkSchema } } },
+    responses: { 200: { description: 'The linked account, masked, with its history.', content: { [JSON_TYPE]: accountLinkSchema } } },
+    problems: { 404: ['NOT_FOUND'] },
   },
   approveBatch: {
     description:
       'Scope batches:approve, same province. Only in AWAITING_APPROVAL (else 409 INVALID_STATE), and only by a sub other than the creator (else 403). VERIFIED payments are queued for disbursement, or held ON_HOLD without a linked account.',
     responses: { 200: { description: 'The approved batch.', content: { [JSON_TYPE]: batchSchema } } },
-    errors: [409],
+    problems: { 409: ['INVALID_STATE'] },
   },
   providerCallback: {
     description:
-      'No token: signed with x-timestamp (unix seconds) and x-signature (hex HMAC-SHA256 of timestamp + "." + raw body, with the provider\'s shared secret). Bad signature or a timestamp more than 300 s away: 401. Repeated: 200, no change. Backwards from a terminal state: 409.',
+      'No token: signed with x-timestamp (unix seconds) and x-signature (hex HMAC-SHA256 of timestamp + "." + raw body, with the provider\'s shared secret). Bad signature or a timestamp more than 300 s away: 401. Repeated: 200, no change. Backwards from a terminal state: 409 CONFLICT. A transfer this provider was not sent: 404.',
     body: { [JSON_TYPE]: providerCallbackSchema },
     responses: { 200: { description: 'Applied (or already applied): the transfer as the system now records it, nothing about the person.', content: { [JSON_TYPE]: callbackResultSchema } } },
-    errors: [409, 422],
+    problems: { 409: ['CONFLICT'] },
   },
   getPayment: {
-    description: 'Scope batches:read (the payment\'s province) or beneficiary (its owner). Anyone else: 404.',
+    description: "Scope batches:read (the payment's province) or beneficiary (its owner). Anyone else: 404.",
     responses: { 200: { description: 'The payment with its history.', content: { [JSON_TYPE]: paymentSchema } } },
   },
 };
 
 const problemDescriptions: Record<number, string> = {
-  400: 'Malformed request (not JSON, not UTF-8, bad query parameter or cursor): VALIDATION_FAILED.',
-  401: 'No valid credentials: UNAUTHENTICATED.',
-  403: 'The token lacks a needed scope, or the caller may not do this: FORBIDDEN.',
-  404: 'No such resource, or one that belongs to someone else: NOT_FOUND.',
-  409: 'Conflicts with the current state: CONFLICT, BATCH_REF_CONFLICT or INVALID_STATE.',
-  413: 'The body is larger than 6 MB: PAYLOAD_TOO_LARGE.',
-  415: 'The body is not in a supported media type: UNSUPPORTED_MEDIA_TYPE.',
-  422: 'The content breaks the rules: VALIDATION_FAILED, listing every error (at most 1,000, with errorCount).',
-  429: 'Too many requests: RATE_LIMITED.',
-  500: 'Unexpected error, with no internals: INTERNAL. Quote the request id.',
+  400: 'Malformed request: the HTTP message (request line, headers, framing, percent-encoding of the path), a query parameter, a cursor, or a body that is not JSON or not UTF-8.',
+  401: 'No valid credentials. Carries WWW-Authenticate.',
+  403: 'The token lacks a needed scope, or the caller may not do this.',
+  404: 'No such resource, or one that belongs to someone else.',
+  409: 'Conflicts with the current state.',
+  413: 'The body is larger than 6 MB (on any route).',
+  415: 'The body is not in a supported media type.',
+  422: 'The content breaks the rules, listing every error (at most 1,000, with errorCount).',
+  429: 'Too many requests. Carries Retry-After when the handler answers it; retrying after it succeeds.',
+  500: 'Unexpected error, with no internals. Quote the request id.',
 };
 
-const requestIdHeader = {
+/** The problem code of each status when the operation names no other. */
+const defaultCodes: Record<number, readonly ProblemCode[]> = {
+  400: ['VALIDATION_FAILED'],
+  401: ['UNAUTHENTICATED'],
+  403: ['FORBIDDEN'],
+  404: ['NOT_FOUND'],
+  413: ['PAYLOAD_TOO_LARGE'],
+  415: ['UNSUPPORTED_MEDIA_TYPE'],
+  422: ['VALIDATION_FAILED'],
+  429: ['RATE_LIMITED'],
+  500: ['INTERNAL'],
+};
+
+const standardHeaders: Record<string, HeaderObject> = {
   'x-request-id': {
     description: 'The request id: the one the client sent (when safe), else generated. Quote it when reporting a problem.',
-    schema: { type: 'string' as const },
+    required: true,
+    schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+  },
+  'cache-control': {
+    description: 'Never stored by caches: answers can carry personal data (payments, accounts, reports).',
+    required: true,
+    schema: { type: 'string', const: 'no-store' },
   },
 };
+
+const errorHeaders: Partial<Record<number, Record<string, HeaderObject>>> = {
+  401: {
+    'www-authenticate': {
+      description: `How to authenticate (RFC 9110): \`Bearer realm="${BEARER_REALM}"\` on token routes (RFC 6750; with \`error="invalid_token"\` when a token was refused), the signature scheme on provider callbacks.`,
+      required: true,
+      schema: { type: 'string', pattern: '^(Bearer|Signature) ' },
+    },
+  },
+  429: {
+    'retry-after': {
+      description: 'Seconds to wait before retrying (sent with every RATE_LIMITED problem; API Gateway throttling answers without it).',
+      schema: { type: 'string', pattern: '^[0-9]+$' },
+    },
+  },
+};
+
+/**
+ * What API Gateway itself answers deployed, before any function runs: a refused
+ * token (401, with WWW-Authenticate) and throttling (429). HTTP APIs cannot
+ * shape these as problem+json (docs/decisions.md 4).
+ */
+const gatewayMessageSchema = z
+  .object({ message: z.string() })
+  .meta({ id: 'GatewayMessage', description: 'API Gateway\'s own answer (deployed only): `{"message":"Unauthorized"}` or `{"message":"Too Many Requests"}`.' });
 
 function pathParameterNames(path: string): string[] {
   return [...path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1] ?? '');
 }
 
+const pathParameterDescriptions: Record<string, string> = {
+  batchId: 'The batch: the batchId its create answered.',
+  paymentId: "A payment's paymentId (from a batch's payments, the report, or the beneficiary's list).",
+  providerCode: "The provider's code (GET /v1/providers): a bank's six-digit BIN or an operator's code.",
+};
+
 /** The schema of a path parameter by its name: personal IDs are 12 digits, every other id is opaque. */
 function pathParameter(name: string): z.ZodType {
   if (name === 'personalId') return personalIdSchema;
-  return resourceIdSchema;
+  return resourceIdSchema.meta({ description: pathParameterDescriptions[name] ?? `The ${name}.` });
 }
 
-function problemStatuses(route: RouteDefinition, docs: OperationDocs): number[] {
-  const statuses = new Set<number>(docs.errors ?? []);
-  if (route.auth === 'jwt') {
-    statuses.add(401);
-    statuses.add(403);
-  }
+/**
+ * Every problem an operation can answer, by status, with its codes:
+ * - every route: 400 (a malformed request), 413 (a body over 6 MB), 429 (throttling), 500;
+ * - token routes: 401 and 403; signed routes: 401;
+ * - routes with a path parameter: 404; routes with a body: 415 and 422;
+ * - and what the operation's docs add.
+ */
+export function problemCodes(route: RouteDefinition, docs: OperationDocs): Map<number, ProblemCode[]> {
+  const statuses = new Set<number>([400, 413, 429, 500]);
+  if (route.auth === 'jwt') [401, 403].forEach((status) => statuses.add(status));
   if (route.auth === 'signature') statuses.add(401);
   if (pathParameterNames(route.path).length > 0) statuses.add(404);
-  if (docs.body) [400, 413, 415, 422].forEach((status) => statuses.add(status));
-  if (docs.query) statuses.add(400);
-  statuses.add(500);
-  return [...statuses].sort((a, b) => a - b);
+  if (docs.body) [415, 422].forEach((status) => statuses.add(status));
+  const codes = new Map<number, ProblemCode[]>();
+  for (const status of statuses) codes.set(status, [...(defaultCodes[status] ?? [])]);
+  for (const [status, extra] of Object.entries(docs.problems ?? {})) {
+    const known = codes.get(Number(status)) ?? [];
+    codes.set(Number(status), [...new Set([...known, ...(extra ?? [])])]);
+  }
+  return new Map([...codes].sort(([a], [b]) => a - b));
 }
 
 function security(route: RouteDefinition): RouteConfig['security'] {
@@ -264,20 +347,30 @@ function content(byType: Record<string, z.ZodType>) {
   return Object.fromEntries(Object.entries(byType).map(([type, schema]) => [type, { schema }]));
 }
 
+/** The Problem component, narrowed to one status and the codes the operation may send with it. */
+function problemFor(status: number, codes: readonly ProblemCode[]): z.ZodType {
+  // Rendered as allOf [Problem, { status, code }].
+  return z.intersection(problemSchema, z.object({ status: z.literal(status), code: z.enum(codes as [ProblemCode, ...ProblemCode[]]) }));
+}
+
 function routeConfig(route: RouteDefinition, docs: OperationDocs): RouteConfig {
   const responses: Record<string, ResponseConfig> = {};
   for (const [status, response] of Object.entries(docs.responses)) {
     responses[status] = {
       description: response.description,
-      headers: requestIdHeader,
+      headers: { ...standardHeaders, ...response.headers } as ResponseConfig['headers'],
       ...(response.content ? { content: content(response.content) } : {}),
     };
   }
-  for (const status of problemStatuses(route, docs)) {
+  for (const [status, codes] of problemCodes(route, docs)) {
+    const gateway = (status === 401 && route.auth === 'jwt') || status === 429;
     responses[String(status)] = {
-      description: problemDescriptions[status] ?? 'Error.',
-      headers: requestIdHeader,
-      content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchema } },
+      description: `${problemDescriptions[status] ?? 'Error.'} Codes: ${codes.join(', ')}.${gateway ? ' Deployed, API Gateway answers this status itself in some cases (a token its authorizer refuses, throttling), as application/json.' : ''}`,
+      headers: { ...standardHeaders, ...errorHeaders[status] } as ResponseConfig['headers'],
+      content: {
+        [PROBLEM_CONTENT_TYPE]: { schema: problemFor(status, codes) },
+        ...(gateway ? { [JSON_TYPE]: { schema: gatewayMessageSchema } } : {}),
+      },
     };
   }
 
@@ -303,6 +396,14 @@ function routeConfig(route: RouteDefinition, docs: OperationDocs): RouteConfig {
   };
 }
 
+const tagDescriptions: Record<string, string> = {
+  Operations: 'Liveness and this document; no token.',
+  Catalogues: 'Reference data for any signed-in caller: programs and payment providers.',
+  'Provincial systems': "A province's batches: create, upload, seal, read, report, audit, approve (a second official), cancel; and one payment.",
+  Beneficiaries: "A person's own payments and social security account, and the account routes a province uses for the people in its care.",
+  'Payment providers': 'Settlement callbacks from banks and mobile-money operators, signed with HMAC.',
+};
+
 export interface OpenApiOptions {
   /** The deployed version (info.version). */
   version: string;
@@ -315,7 +416,7 @@ export function buildOpenApiDocument({ version }: OpenApiOptions) {
     scheme: 'bearer',
     bearerFormat: 'JWT',
     description:
-      'A JWT from the identity provider (locally: POST /local/token). Claims: sub, scope (space separated), province (provincial clients), pid (beneficiaries).',
+      'A JWT from the identity provider (locally: POST /local/token). Claims: sub, scope (space separated), province (provincial clients), pid (beneficiaries). Scopes: batches:write, batches:read, batches:approve (provincial systems and their officials), accounts:write (a province acting on the account of a person in its care, with consent), beneficiary (own payments and account), ops (operators: the local server\'s operator routes). Payment providers hold no token: they sign.',
   });
   registry.registerComponent('securitySchemes', 'providerSignature', {
     type: 'apiKey',
@@ -340,9 +441,22 @@ export function buildOpenApiDocument({ version }: OpenApiOptions) {
     info: {
       title: 'Social payments API',
       version,
-      description:
-        'Non-cash social security payments: provincial batches, verification against the national population database, maker-checker approval, disbursement to banks and mobile-money providers. Errors are RFC 9457 problem details.',
+      description: [
+        'Non-cash social security payments: provincial batches, verification against the national population database, maker-checker approval, disbursement to banks and mobile-money providers.',
+        'Every answer carries `x-request-id` and `Cache-Control: no-store` (the OpenAPI document excepted). Errors are RFC 9457 problem details (`application/problem+json`) whose `code` is listed for each operation and status; a 401 carries `WWW-Authenticate`, a RATE_LIMITED 429 `Retry-After`.',
+        `A known path called with a method it does not serve answers 405 METHOD_NOT_ALLOWED (problem+json) with an \`Allow\` header; \`OPTIONS\` on a known path answers 204 with \`Allow\`, and CORS preflights from the deployment's allowed origins (locally \`http://localhost:*\` and \`http://127.0.0.1:*\`) get \`Access-Control-Allow-Methods: ${corsPolicy.allowMethods.join(', ')}\` and \`Access-Control-Allow-Headers: ${corsPolicy.allowHeaders.join(', ')}\`. An unknown path answers 404 NOT_FOUND.`,
+      ].join('\n\n'),
+      // Not open source: an SPDX reference to the program owner's own terms, which the project does not hold.
+      license: { name: "Proprietary: the program owner's terms of use", identifier: 'LicenseRef-Proprietary' },
     },
-    tags: [...new Set(routes.map((route) => route.tag))].map((name) => ({ name })),
+    servers: [
+      {
+        url: 'https://{apiId}.execute-api.{region}.amazonaws.com',
+        description: 'A deployed stage (the ApiUrl output of `cdk deploy`).',
+        variables: { apiId: { default: 'abcdef1234', description: 'The HTTP API id.' }, region: { default: 'ap-southeast-1', description: 'The AWS region of the stage.' } },
+      },
+      { url: 'http://localhost:3000', description: 'The local server (`npm start`).' },
+    ],
+    tags: [...new Set(routes.map((route) => route.tag))].map((name) => ({ name, description: tagDescriptions[name] ?? name })),
   });
 }

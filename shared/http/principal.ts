@@ -1,27 +1,13 @@
-import type { Scope } from './routes.js';
+import { scopes, type Principal, type Scope } from '../app/principal.js';
 
 /**
- * Who is calling, read from the JWT claims that API Gateway's authorizer (or the
- * local server's verifier, which fills the same event fields) has already checked.
+ * Builds the application layer's Principal (shared/app/principal.ts) from the
+ * JWT claims that API Gateway's authorizer (or the local server's verifier,
+ * which fills the same event fields) has already checked. Nothing else of
+ * authorization happens here.
  */
-export interface Principal {
-  sub: string;
-  scopes: ReadonlySet<Scope>;
-  /** Two-digit province code, for provincial clients. */
-  provinceCode: string | undefined;
-  /** Twelve-digit personal ID, for beneficiaries. Never log it. */
-  personalId: string | undefined;
-}
 
-const knownScopes: ReadonlySet<string> = new Set<Scope>([
-  'batches:write',
-  'batches:read',
-  'batches:approve',
-  'accounts:write',
-  'beneficiary',
-  'provider',
-  'ops',
-]);
+const knownScopes: ReadonlySet<string> = new Set<Scope>(scopes);
 
 function claimString(value: unknown): string | undefined {
   if (typeof value === 'string' && value.length > 0) return value;
@@ -33,15 +19,15 @@ function claimString(value: unknown): string | undefined {
 export function principalFromClaims(claims: Record<string, unknown> | undefined): Principal | undefined {
   const sub = claimString(claims?.sub);
   if (!claims || !sub) return undefined;
-  // API Gateway passes `scope` as the space-separated string of the token.
-  const scopes = new Set(
+  // API Gateway passes `scope` as the space-separated string of the token; scopes the system does not know are dropped.
+  const granted = new Set(
     (claimString(claims.scope) ?? '').split(' ').filter((scope): scope is Scope => knownScopes.has(scope)),
   );
   const provinceCode = claimString(claims.province);
   const personalId = claimString(claims.pid);
   return {
     sub,
-    scopes,
+    scopes: granted,
     provinceCode: provinceCode && /^\d{2}$/.test(provinceCode) ? provinceCode : undefined,
     personalId: personalId && /^\d{12}$/.test(personalId) ? personalId : undefined,
   };

@@ -1,4 +1,4 @@
-import { AppError, type ItemError, type ProblemCode } from '../domain/errors.js';
+import { AppError, MethodNotAllowedError, UnauthenticatedError, type ItemError, type ProblemCode } from '../domain/errors.js';
 
 /** RFC 9457 problem details, as every error of the API is answered. */
 export interface ProblemDocument {
@@ -41,4 +41,28 @@ export function internalProblem(requestId: string): ProblemDocument {
     code: 'INTERNAL',
     requestId,
   };
+}
+
+/** The realm of the API's bearer challenges. */
+export const BEARER_REALM = 'social-payments';
+
+/**
+ * How a caller may authenticate, sent with every 401 (RFC 9110 §11.6.1):
+ * - routes that take a JWT: `Bearer` (RFC 6750), with `error="invalid_token"`
+ *   when a token was sent and refused (none for a request without one);
+ * - routes signed by payment providers: the signature scheme of api.md
+ *   (x-timestamp, x-signature).
+ */
+export function authenticateChallenge(auth: 'jwt' | 'signature' | 'none', tokenSent: boolean): string {
+  if (auth === 'signature') return 'Signature realm="payment-providers", headers="x-timestamp x-signature"';
+  return tokenSent ? `Bearer realm="${BEARER_REALM}", error="invalid_token"` : `Bearer realm="${BEARER_REALM}"`;
+}
+
+/** Headers an error's answer carries besides the problem document: Retry-After (429), Allow (405), WWW-Authenticate (401). */
+export function problemHeaders(error: AppError, challenge: () => string): Record<string, string> {
+  if (error instanceof MethodNotAllowedError) return { allow: error.allow.join(', ') };
+  if (error instanceof UnauthenticatedError) return { 'www-authenticate': challenge() };
+  // A 429 always, a 409 about work in flight sometimes: when to ask again.
+  if (error.retryAfterSeconds !== undefined) return { 'retry-after': String(error.retryAfterSeconds) };
+  return {};
 }

@@ -5,14 +5,9 @@
  * OpenAPI document is generated from it. A route missing here exists nowhere.
  */
 
-export type Scope =
-  | 'batches:write'
-  | 'batches:read'
-  | 'batches:approve'
-  | 'accounts:write'
-  | 'beneficiary'
-  | 'provider'
-  | 'ops';
+import type { Scope } from '../app/principal.js';
+
+export type { Scope };
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -262,3 +257,18 @@ export type OperationId = (typeof routes)[number]['operationId'];
 
 /** The functions behind the routes, each listed once. */
 export const httpFunctionNames = [...new Set(routes.map((route) => route.functionName))];
+
+/** The methods each path of the table serves (a path with several routes lists them all). */
+export const methodsByPath: ReadonlyMap<string, readonly HttpMethod[]> = routes.reduce((byPath, route) => {
+  byPath.set(route.path, [...(byPath.get(route.path) ?? []), route.method]);
+  return byPath;
+}, new Map<string, HttpMethod[]>());
+
+/**
+ * The `Allow` header of a path (RFC 9110): its methods, and OPTIONS, which every
+ * known path answers (CORS preflight, shared/http/cors.ts). Answered with 405
+ * METHOD_NOT_ALLOWED to any other method on that path.
+ */
+export function allowHeader(methods: readonly string[]): string {
+  return [...methods, 'OPTIONS'].join(', ');
+}

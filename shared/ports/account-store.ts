@@ -20,6 +20,17 @@ export interface AccountHistoryEntry {
   accountNumberMasked: string;
   linkedAt: string;
   unlinkedAt: string | null;
+  /** The consent a province named to make this link; null when the person linked it. */
+  consentRef: string | null;
+  /** The consent a province named to unlink it; null while linked, when the person unlinked it, or when a newer link replaced it. */
+  unlinkConsentRef: string | null;
+}
+
+/** An unlink: when, by whom (the token's sub), and the consent a province named (null for the person themselves). */
+export interface Unlinking {
+  at: string;
+  by: string;
+  consentRef: string | null;
 }
 
 export interface AccountStore {
@@ -28,8 +39,8 @@ export interface AccountStore {
   getCurrentMany(personHashes: readonly string[]): Promise<Map<string, AccountLinkRecord>>;
   /** Makes `link` the current one; the previous link (if any) is closed in the history, which keeps both. */
   link(personHash: string, link: AccountLinkRecord): Promise<void>;
-  /** Removes the current link (closing it in the history); returns it, or undefined when there was none. */
-  unlink(personHash: string, at: string): Promise<AccountLinkRecord | undefined>;
+  /** Removes the current link (closing it in the history, with who and which consent); returns it, or undefined when there was none. */
+  unlink(personHash: string, unlinking: Unlinking): Promise<AccountLinkRecord | undefined>;
   /** Every link the person ever had, newest first. */
   history(personHash: string): Promise<AccountHistoryEntry[]>;
 }

@@ -4,7 +4,16 @@ import type { PagePosition, Page } from './batch-store.js';
 export type AuditChange =
   | { subject: 'batch'; batchId: string; from: string | null; to: string; at: string; details?: Record<string, string | number | boolean | null> }
   | { subject: 'payment'; paymentId: string; from: string | null; to: string; reasonCode: string | null; at: string }
-  | { subject: 'account'; linkId: string; event: 'LINKED' | 'UNLINKED'; provider: string; accountNumberMasked: string; at: string };
+  | {
+      subject: 'account';
+      linkId: string;
+      event: 'LINKED' | 'UNLINKED';
+      provider: string;
+      accountNumberMasked: string;
+      at: string;
+      /** The consent a province named to link or unlink (absent or null when the person acted). */
+      consentRef?: string | null;
+    };
 
 /** Where a record lives: a batch (its own partition, or one of its payment shards), or a person (hashed). */
 export type AuditScope = { kind: 'batch'; batchId: string; shard: number | null } | { kind: 'person'; personHash: string };

@@ -9,6 +9,12 @@ export interface Citizen {
   gender: Gender;
   /** YYYY-MM-DD, or null while alive. */
   dateOfDeath: string | null;
+  /**
+   * Two-digit code of the province (one of the 34 units) of the person's
+   * permanent residence, when the register gives it (null or absent otherwise).
+   * A province cares for the people who live in it (shared/app/accounts.ts).
+   */
+  provinceCode?: string | null;
 }
 
 /**

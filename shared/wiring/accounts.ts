@@ -10,7 +10,7 @@ import { createAudit } from './audit.js';
 import { createCore } from './core.js';
 import { createRegistry } from './registry.js';
 
-/** Composition root of the `accounts` function: linking releases the person's held payments. */
+/** Composition root of the `accounts` function: a province's care is read from the person's payments and the register; linking releases the person's held payments. */
 export async function createAccountContext() {
   const building = createCore();
   const [core, registry] = await Promise.all([building, createRegistry(building)]);
@@ -19,6 +19,7 @@ export async function createAccountContext() {
   const accounts = createAccountUseCases({
     accounts: auditedAccountStore(new DynamoAccountStore(core.client, core.config.CORE_TABLE_NAME)),
     registry,
+    payments: batches,
     clock: systemClock,
     hash: core.hash,
     newLinkId: ulid,

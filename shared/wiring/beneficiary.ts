@@ -2,7 +2,7 @@ import { DynamoAccountStore } from '../adapters/dynamodb/account-store.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { readOwnAccount } from '../app/accounts.js';
 import { createBeneficiaryUseCases } from '../app/beneficiary.js';
-import type { Principal } from '../http/principal.js';
+import type { Principal } from '../app/principal.js';
 import { createCore } from './core.js';
 
 /** Composition root of the `me` function: read-only access to the caller's payments and account. */

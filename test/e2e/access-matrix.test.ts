@@ -17,6 +17,15 @@ import { startLocalServer, tokenFor, type RunningServer } from '../support/local
  * Rows come from `routes` itself: a route added without an expectation here
  * fails the test. Every non-2xx answer must be problem+json with a contract code.
  *
+ * The account routes answer 404 to a province for anyone outside its care
+ * (domain.md, "Social security accounts"): province B on province A's person is
+ * such a cell of the matrix, and a second table (`accountCells`) adds the cells
+ * the matrix cannot hold: a person in a province's care by residence only, a
+ * person of another province with and without a link, and the consent rules
+ * (422 without consentRef, kept in the link's history). Every 404 of an account
+ * route must be the very answer "no link" gets (same status, code, title, type
+ * and detail), so that a province cannot tell a person elsewhere has an account.
+ *
  * The bad-token columns are forged here. The local server's key is private to
  * its process, so "expired", "wrong audience" and "wrong issuer" tokens are
  * signed with a foreign key and are refused for the signature as well: this
@@ -76,8 +85,15 @@ interface Person {
 }
 
 interface World {
+  /** In province A's care by a payment in its main batch (no residence in the register). */
   x: Person;
   y: Person;
+  /** Lives in province A (79) by the register, no payment anywhere: in A's care by residence only. */
+  r: Person;
+  /** Lives in province B (01), no payment in A's batches; linked by B with consent before the cells run. */
+  v: Person;
+  /** Lives in province B (01), never linked. */
+  n: Person;
   /** The person of the batch that the approveBatch row approves. */
   w: Person;
   /** The person of the chunk that the appendPayments row appends. */
@@ -121,9 +137,14 @@ function item(ref: string, who: Person) {
   return { paymentRef: ref, personalId: who.personalId, fullName: who.fullName, dateOfBirth: who.dateOfBirth, gender: who.gender, amount: AMOUNT };
 }
 
-function linkBody(who: Person) {
-  return { provider: { type: 'BANK', code: '970436' }, accountNumber: '1234567890', accountName: who.fullName, consentRef: 'CONSENT-MATRIX-1' };
+function linkBody(who: Person, consentRef: string | null = 'CONSENT-MATRIX-1') {
+  return { provider: { type: 'BANK', code: '970436' }, accountNumber: '1234567890', accountName: who.fullName, ...(consentRef ? { consentRef } : {}) };
 }
+
+/** The fields of a problem that must not tell "no link" from "not yours". */
+const problemShape = (answer: ApiAnswer) => JSON.stringify([answer.status, answer.body?.code, answer.body?.title, answer.body?.type, answer.body?.detail]);
+/** Every 404 an account route answered, by cell. */
+const accountNotFound: { where: string; shape: string }[] = [];
 
 const items = (answer: ApiAnswer) => (answer.body.items ?? []) as Record<string, unknown>[];
 
@@ -201,22 +222,22 @@ const matrix: Record<OperationId, Row> = {
     check: (_principal, answer, world) => (answer.body.paymentId === world.paymentId ? undefined : `wrong payment ${answer.text}`),
   },
   linkAccount: {
-    // accounts:write is not bound to a province (api.md: "beneficiary (own pid) or accounts:write"),
-    // so province B may link with a consent reference just as A may.
-    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 403, beneficiaryX: 200, beneficiaryY: 404, ops: 403 }),
+    // X is in province A's care (a payment in its batch), not B's: B gets the answer of "no link" (404).
+    expected: jwt({ provinceA: 200, provinceB: 404, approverA: 403, beneficiaryX: 200, beneficiaryY: 404, ops: 403 }),
     request: (world) => ({ params: { personalId: world.x.personalId }, json: linkBody(world.x) }),
   },
   getAccount: {
-    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 403, beneficiaryX: 200, beneficiaryY: 404, ops: 403 }),
+    expected: jwt({ provinceA: 200, provinceB: 404, approverA: 403, beneficiaryX: 200, beneficiaryY: 404, ops: 403 }),
     before: (world) => linkX(world),
     request: (world) => ({ params: { personalId: world.x.personalId } }),
     check: (_principal, answer, world) => (answer.body.personalId === world.x.personalId ? undefined : `wrong account ${answer.text}`),
   },
   unlinkAccount: {
     // X's account is linked again before every cell, so that each allowed cell really unlinks (204).
-    expected: jwt({ provinceA: 204, provinceB: 204, approverA: 403, beneficiaryX: 204, beneficiaryY: 404, ops: 403 }),
+    // Every column names a consent (a province must; the person may); B is outside X's care: 404.
+    expected: jwt({ provinceA: 204, provinceB: 404, approverA: 403, beneficiaryX: 204, beneficiaryY: 404, ops: 403 }),
     before: (world) => linkX(world),
-    request: (world) => ({ params: { personalId: world.x.personalId } }),
+    request: (world) => ({ params: { personalId: world.x.personalId }, query: '?consentRef=CONSENT-MATRIX-UNLINK' }),
   },
   listMyPayments: {
     // Y's own (empty of X's payment) list is allowed: isolation is by the token's pid.
@@ -347,11 +368,13 @@ async function forgeTokens(genuineProvinceA: string, x: Person): Promise<Record<
 beforeAll(async () => {
   server = await startLocalServer({ LOCAL_QUIET: '1' });
   const url = server.url;
-  const people = (['X', 'Y', 'W', 'Z'] as const).map((name, index): Person => {
+  const people = (['X', 'Y', 'W', 'Z', 'R', 'V', 'N'] as const).map((name, index): Person => {
     const dateOfBirth = `195${index}-0${index + 2}-1${index}`;
     return { personalId: personalIdFor('079', dateOfBirth, 'F', 930_001 + index), fullName: `Nguyễn Thị Ma Trận ${name}`, dateOfBirth, gender: 'F' };
   });
-  const [x, y, w, z] = people as [Person, Person, Person, Person];
+  const [x, y, w, z, r, v, n] = people as [Person, Person, Person, Person, Person, Person, Person];
+  // Permanent residence by the register: R in province A (79), V and N in province B (01); X, Y, W, Z have none.
+  const residence: Record<string, string> = { [r.personalId]: '79', [v.personalId]: '01', [n.personalId]: '01' };
 
   const provinceA = await tokenFor(url, { role: 'province', provinceCode: '79', sub: SUB_A_MAKER });
   const tokens: Record<Exclude<Principal, 'none'>, string> = {
@@ -366,7 +389,9 @@ beforeAll(async () => {
   clients = Object.fromEntries(principals.map((principal) => [principal, apiClient(url, principal === 'none' ? undefined : tokens[principal])])) as typeof clients;
 
   // X and W are verified (Y and Z are registered too, so that nothing fails for an unknown person).
-  const registered = await apiClient(url).post('/local/population', { citizens: people });
+  const registered = await apiClient(url).post('/local/population', {
+    citizens: people.map((person) => (residence[person.personalId] ? { ...person, provinceCode: residence[person.personalId] } : person)),
+  });
   if (registered.status !== 200) throw new Error(`population: ${registered.status} ${registered.text}`);
   const mainBatchId = await createBatch('main', { itemCount: 1, totalAmount: AMOUNT }, [item('MATRIX-X', x)]);
   const approveBatchId = await createBatch('approve', { itemCount: 1, totalAmount: AMOUNT }, [item('MATRIX-W', w)]);
@@ -377,8 +402,10 @@ beforeAll(async () => {
   const listed = await clients.provinceA.get<{ items: { paymentId: string; status: string }[] }>(`/v1/batches/${mainBatchId}/payments`);
   const payment = listed.body.items[0];
   if (!payment || payment.status !== 'VERIFIED') throw new Error(`X's payment is not VERIFIED: ${listed.text}`);
-  world = { x, y, w, z, mainBatchId, paymentId: payment.paymentId, openBatchId, cancelBatchId, approveBatchId };
+  world = { x, y, w, z, r, v, n, mainBatchId, paymentId: payment.paymentId, openBatchId, cancelBatchId, approveBatchId };
   await linkX(world);
+  const linkedV = await clients.provinceB.call('PUT', `/v1/accounts/${v.personalId}`, { json: linkBody(v, 'CONSENT-B-ON-V') });
+  if (linkedV.status !== 200) throw new Error(`linking V failed: ${linkedV.status} ${linkedV.text}`);
 }, 60_000);
 
 afterAll(async () => {
@@ -412,11 +439,90 @@ describe('access-control matrix', () => {
         }
         const defect = answer.status >= 200 && answer.status < 300 ? row.check?.(principal, answer, world) : problemDefect(answer);
         if (defect) failures.push(`${where}: ${defect}`);
+        if (answer.status === 404 && route.path === '/v1/accounts/{personalId}') accountNotFound.push({ where, shape: problemShape(answer) });
       }
     }
 
     console.log(`access matrix: ${cells} cells = ${routes.length} routes x ${principals.length} principals`);
     expect(cells).toBe(routes.length * principals.length);
     expect(failures).toEqual([]);
+  });
+
+  it('serves accounts only to the person and the provinces caring for them, with consent, and answers everyone else as "no link"', async () => {
+    // Prepare: each cell in order (some change what the next ones see: R is linked, relinked, unlinked, linked again).
+    const path = (who: Person) => `/v1/accounts/${who.personalId}`;
+    const { r, v, n, x } = world;
+    type History = { history: { consentRef: string | null; unlinkConsentRef: string | null; unlinkedAt: string | null }[] };
+    const cells: { name: string; principal: Principal; method: string; path: string; json?: unknown; expected: number; check?: (answer: ApiAnswer) => string | undefined }[] = [
+      // Another province's person (V lives in 01 and has a link B made): A gets "no link" on every route, and changes nothing.
+      { name: 'A reads V (another province, linked)', principal: 'provinceA', method: 'GET', path: path(v), expected: 404 },
+      { name: 'A links V (another province), with consent', principal: 'provinceA', method: 'PUT', path: path(v), json: linkBody(v, 'CONSENT-A-ON-V'), expected: 404 },
+      { name: 'A unlinks V (another province), with consent', principal: 'provinceA', method: 'DELETE', path: `${path(v)}?consentRef=CONSENT-A-ON-V`, expected: 404 },
+      {
+        name: "B still reads V's link, unchanged by A",
+        principal: 'provinceB',
+        method: 'GET',
+        path: path(v),
+        expected: 200,
+        check: (answer) => ((answer.body as unknown as History).history.length === 1 && (answer.body as unknown as History).history[0]?.consentRef === 'CONSENT-B-ON-V' ? undefined : answer.text),
+      },
+      // A person without a link, in one province's care (B) and not the other's (A): the same 404.
+      { name: 'B reads N (its own, no link)', principal: 'provinceB', method: 'GET', path: path(n), expected: 404 },
+      { name: 'A reads N (another province, no link)', principal: 'provinceA', method: 'GET', path: path(n), expected: 404 },
+      { name: 'A unlinks N (another province, no link)', principal: 'provinceA', method: 'DELETE', path: `${path(n)}?consentRef=CONSENT-A-ON-N`, expected: 404 },
+      // Care by residence only (R lives in 79, no payment): A acts, with consent each time.
+      { name: 'A links R without consentRef', principal: 'provinceA', method: 'PUT', path: path(r), json: linkBody(r, null), expected: 422 },
+      { name: 'A links R (residence), with consent', principal: 'provinceA', method: 'PUT', path: path(r), json: linkBody(r, 'CONSENT-R-1'), expected: 200 },
+      { name: 'A relinks R, with another consent', principal: 'provinceA', method: 'PUT', path: path(r), json: linkBody(r, 'CONSENT-R-2'), expected: 200 },
+      { name: 'A reads R', principal: 'provinceA', method: 'GET', path: path(r), expected: 200 },
+      { name: 'B reads R (another province)', principal: 'provinceB', method: 'GET', path: path(r), expected: 404 },
+      { name: 'A unlinks R without consentRef', principal: 'provinceA', method: 'DELETE', path: path(r), expected: 422 },
+      { name: 'A unlinks R, with consent', principal: 'provinceA', method: 'DELETE', path: `${path(r)}?consentRef=CONSENT-R-UNLINK`, expected: 204 },
+      { name: 'A reads R after the unlink', principal: 'provinceA', method: 'GET', path: path(r), expected: 404 },
+      {
+        name: 'A links R again: the history keeps each consent, to link and to unlink',
+        principal: 'provinceA',
+        method: 'PUT',
+        path: path(r),
+        json: linkBody(r, 'CONSENT-R-3'),
+        expected: 200,
+        check: (answer) => {
+          const entries = (answer.body as unknown as History).history.map((entry) => [entry.consentRef, entry.unlinkConsentRef, entry.unlinkedAt === null]);
+          const expected = [
+            ['CONSENT-R-3', null, true],
+            ['CONSENT-R-2', 'CONSENT-R-UNLINK', false],
+            ['CONSENT-R-1', null, false],
+          ];
+          return JSON.stringify(entries) === JSON.stringify(expected) ? undefined : `history ${JSON.stringify(entries)}`;
+        },
+      },
+      // Care by payment (X): consent is required of the province there too; the person needs none.
+      { name: 'A links X without consentRef', principal: 'provinceA', method: 'PUT', path: path(x), json: linkBody(x, null), expected: 422 },
+      { name: 'X links herself without consentRef', principal: 'beneficiaryX', method: 'PUT', path: path(x), json: linkBody(x, null), expected: 200 },
+      { name: 'A unlinks X without consentRef', principal: 'provinceA', method: 'DELETE', path: path(x), expected: 422 },
+      { name: 'X unlinks herself without consentRef', principal: 'beneficiaryX', method: 'DELETE', path: path(x), expected: 204 },
+    ];
+
+    // Act
+    const failures: string[] = [];
+    for (const cell of cells) {
+      const answer = await clients[cell.principal].call(cell.method, cell.path, cell.json === undefined ? {} : { json: cell.json });
+      if (answer.status !== cell.expected) {
+        failures.push(`${cell.name}: expected ${cell.expected}, got ${answer.status} ${answer.text.slice(0, 200)}`);
+        continue;
+      }
+      const defect = answer.status < 300 ? cell.check?.(answer) : problemDefect(answer);
+      if (defect) failures.push(`${cell.name}: ${defect}`);
+      if (answer.status === 422 && (answer.body.errors as { path: string }[] | undefined)?.[0]?.path !== 'consentRef') failures.push(`${cell.name}: 422 not naming consentRef`);
+      if (answer.status === 404) accountNotFound.push({ where: cell.name, shape: problemShape(answer) });
+    }
+
+    // Assess
+    console.log(`access matrix: ${cells.length} account access and consent cells; ${routes.length * principals.length + cells.length} cells in all`);
+    expect(failures).toEqual([]);
+    const reference = accountNotFound.find((entry) => entry.where === 'B reads N (its own, no link)');
+    expect(reference).toBeDefined();
+    expect(accountNotFound.filter((entry) => entry.shape !== reference?.shape)).toEqual([]);
+    expect(accountNotFound.length).toBeGreaterThan(10);
   });
 });

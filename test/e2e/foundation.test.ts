@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOpenApiDocument } from '../../shared/http/openapi.js';
+import { contractStats } from '../support/contract.js';
 import { startLocalServer, tokenFor, type RunningServer } from '../support/local-server.js';
 
 let server: RunningServer;
@@ -75,9 +77,77 @@ describe('local server, over HTTP as a client would call it', () => {
     }
   });
 
-  it('answers an unknown route with 404 problem+json', async () => {
+  it('answers an unknown path with 404 problem+json', async () => {
     await expectProblem(await fetch(`${server.url}/v1/nothing-here`), 404, 'NOT_FOUND');
-    await expectProblem(await fetch(`${server.url}/v1/health`, { method: 'DELETE' }), 404, 'NOT_FOUND');
+  });
+
+  it('answers a known path called with a method it does not serve with 405 METHOD_NOT_ALLOWED and Allow', async () => {
+    // Act (Node's fetch refuses TRACE: PATCH and DELETE stand in for any unserved method)
+    const deleted = await fetch(`${server.url}/v1/health`, { method: 'DELETE' });
+    const patched = await fetch(`${server.url}/v1/batches`, { method: 'PATCH', headers: { authorization: 'Bearer whatever' } });
+
+    // Assess: 405 before any authentication, with the path's methods
+    await expectProblem(deleted, 405, 'METHOD_NOT_ALLOWED');
+    expect(deleted.headers.get('allow')).toBe('GET, OPTIONS');
+    await expectProblem(patched, 405, 'METHOD_NOT_ALLOWED');
+    expect(patched.headers.get('allow')).toBe('POST, GET, OPTIONS');
+  });
+
+  it('answers a CORS preflight from a loopback origin, and gives another origin no CORS header', async () => {
+    // Prepare
+    const preflight = (origin: string) =>
+      fetch(`${server.url}/v1/batches`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      });
+
+    // Act
+    const local = await preflight('http://localhost:5173');
+    const loopback = await preflight('http://127.0.0.1:8080');
+    const foreign = await preflight('https://evil.example');
+    const actual = await fetch(`${server.url}/v1/health`, { headers: { origin: 'http://localhost:5173' } });
+
+    // Assess
+    expect(local.status).toBe(204);
+    expect(local.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(local.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(local.headers.get('access-control-allow-headers')).toContain('authorization');
+    expect(local.headers.get('allow')).toBe('POST, GET, OPTIONS');
+    expect(loopback.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:8080');
+    expect(foreign.status).toBe(204);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+    expect(actual.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(actual.headers.get('access-control-expose-headers')).toContain('x-request-id');
+  });
+
+  it('sends WWW-Authenticate: Bearer with every 401, naming invalid_token when a token was refused', async () => {
+    const none = await fetch(`${server.url}/v1/programs`);
+    const bad = await fetch(`${server.url}/v1/programs`, { headers: { authorization: 'Bearer not-a-jwt' } });
+
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="social-payments"');
+    expect(bad.headers.get('www-authenticate')).toBe('Bearer realm="social-payments", error="invalid_token"');
+  });
+
+  it('marks every answer Cache-Control: no-store, except the OpenAPI document', async () => {
+    const token = await tokenFor(server.url, { role: 'province', provinceCode: '79' });
+
+    const answers = await Promise.all([
+      fetch(`${server.url}/v1/programs`, { headers: { authorization: `Bearer ${token}` } }),
+      fetch(`${server.url}/v1/programs`),
+      fetch(`${server.url}/v1/nothing-here`),
+      fetch(`${server.url}/local/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"role":"ops"}' }),
+    ]);
+    const document = await fetch(`${server.url}/v1/openapi.json`);
+
+    expect(answers.map((answer) => answer.headers.get('cache-control'))).toEqual(['no-store', 'no-store', 'no-store', 'no-store']);
+    expect(document.headers.get('cache-control')).toBe('public, max-age=300');
+  });
+
+  it('serves the very document the suites check answers against', async () => {
+    const served = (await (await fetch(`${server.url}/v1/openapi.json`)).json()) as { info: { version: string } };
+
+    expect(served).toEqual({ ...buildOpenApiDocument({ version: served.info.version }) });
+    expect(contractStats().validated).toBeGreaterThan(0);
   });
 
   it('answers bad JSON with 400, a wrong content type with 415, and a bad token request with 422', async () => {

@@ -7,28 +7,34 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPaymentsCsv } from '../../bin/upload/csv-format.js';
 import { statePathFor } from '../../bin/upload/state.js';
 import { syntheticPayments, type SyntheticPayment } from '../../bench/synthetic.js';
+import { startContractProxy, type ContractProxy } from '../support/contract-proxy.js';
 import { startLocalServer, tokenFor, type RunningServer } from '../support/local-server.js';
 
 /**
  * The uploader as an operator runs it (a child process, `node --import tsx
  * bin/upload.ts`), against the real local server (`local/main.ts`): upload,
- * rerun, and a run killed mid-upload then finished by a rerun.
+ * rerun, and a run killed mid-upload then finished by a rerun. The uploader
+ * talks through a proxy that checks every answer against openapi.json.
  */
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SEALED = ['SUBMITTED', 'AWAITING_APPROVAL'];
 
 let server: RunningServer;
+let proxy: ContractProxy;
 let token: string;
 let directory: string;
 
 beforeAll(async () => {
   server = await startLocalServer({ LOCAL_QUIET: '1' });
+  proxy = await startContractProxy(server.url);
   token = await tokenFor(server.url, { role: 'province', provinceCode: '79' });
   directory = await mkdtemp(join(tmpdir(), 'upload-e2e-'));
 });
 
 afterAll(async () => {
+  await proxy?.stop();
+  expect(proxy?.violations ?? [], 'answers to the uploader off openapi.json').toEqual([]);
   await server?.stop();
   if (directory) await rm(directory, { recursive: true, force: true });
 });
@@ -55,7 +61,7 @@ function startCli(args: string[]): { child: ChildProcess; finished: Promise<Fini
 }
 
 const uploadArgs = (file: string, period: string, chunkSize: number) => [
-  file, '--program', 'SOCIAL_ALLOWANCE', '--period', period, '--province', '79', '--url', server.url, '--chunk-size', String(chunkSize),
+  file, '--program', 'SOCIAL_ALLOWANCE', '--period', period, '--province', '79', '--url', proxy.url, '--chunk-size', String(chunkSize),
 ];
 
 async function writeCsv(name: string, payments: SyntheticPayment[]) {

@@ -21,6 +21,8 @@ interface Person {
   dateOfBirth: string;
   gender: 'M' | 'F';
   dateOfDeath?: string;
+  /** Permanent residence by the register (a province cares for the people who live in it). */
+  provinceCode?: string;
 }
 
 function person(prefix: string, fullName: string, dateOfBirth: string, gender: 'M' | 'F', extra: Partial<Person> = {}): Person {
@@ -160,8 +162,9 @@ describe('verification against the population register', () => {
 describe('social security accounts and beneficiary isolation', () => {
   it('links, relinks with history, refuses what it must, and unlinks', async () => {
     const lan = person('079', 'Hoàng Thị Lan', '1952-08-08', 'F');
-    const other = person('079', 'Dương Văn Sơn', '1949-03-03', 'M');
-    const dead = person('079', 'Đỗ Văn Phúc', '1938-10-10', 'M', { dateOfDeath: '2025-06-01' });
+    // Both live in Ho Chi Minh City (79) by the register: in the care of the province acting for them below.
+    const other = person('079', 'Dương Văn Sơn', '1949-03-03', 'M', { provinceCode: '79' });
+    const dead = person('079', 'Đỗ Văn Phúc', '1938-10-10', 'M', { dateOfDeath: '2025-06-01', provinceCode: '79' });
     await register([lan, other, dead]);
     const lanClient = apiClient(server.url, await tokenFor(server.url, { role: 'beneficiary', personalId: lan.personalId }));
     const bank = (accountNumber: string, accountName = 'HOANG THI LAN') => ({ provider: { type: 'BANK', code: '970436' }, accountNumber, accountName });

@@ -191,9 +191,13 @@ describe.each(['sandbox', 'prod'] as const)('limits and alarms in %s', (stageNam
   const dimension = (alarm: AlarmProps, name: string) => referencedId(alarm.Dimensions?.find((d) => d.Name === name)?.Value);
 
   describe('API Gateway throttling', () => {
-    it('has a route setting for every route of routes.ts (and no other), with its class\'s limits', () => {
+    it('has a route setting for every route of routes.ts and each path\'s 405 route (and no other), with its class\'s limits', () => {
       const settings = must(apiStage()[1].Properties.RouteSettings, 'RouteSettings');
-      expect(Object.keys(settings).sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
+      const methodNotAllowed = [...new Set(routes.map((r) => `ANY ${r.path}`))];
+      expect(Object.keys(settings).sort()).toEqual([...routes.map((r) => `${r.method} ${r.path}`), ...methodNotAllowed].sort());
+      for (const key of methodNotAllowed) {
+        expect(settings[key], key).toEqual({ ThrottlingRateLimit: stage.routeThrottling.public.rateLimit, ThrottlingBurstLimit: stage.routeThrottling.public.burstLimit });
+      }
       for (const route of routes) {
         const { rateLimit, burstLimit } = stage.routeThrottling[routeClassOf(route)];
         expect(settings[`${route.method} ${route.path}`], route.operationId).toEqual({ ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit });
@@ -212,7 +216,8 @@ describe.each(['sandbox', 'prod'] as const)('limits and alarms in %s', (stageNam
     it('creates the stage after every route (CloudFormation refuses a setting for a route that does not exist yet)', () => {
       const [, stageResource] = apiStage() as unknown as [string, { DependsOn?: string[] }];
       const routeIds = Object.keys(synth.template.findResources('AWS::ApiGatewayV2::Route'));
-      expect(routeIds).toHaveLength(routes.length);
+      // One per route of the table, and one ANY route per path (405 for the other methods).
+      expect(routeIds).toHaveLength(routes.length + new Set(routes.map((route) => route.path)).size);
       for (const id of routeIds) expect(stageResource.DependsOn ?? [], id).toContain(id);
     });
   });

@@ -28,15 +28,21 @@ describe.each(['sandbox', 'prod'] as const)('cdk-nag on %s', (stageName) => {
     expect(report.success).toBe(true);
   });
 
-  it('acknowledges only APIG4 once per unauthenticated route and SMG4 once per secret of the stage, each with its own reason', () => {
+  it('acknowledges only APIG4 once per unauthenticated route and per 405 route, and SMG4 once per secret of the stage, each with its own reason', () => {
     const acks = acknowledgements(synth.app);
     const secretIds = Object.values(secretDefinitions)
       .filter((d) => !('outsideSandboxOnly' in d && d.outsideSandboxOnly) || stageName !== 'sandbox')
       .map((d) => d.id);
     expect(secretIds.length).toBe(stageName === 'sandbox' ? 2 : 3);
+    // One more APIG4 per path: its ANY route answers 405 to the methods it does not serve, with no authorizer.
+    const paths = [...new Set(routes.map((route) => route.path))];
     expect(acks.map((a) => a.id).sort()).toEqual(
-      [...unauthenticated.map(() => 'AwsSolutions-APIG4'), ...secretIds.map(() => 'AwsSolutions-SMG4')].sort(),
+      [...unauthenticated.map(() => 'AwsSolutions-APIG4'), ...paths.map(() => 'AwsSolutions-APIG4'), ...secretIds.map(() => 'AwsSolutions-SMG4')].sort(),
     );
+    for (const path of paths) {
+      const ack = must(acks.find((a) => a.id === 'AwsSolutions-APIG4' && a.reason.startsWith(`ANY ${path} `)), `acknowledgement of ANY ${path}`);
+      expect(ack.reason).toMatch(/405 METHOD_NOT_ALLOWED/);
+    }
     const smg4 = acks.filter((a) => a.id === 'AwsSolutions-SMG4');
     expect(smg4.map((a) => a.path).sort()).toEqual(secretIds.map((id) => `${synth.stack.stackName}/Secrets/${id}`).sort());
     // The pepper's reason says why not rotating is deliberate, and what rotating would need.

@@ -9,7 +9,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinitions, type TableDefinition } from '../../shared/adapters/dynamodb/tables.js';
 import { queueDefinitions, type QueueDefinition, type QueueKey } from '../../shared/adapters/sqs/queues.js';
-import { httpFunctionNames, routes } from '../../shared/http/routes.js';
+import { corsPolicy } from '../../shared/http/cors.js';
+import { httpFunctionNames, methodsByPath, routes } from '../../shared/http/routes.js';
 import { secretDefinitions } from '../../infra/constructs/app-secrets.js';
 import { deadLetterRetention } from '../../infra/constructs/work-queues.js';
 import { stages } from '../../infra/stages.js';
@@ -343,7 +344,9 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       }>(
         synth.template,
         'AWS::ApiGatewayV2::Route',
-      ).map(([, r]) => r.Properties);
+      )
+        .map(([, r]) => r.Properties)
+        .filter((r) => !r.RouteKey.startsWith('ANY '));
       expect(created).toHaveLength(routes.length);
       for (const route of routes) {
         const found = must(
@@ -365,15 +368,47 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       }
     });
 
-    it('leaves only health, the OpenAPI document and provider callbacks without the JWT authorizer', () => {
+    it('answers the other methods of every path with 405: one ANY route per path, no authorizer, to the health function (no data access), throttled', () => {
+      // Prepare
+      const created = resourcesOfType<{ RouteKey: string; AuthorizationType: string; Target?: { 'Fn::Join'?: [string, unknown[]] } }>(synth.template, 'AWS::ApiGatewayV2::Route')
+        .map(([, r]) => r.Properties)
+        .filter((r) => r.RouteKey.startsWith('ANY '));
+      const integrations = synth.template.findResources('AWS::ApiGatewayV2::Integration') as Record<string, { Properties: { IntegrationUri: unknown } }>;
+      const healthId = synth.stack.getLogicalId(synth.stack.fn('health').function.node.defaultChild as CfnElement);
+      const settings = (resourcesOfType<{ RouteSettings: Record<string, unknown> }>(synth.template, 'AWS::ApiGatewayV2::Stage')[0]?.[1].Properties.RouteSettings ?? {}) as Record<string, unknown>;
+
+      // Assess
+      expect(created.map((r) => r.RouteKey).sort()).toEqual([...methodsByPath.keys()].map((path) => `ANY ${path}`).sort());
+      for (const route of created) {
+        expect(route.AuthorizationType, route.RouteKey).toBe('NONE');
+        const integrationId = must(referencedId(route.Target?.['Fn::Join']?.[1]?.[1]), `${route.RouteKey} integration`);
+        expect(referencedId(must(integrations[integrationId], integrationId).Properties.IntegrationUri), route.RouteKey).toBe(healthId);
+        expect(settings[route.RouteKey], route.RouteKey).toEqual({ ThrottlingRateLimit: stage.routeThrottling.public.rateLimit, ThrottlingBurstLimit: stage.routeThrottling.public.burstLimit });
+      }
+    });
+
+    it("answers CORS preflights from the stage's origins with the shared policy", () => {
+      synth.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        CorsConfiguration: {
+          AllowOrigins: stage.cors.allowOrigins,
+          AllowMethods: [...corsPolicy.allowMethods],
+          AllowHeaders: [...corsPolicy.allowHeaders],
+          ExposeHeaders: [...corsPolicy.exposeHeaders],
+          MaxAge: corsPolicy.maxAgeSeconds,
+        },
+      });
+      if (production) for (const origin of stage.cors.allowOrigins) expect(origin).toMatch(/^https:\/\//);
+    });
+
+    it('leaves only health, the OpenAPI document and provider callbacks without the JWT authorizer (and the 405 routes)', () => {
       const authorizerId = must(Object.keys(synth.template.findResources('AWS::ApiGatewayV2::Authorizer'))[0], 'authorizer');
       const created = resourcesOfType<{ RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown }>(
         synth.template,
         'AWS::ApiGatewayV2::Route',
       ).map(([, r]) => r.Properties);
-      const open = created.filter((r) => r.AuthorizationType !== 'JWT').map((r) => r.RouteKey).sort();
+      const open = created.filter((r) => r.AuthorizationType !== 'JWT' && !r.RouteKey.startsWith('ANY ')).map((r) => r.RouteKey).sort();
       expect(open).toEqual(['GET /v1/health', 'GET /v1/openapi.json', 'POST /v1/provider-callbacks/{providerCode}']);
-      for (const route of created.filter((r) => !open.includes(r.RouteKey))) {
+      for (const route of created.filter((r) => !open.includes(r.RouteKey) && !r.RouteKey.startsWith('ANY '))) {
         expect(route.RouteKey).toMatch(/^(GET|POST|PUT|DELETE) \/v1\//);
         expect(route.AuthorizationType, route.RouteKey).toBe('JWT');
         expect(referencedId(route.AuthorizerId), route.RouteKey).toBe(authorizerId);

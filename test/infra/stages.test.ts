@@ -53,6 +53,13 @@ describe('resolveStage', () => {
     expect(() => resolveStage('prod', context({ populationRegistryUrl: 'http://ndxp.example/' }))).toThrow(/population register must be an https URL/);
   });
 
+  it('takes the CORS origins of the stage, or a list on the command line, and refuses an origin with a path or plain http in prod', () => {
+    expect(resolveStage('prod').cors.allowOrigins.every((origin) => origin.startsWith('https://'))).toBe(true);
+    expect(resolveStage('sandbox', context({ corsOrigins: 'http://localhost:4200, https://app.example' })).cors).toEqual({ allowOrigins: ['http://localhost:4200', 'https://app.example'] });
+    expect(() => resolveStage('prod', context({ corsOrigins: 'http://app.example' }))).toThrow(/CORS origin "http:\/\/app.example" must be https/);
+    expect(() => resolveStage('sandbox', context({ corsOrigins: 'https://app.example/' }))).toThrow(/no path/);
+  });
+
   it('keeps both stages in ap-southeast-1 with retention and throttling set', () => {
     for (const stage of Object.values(stages)) {
       expect(stage.region).toBe('ap-southeast-1');

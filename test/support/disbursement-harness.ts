@@ -12,7 +12,7 @@ import { zeroByStatus, type BatchRecord, type PaymentRecord } from '../../shared
 import type { Clock } from '../../shared/domain/dates.js';
 import { keyedHasher } from '../../shared/domain/keyed-hash.js';
 import { sumAmounts } from '../../shared/domain/money.js';
-import type { Principal } from '../../shared/http/principal.js';
+import type { Principal } from '../../shared/app/principal.js';
 import type { AccountStore } from '../../shared/ports/account-store.js';
 import type { BatchStore } from '../../shared/ports/batch-store.js';
 import type { EntitlementStore } from '../../shared/ports/entitlement-store.js';

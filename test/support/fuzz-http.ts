@@ -1,4 +1,5 @@
 import * as fc from 'fast-check';
+import { conformance, uncheckedFetch } from './contract.js';
 
 /**
  * HTTP plumbing for the fuzz tests: one generated request, how it is sent (raw
@@ -19,6 +20,7 @@ export const CONTRACT_CODES = [
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'RATE_LIMITED',
+  'METHOD_NOT_ALLOWED',
 ] as const;
 
 /** The HTTP status each code goes with (api.md). */
@@ -34,6 +36,7 @@ const STATUS_OF_CODE: Record<(typeof CONTRACT_CODES)[number], readonly number[]>
   PAYLOAD_TOO_LARGE: [413],
   UNSUPPORTED_MEDIA_TYPE: [415],
   RATE_LIMITED: [429],
+  METHOD_NOT_ALLOWED: [405],
 };
 
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -68,7 +71,8 @@ export interface FuzzAnswer {
 
 export async function send(baseUrl: string, request: FuzzRequest): Promise<FuzzAnswer> {
   const url = `${baseUrl}${request.path}${request.query === '' ? '' : `?${request.query}`}`;
-  const response = await fetch(url, {
+  // Checked against openapi.json in contractViolation, with the request's own target (raw requests too).
+  const response = await uncheckedFetch(url, {
     method: request.method,
     headers: request.headers,
     redirect: 'manual',
@@ -77,8 +81,15 @@ export async function send(baseUrl: string, request: FuzzRequest): Promise<FuzzA
   return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
 }
 
-/** Why the answer breaks the contract, or undefined when it keeps it. */
+/** Why the answer breaks the contract (api.md's conventions, then openapi.json), or undefined when it keeps it. */
 export function contractViolation(request: FuzzRequest, answer: FuzzAnswer): string | undefined {
+  const convention = conventionViolation(request, answer);
+  if (convention) return convention;
+  const target = request.raw !== undefined ? request.path : `${request.path}${request.query === '' ? '' : `?${request.query}`}`;
+  return conformance({ method: request.method, target, status: answer.status, headers: answer.headers, body: answer.body });
+}
+
+function conventionViolation(request: FuzzRequest, answer: FuzzAnswer): string | undefined {
   const { status } = answer;
   if (status >= 500) return `status ${status} (a client must never cause a 5xx)`;
   const requestId = answer.headers.get('x-request-id');

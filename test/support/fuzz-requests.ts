@@ -957,9 +957,21 @@ function providerCallbackRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     });
 }
 
-/** Requests for paths and methods no route serves. */
+/** Requests for paths and methods no route serves: unknown paths, and known paths with a method they do not serve (405). */
 export function unroutedRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
-  return fc
+  const fixtures: Record<string, string> = { batchId: ctx.batchIds.open, paymentId: ctx.paymentId, personalId: ctx.linkedPersonalId, providerCode: ctx.payoutProviderCode };
+  const otherMethod = fc
+    .record({
+      route: fc.constantFrom(...routes),
+      method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'),
+      auth: fc.oneof(fc.constant(bearer(ctx.tokens.province)), fc.constant<Auth>({ headers: {}, refused: false, kind: 'none' })),
+      headers: extraHeaders,
+    })
+    .filter(({ route, method }) => !routes.some((other) => other.path === route.path && other.method === method))
+    .map(({ route, method, auth, headers }) =>
+      build('unrouted', { auth, headers, mustReject: false, kind: 'other-method' }, method, route.path.replace(/\{(\w+)\}/g, (_, name: string) => fixtures[name] ?? 'x')),
+    );
+  const unknownPath = fc
     .record({
       method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'),
       prefix: fc.constantFrom('/', '/v1/', '/v2/', '/v1/batches/', '/v1/me/', '/local/', '/V1/', '/v1//', '/v1/health/'),
@@ -977,6 +989,7 @@ export function unroutedRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
         `${prefix}${segments.join('/')}`,
       );
     });
+  return fc.oneof(unknownPath, otherMethod);
 }
 
 // ---------------------------------------------------------------------------

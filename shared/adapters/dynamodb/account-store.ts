@@ -1,5 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AccountHistoryEntry, AccountLinkRecord, AccountStore } from '../../ports/account-store.js';
+import type { AccountHistoryEntry, AccountLinkRecord, AccountStore, Unlinking } from '../../ports/account-store.js';
 import { batchGetAll } from './batching.js';
 import { isConditionFailure } from './conditions.js';
 import { entity, keys } from './keys.js';
@@ -17,7 +17,9 @@ function linkOf(item: Record<string, unknown>): AccountLinkRecord {
 
 /**
  * One item holds the current link of a person (`PERSON#<hash>`, `ACCOUNT`), one
- * item per link ever made holds the history (`ACCOUNT#<linkedAt>#<linkId>`).
+ * item per link ever made holds the history (`ACCOUNT#<linkedAt>#<linkId>`),
+ * with the consent a province named to make it and, once unlinked, who unlinked
+ * it and with which consent.
  */
 export class DynamoAccountStore implements AccountStore {
   constructor(
@@ -37,24 +39,29 @@ export class DynamoAccountStore implements AccountStore {
     return new Map(items.map((item) => [String(item.pk).slice(prefix.length), linkOf(item)]));
   }
 
-  private async closeHistory(personHash: string, link: Pick<AccountLinkRecord, 'linkId' | 'linkedAt'>, at: string): Promise<void> {
+  /** Closes a history entry once (the first close wins): at a relink, or with the unlink's who and consent. */
+  private async closeHistory(personHash: string, link: Pick<AccountLinkRecord, 'linkId' | 'linkedAt'>, at: string, unlinking?: Unlinking): Promise<void> {
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.accountHistory(personHash, link.linkedAt, link.linkId),
-        UpdateExpression: 'SET unlinkedAt = if_not_exists(unlinkedAt, :at)',
-        ExpressionAttributeValues: { ':at': at },
+        UpdateExpression: unlinking
+          ? 'SET unlinkedAt = if_not_exists(unlinkedAt, :at), unlinkedBy = if_not_exists(unlinkedBy, :by), unlinkConsentRef = if_not_exists(unlinkConsentRef, :consent)'
+          : 'SET unlinkedAt = if_not_exists(unlinkedAt, :at)',
+        ExpressionAttributeValues: unlinking ? { ':at': at, ':by': unlinking.by, ':consent': unlinking.consentRef } : { ':at': at },
       }),
     );
   }
 
   async link(personHash: string, link: AccountLinkRecord): Promise<void> {
     // No unlinkedAt yet: closing sets it with if_not_exists (a stored null would count as set).
-    const history: Omit<AccountHistoryEntry, 'unlinkedAt'> = {
+    const history: Omit<AccountHistoryEntry, 'unlinkedAt' | 'unlinkConsentRef'> & { linkedBy: string } = {
       linkId: link.linkId,
       provider: link.provider,
       accountNumberMasked: link.accountNumberMasked,
       linkedAt: link.linkedAt,
+      linkedBy: link.linkedBy,
+      consentRef: link.consentRef,
     };
     await this.client.send(
       new PutCommand({
@@ -108,7 +115,7 @@ export class DynamoAccountStore implements AccountStore {
     }
   }
 
-  async unlink(personHash: string, at: string): Promise<AccountLinkRecord | undefined> {
+  async unlink(personHash: string, unlinking: Unlinking): Promise<AccountLinkRecord | undefined> {
     const current = await this.getCurrent(personHash);
     if (!current) return undefined;
     try {
@@ -125,7 +132,7 @@ export class DynamoAccountStore implements AccountStore {
       if (isConditionFailure(error)) return undefined;
       throw error;
     }
-    await this.closeHistory(personHash, current, at);
+    await this.closeHistory(personHash, current, unlinking.at, unlinking);
     return current;
   }
 
@@ -139,12 +146,14 @@ export class DynamoAccountStore implements AccountStore {
         ConsistentRead: true,
       }),
     );
-    return (result.Items ?? []).map(({ linkId, provider, accountNumberMasked, linkedAt, unlinkedAt }) => ({
+    return (result.Items ?? []).map(({ linkId, provider, accountNumberMasked, linkedAt, unlinkedAt, consentRef, unlinkConsentRef }) => ({
       linkId,
       provider,
       accountNumberMasked,
       linkedAt,
       unlinkedAt: unlinkedAt ?? null,
+      consentRef: consentRef ?? null,
+      unlinkConsentRef: unlinkConsentRef ?? null,
     })) as AccountHistoryEntry[];
   }
 }

@@ -3,6 +3,7 @@ import { secretsManager } from '../../config/secret-store.js';
 import { ulid } from 'ulid';
 import * as z from 'zod';
 import { loadConfig } from '../../config/env.js';
+import { isProvinceCode } from '../../domain/catalogues.js';
 import { isPersonalIdFormat, PERSONAL_ID_PATTERN } from '../../domain/personal-id.js';
 import { logger as sharedLogger } from '../../observability/logger.js';
 import { RegistryUnavailableError, type Citizen, type PopulationRegistry } from '../../ports/population-registry.js';
@@ -25,11 +26,21 @@ import { RegistryUnavailableError, type Citizen, type PopulationRegistry } from 
  *   { "personalIds": ["079185000001", ...] }                       1-100 IDs, unique
  *
  *   200 { "citizens": [ { "personalId": "079185000001", "fullName": "Nguyễn Thị Ánh",
- *                         "dateOfBirth": "1985-03-02", "gender": "F", "dateOfDeath": null } ] }
+ *                         "dateOfBirth": "1985-03-02", "gender": "F", "dateOfDeath": null,
+ *                         "permanentResidence": { "provinceCode": "79" } } ] }
  *
  * IDs the register does not know are simply absent from `citizens`. Extra
  * fields are ignored (the platform may add some); a missing `dateOfDeath` means
  * alive. Personal ID numbers travel only in the body, never in the URL.
+ *
+ * Permanent residence (assumption, like the rest of this contract): the
+ * register keeps each person's permanent residence address; we assume the
+ * platform gives its province as `permanentResidence.provinceCode`, the
+ * two-digit code of the 2025 administrative units. It decides which province
+ * may act on the person's account (shared/app/accounts.ts). Absent, null, or a
+ * code that is not one of the 34 units (an address not yet converted after the
+ * 2025 merger, say): no residence is known, and only the person's payments put
+ * them in a province's care. That is not a malformed answer.
  *
  * ## Failure handling
  * - Every attempt has its own deadline (`AbortSignal.timeout`, reading the body included).
@@ -104,6 +115,7 @@ const responseSchema = z.object({
         dateOfBirth: calendarDate,
         gender: z.enum(['M', 'F']),
         dateOfDeath: calendarDate.nullable().optional(),
+        permanentResidence: z.object({ provinceCode: z.string().nullable().optional() }).nullable().optional(),
       }),
     )
     .max(MAX_IDS_PER_REQUEST),
@@ -282,6 +294,7 @@ export class HttpPopulationRegistry implements PopulationRegistry {
         dateOfBirth: person.dateOfBirth,
         gender: person.gender,
         dateOfDeath: person.dateOfDeath ?? null,
+        provinceCode: isProvinceCode(person.permanentResidence?.provinceCode) ? person.permanentResidence.provinceCode : null,
       });
     }
     return citizens;

@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KeyedHash } from '../../domain/keyed-hash.js';
+import { isProvinceCode } from '../../domain/catalogues.js';
 import { isPersonalIdFormat } from '../../domain/personal-id.js';
 import { RegistryUnavailableError, type Citizen, type PopulationRegistry } from '../../ports/population-registry.js';
 import { batchGetAll, batchWriteAll } from '../dynamodb/batching.js';
@@ -10,7 +11,8 @@ import { batchGetAll, batchWriteAll } from '../dynamodb/batching.js';
  * sandbox stage. It never holds production data.
  *
  * Item: `{ pk: 'CITIZEN#<hash("person", personalId)>', entity: 'CITIZEN',
- * personalId, fullName, dateOfBirth, gender, dateOfDeath }`. The personal ID is
+ * personalId, fullName, dateOfBirth, gender, dateOfDeath, provinceCode }`
+ * (provinceCode: permanent residence, null when unknown). The personal ID is
  * an attribute (the register's content), never part of the key: the key is the
  * same keyed hash of the person that the core table uses.
  *
@@ -25,7 +27,7 @@ export function citizenKey(hash: KeyedHash, personalId: string): { pk: string } 
 }
 
 function citizenFromItem(item: Record<string, unknown>): Citizen | undefined {
-  const { personalId, fullName, dateOfBirth, gender, dateOfDeath } = item;
+  const { personalId, fullName, dateOfBirth, gender, dateOfDeath, provinceCode } = item;
   if (
     typeof personalId !== 'string' ||
     typeof fullName !== 'string' ||
@@ -35,7 +37,7 @@ function citizenFromItem(item: Record<string, unknown>): Citizen | undefined {
   ) {
     return undefined;
   }
-  return { personalId, fullName, dateOfBirth, gender, dateOfDeath: dateOfDeath ?? null };
+  return { personalId, fullName, dateOfBirth, gender, dateOfDeath: dateOfDeath ?? null, provinceCode: isProvinceCode(provinceCode) ? provinceCode : null };
 }
 
 export class SandboxPopulationRegistry implements PopulationRegistry {
@@ -87,6 +89,7 @@ export class SandboxPopulationRegistry implements PopulationRegistry {
         dateOfBirth: citizen.dateOfBirth,
         gender: citizen.gender,
         dateOfDeath: citizen.dateOfDeath ?? null,
+        provinceCode: citizen.provinceCode ?? null,
       });
     }
     // One BatchWriteItem may not put the same key twice: the map above keeps one item per key.

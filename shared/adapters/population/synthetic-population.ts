@@ -1,4 +1,4 @@
-import { birthRegistrationProvinces } from '../../domain/catalogues.js';
+import { birthRegistrationProvinces, isProvinceCode, provinceCodes } from '../../domain/catalogues.js';
 import { daysInMonth } from '../../domain/dates.js';
 import { encodeGenderCenturyDigit, type Gender } from '../../domain/personal-id.js';
 import type { Citizen } from '../../ports/population-registry.js';
@@ -33,16 +33,20 @@ export interface SandboxPerson extends Citizen {
 /**
  * The named sandbox people. Their IDs are stable: docs and the README use them.
  *
- * | personalId   | name               | born       | sex | died       | birth registered |
- * |--------------|--------------------|------------|-----|------------|------------------|
- * | 079185000001 | Nguyễn Thị Ánh     | 1985-03-02 | F   |            | 079 Ho Chi Minh City |
- * | 001048000002 | Trần Văn Bình      | 1948-01-20 | M   | 2025-06-01 | 001 Ha Noi |
- * | 048060000003 | Đặng Văn Đức       | 1960-12-31 | M   |            | 048 Da Nang |
- * | 040132000004 | Phạm Thị Hạnh      | 1932-11-15 | F   |            | 040 Nghe An |
- * | 092212000005 | Hoàng Minh Khánh   | 2012-09-05 | M   |            | 092 Can Tho |
- * | 056308000006 | Võ Ngọc Yến        | 2008-04-30 | F   |            | 056 Khanh Hoa |
- * | 079041000007 | Huỳnh Văn Lộc      | 1941-02-10 | M   | 2026-03-15 | 079 Ho Chi Minh City |
- * | 031195000008 | Dương Thị Mỹ Uyên  | 1995-07-07 | F   |            | 031 Hai Phong |
+ * | personalId   | name               | born       | sex | died       | birth registered     | lives in (provinceCode) |
+ * |--------------|--------------------|------------|-----|------------|----------------------|-------------------------|
+ * | 079185000001 | Nguyễn Thị Ánh     | 1985-03-02 | F   |            | 079 Ho Chi Minh City | 79 Ho Chi Minh City |
+ * | 001048000002 | Trần Văn Bình      | 1948-01-20 | M   | 2025-06-01 | 001 Ha Noi           | 01 Ha Noi |
+ * | 048060000003 | Đặng Văn Đức       | 1960-12-31 | M   |            | 048 Da Nang          | 48 Da Nang |
+ * | 040132000004 | Phạm Thị Hạnh      | 1932-11-15 | F   |            | 040 Nghe An          | 40 Nghe An |
+ * | 092212000005 | Hoàng Minh Khánh   | 2012-09-05 | M   |            | 092 Can Tho          | 92 Can Tho |
+ * | 056308000006 | Võ Ngọc Yến        | 2008-04-30 | F   |            | 056 Khanh Hoa        | 56 Khanh Hoa |
+ * | 079041000007 | Huỳnh Văn Lộc      | 1941-02-10 | M   | 2026-03-15 | 079 Ho Chi Minh City | 79 Ho Chi Minh City |
+ * | 031195000008 | Dương Thị Mỹ Uyên  | 1995-07-07 | F   |            | 031 Hai Phong        | 79 Ho Chi Minh City (moved) |
+ *
+ * "Lives in" is the permanent residence the register gives (`provinceCode`):
+ * the province that cares for the person, and may act on their account with
+ * their consent (domain.md, "Social security accounts").
  */
 const namedPeople: readonly SandboxPerson[] = [
   {
@@ -51,6 +55,7 @@ const namedPeople: readonly SandboxPerson[] = [
     dateOfBirth: '1985-03-02',
     gender: 'F',
     dateOfDeath: null,
+    provinceCode: '79',
     demonstrates:
       'A living woman born in 1985 in Ho Chi Minh City (079 1 85 ...: the structure of domain.md). Her name matches exactly; "NGUYEN THI ANH" matches as ASCII_FOLDED.',
   },
@@ -60,6 +65,7 @@ const namedPeople: readonly SandboxPerson[] = [
     dateOfBirth: '1948-01-20',
     gender: 'M',
     dateOfDeath: '2025-06-01',
+    provinceCode: '01',
     demonstrates:
       'A deceased man (died 2025-06-01): payments for 2025-07 or later are REJECTED DECEASED (2025-06 still passes: he died on, not before, its first day); linking an account is refused DECEASED.',
   },
@@ -69,6 +75,7 @@ const namedPeople: readonly SandboxPerson[] = [
     dateOfBirth: '1960-12-31',
     gender: 'M',
     dateOfDeath: null,
+    provinceCode: '48',
     demonstrates: 'Đ/đ folding: "DANG VAN DUC" matches as ASCII_FOLDED (Đ folds to D); born on the last day of a year.',
   },
   {
@@ -77,6 +84,7 @@ const namedPeople: readonly SandboxPerson[] = [
     dateOfBirth: '1932-11-15',
     gender: 'F',
     dateOfDeath: null,
+    provinceCode: '40',
     demonstrates: 'A very old beneficiary (born in the 1930s, gender/century digit 1).',
   },
   {
@@ -85,6 +93,7 @@ const namedPeople: readonly SandboxPerson[] = [
     dateOfBirth: '2012-09-05',
     gender: 'M',
     dateOfDeath: null,
+    provinceCode: '92',
     demonstrates: 'A boy born in the 21st century: gender/century digit 2 (male, 2000-2099).',
   },
   {
@@ -93,6 +102,7 @@ const namedPeople: readonly SandboxPerson[] = [
     dateOfBirth: '2008-04-30',
     gender: 'F',
     dateOfDeath: null,
+    provinceCode: '56',
     demonstrates: 'A girl born in the 21st century: gender/century digit 3 (female, 2000-2099); year digits "08" keep their leading zero.',
   },
   {
@@ -101,6 +111,7 @@ const namedPeople: readonly SandboxPerson[] = [
     dateOfBirth: '1941-02-10',
     gender: 'M',
     dateOfDeath: '2026-03-15',
+    provinceCode: '79',
     demonstrates: 'The DECEASED boundary: died 2026-03-15, so a 2026-03 payment verifies and a 2026-04 payment is REJECTED DECEASED.',
   },
   {
@@ -109,6 +120,7 @@ const namedPeople: readonly SandboxPerson[] = [
     dateOfBirth: '1995-07-07',
     gender: 'F',
     dateOfDeath: null,
+    provinceCode: '79',
     demonstrates: 'A four-word name (two middle names) for account linking: "DUONG THI MY UYEN" matches as ASCII_FOLDED, "Dương Thị Uyên" is ACCOUNT_NAME_MISMATCH.',
   },
 ];
@@ -232,6 +244,17 @@ const DEATHS_FROM = Date.UTC(2020, 0, 1);
 const DEATHS_TO = Date.UTC(2026, 5, 30);
 const DAY_MS = 86_400_000;
 
+/**
+ * Where a synthetic person lives (permanent residence): the 2025 unit whose
+ * code is the birth-registration code's last two digits when there is one (the
+ * merged units kept one former code: 079 -> 79, 001 -> 01), else one picked by
+ * the ID's tail. No random draw, so that adding residence changed no one else.
+ */
+function residenceOf(prefix: string, tail: number): string {
+  const code = prefix.slice(1);
+  return isProvinceCode(code) ? code : (provinceCodes[tail % provinceCodes.length] ?? '79');
+}
+
 const TAIL_FROM = 900_000;
 const TAIL_COUNT = 100_000;
 const MAX_SIZE = 900_000;
@@ -267,7 +290,7 @@ function fullName(random: Random, gender: Gender): string {
  * (known birth-registration prefix, gender/century digit and two-digit year
  * agreeing with the date of birth, tails 900000-999999, unique), births
  * 1930-2019, about 3% deceased (deaths 2020-01-01 .. 2026-06-30, never before
- * birth), names NFC-normalised with diacritics.
+ * birth), names NFC-normalised with diacritics, a residence (`residenceOf`).
  */
 export function syntheticPopulation(options: SyntheticPopulationOptions): Citizen[] {
   const { size, seed } = options;
@@ -281,13 +304,14 @@ export function syntheticPopulation(options: SyntheticPopulationOptions): Citize
     const born = dateOfBirth(random);
     const year = Number(born.slice(0, 4));
     const prefix = weighted(random, PREFIXES);
-    const personalId = `${prefix}${encodeGenderCenturyDigit(gender, year)}${two(year % 100)}${TAIL_FROM + Math.floor(random() * TAIL_COUNT)}`;
+    const tail = TAIL_FROM + Math.floor(random() * TAIL_COUNT);
+    const personalId = `${prefix}${encodeGenderCenturyDigit(gender, year)}${two(year % 100)}${tail}`;
     const name = fullName(random, gender).normalize('NFC');
     const died = random() < DECEASED_SHARE ? dateOfDeath(random, born) : null;
     // A repeated ID (rare) is drawn again; the draws above keep the sequence deterministic.
     if (used.has(personalId)) continue;
     used.add(personalId);
-    people.push({ personalId, fullName: name, dateOfBirth: born, gender, dateOfDeath: died });
+    people.push({ personalId, fullName: name, dateOfBirth: born, gender, dateOfDeath: died, provinceCode: residenceOf(prefix, tail) });
   }
   return people;
 }

@@ -294,8 +294,8 @@ describe.runIf(motoAvailable)('DynamoDB stores on moto_server', () => {
       // Assess
       expect(await store.getCurrent(person)).toEqual(second);
       expect(await store.history(person)).toEqual([
-        { linkId: second.linkId, provider: second.provider, accountNumberMasked: second.accountNumberMasked, linkedAt: second.linkedAt, unlinkedAt: null },
-        { linkId: first.linkId, provider: first.provider, accountNumberMasked: first.accountNumberMasked, linkedAt: first.linkedAt, unlinkedAt: second.linkedAt },
+        { linkId: second.linkId, provider: second.provider, accountNumberMasked: second.accountNumberMasked, linkedAt: second.linkedAt, unlinkedAt: null, consentRef: second.consentRef, unlinkConsentRef: null },
+        { linkId: first.linkId, provider: first.provider, accountNumberMasked: first.accountNumberMasked, linkedAt: first.linkedAt, unlinkedAt: second.linkedAt, consentRef: first.consentRef, unlinkConsentRef: null },
       ]);
     });
 
@@ -306,15 +306,15 @@ describe.runIf(motoAvailable)('DynamoDB stores on moto_server', () => {
       await store.link(person, link);
 
       // Act
-      const removed = await store.unlink(person, at(120));
-      const again = await store.unlink(person, at(180));
+      const removed = await store.unlink(person, { at: at(120), by: 'beneficiary-sub', consentRef: null });
+      const again = await store.unlink(person, { at: at(180), by: 'beneficiary-sub', consentRef: null });
 
       // Assess
       expect(removed).toEqual(link);
       expect(again).toBeUndefined();
       expect(await store.getCurrent(person)).toBeUndefined();
       expect((await store.history(person)).map((entry) => entry.unlinkedAt)).toEqual([at(120)]);
-      expect(await store.unlink(newPerson(), at(0))).toBeUndefined();
+      expect(await store.unlink(newPerson(), { at: at(0), by: 'beneficiary-sub', consentRef: null })).toBeUndefined();
     });
 
     // Regression (found by this suite): when the current-link write is retried after a lost answer, the
@@ -362,7 +362,7 @@ describe.runIf(motoAvailable)('DynamoDB stores on moto_server', () => {
       await store.link(person, link);
 
       // Act
-      const results = await Promise.all(Array.from({ length: 10 }, (_, index) => store.unlink(person, at(100 + index))));
+      const results = await Promise.all(Array.from({ length: 10 }, (_, index) => store.unlink(person, { at: at(100 + index), by: 'beneficiary-sub', consentRef: null })));
 
       // Assess
       const winners = results.flatMap((result, index) => (result ? [index] : []));
@@ -392,7 +392,7 @@ describe.runIf(motoAvailable)('DynamoDB stores on moto_server', () => {
       } as unknown as DynamoDBDocumentClient;
 
       // Act
-      const removed = await new DynamoAccountStore(pausing, tableName).unlink(person, at(60));
+      const removed = await new DynamoAccountStore(pausing, tableName).unlink(person, { at: at(60), by: 'beneficiary-sub', consentRef: null });
 
       // Assess: nothing removed; the relink holds, and it closed the old link
       expect(paused).toBe(true);

@@ -58,7 +58,18 @@ const lookUp: Script = (request, response) =>
   answer(response, 200, {
     citizens: request.body.personalIds.flatMap((id) => {
       const person = known.get(id);
-      return person ? [{ personalId: person.personalId, fullName: person.fullName, dateOfBirth: person.dateOfBirth, gender: person.gender, dateOfDeath: person.dateOfDeath }] : [];
+      return person
+        ? [
+            {
+              personalId: person.personalId,
+              fullName: person.fullName,
+              dateOfBirth: person.dateOfBirth,
+              gender: person.gender,
+              dateOfDeath: person.dateOfDeath,
+              permanentResidence: { provinceCode: person.provinceCode },
+            },
+          ]
+        : [];
     }),
   });
 
@@ -135,7 +146,7 @@ describe('HttpPopulationRegistry', () => {
 
     // Assess
     expect([...found.keys()].sort()).toEqual([binh.personalId, anh.personalId].sort());
-    expect(found.get(anh.personalId)).toEqual({ personalId: anh.personalId, fullName: anh.fullName, dateOfBirth: anh.dateOfBirth, gender: 'F', dateOfDeath: null });
+    expect(found.get(anh.personalId)).toEqual({ personalId: anh.personalId, fullName: anh.fullName, dateOfBirth: anh.dateOfBirth, gender: 'F', dateOfDeath: null, provinceCode: '79' });
     expect(found.get(binh.personalId)?.dateOfDeath).toBe('2025-06-01');
     expect(received).toHaveLength(1);
     const [request] = received;
@@ -163,7 +174,23 @@ describe('HttpPopulationRegistry', () => {
 
     const found = await registry().lookup([anh.personalId]);
 
-    expect(found.get(anh.personalId)).toEqual({ personalId: anh.personalId, fullName: anh.fullName, dateOfBirth: anh.dateOfBirth, gender: 'F', dateOfDeath: null });
+    expect(found.get(anh.personalId)).toEqual({ personalId: anh.personalId, fullName: anh.fullName, dateOfBirth: anh.dateOfBirth, gender: 'F', dateOfDeath: null, provinceCode: null });
+  });
+
+  it('reads the province of permanent residence when the platform gives one of the 34 codes, and no residence otherwise (not a malformed answer)', async () => {
+    // Prepare: a residence in 79, one with a pre-2025 code, a null one, and one without provinceCode
+    const people = [anh, binh, sandboxPeople[2]!, sandboxPeople[3]!];
+    const residences: unknown[] = [{ provinceCode: '79' }, { provinceCode: '02' }, null, {}];
+    script = (_request, response) =>
+      answer(response, 200, {
+        citizens: people.map((person, index) => ({ personalId: person.personalId, fullName: person.fullName, dateOfBirth: person.dateOfBirth, gender: person.gender, permanentResidence: residences[index] })),
+      });
+
+    // Act
+    const found = await registry().lookup(people.map((person) => person.personalId));
+
+    // Assess
+    expect(people.map((person) => found.get(person.personalId)?.provinceCode)).toEqual(['79', null, null, null]);
   });
 
   it('asks at most 100 IDs a request and merges the answers', async () => {

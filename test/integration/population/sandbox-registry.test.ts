@@ -50,12 +50,13 @@ afterAll(async () => {
 });
 
 describe('SandboxPopulationRegistry', () => {
-  const people: Citizen[] = [...sandboxPeople, ...syntheticPopulation({ size: 242, seed: 11 })].map(({ personalId, fullName, dateOfBirth, gender, dateOfDeath }) => ({
+  const people: Citizen[] = [...sandboxPeople, ...syntheticPopulation({ size: 242, seed: 11 })].map(({ personalId, fullName, dateOfBirth, gender, dateOfDeath, provinceCode }) => ({
     personalId,
     fullName,
     dateOfBirth,
     gender,
     dateOfDeath,
+    provinceCode: provinceCode ?? null,
   }));
 
   it('adds 250 people and finds every one of them, over several BatchGetItem requests of at most 100 keys, consistent', async () => {

@@ -166,7 +166,7 @@ describe('AuditTrail', () => {
 
     await trail.unit({ actor: 'beneficiary-sub', requestId: 'r', action: 'linkAccount' }, async () => {
       await accounts.link('personhash', link);
-      await accounts.unlink('personhash', 't2');
+      await accounts.unlink('personhash', { at: 't2', by: 'beneficiary-sub', consentRef: null });
     });
 
     expect(log.records).toHaveLength(1);
@@ -174,5 +174,25 @@ describe('AuditTrail', () => {
     expect(log.records[0]!.changes.map((change) => (change.subject === 'account' ? change.event : ''))).toEqual(['LINKED', 'UNLINKED']);
     const text = JSON.stringify(log.records);
     for (const secret of ['079185000001', '0123456789', 'NGUYEN']) expect(text).not.toContain(secret);
+  });
+
+  it('keeps the consent a province named to link and to unlink in the audit trail', async () => {
+    // Prepare
+    const log = new MemoryAuditLog();
+    const trail = new AuditTrail(log, clock);
+    const link = { linkId: 'L2', personalId: '079185000001', provider: { type: 'BANK', code: '970436' }, accountNumber: '0123456789', accountNumberMasked: '****6789', accountName: 'Nguyễn Thị Ánh', linkedAt: 't', linkedBy: 'hcm-system', consentRef: 'CONSENT-LINK-7' } as AccountLinkRecord;
+    const accounts = auditedAccountStore({ link: async () => undefined, unlink: async () => link } as unknown as AccountStore);
+
+    // Act
+    await trail.unit({ actor: 'hcm-system', requestId: 'r', action: 'unlinkAccount' }, async () => {
+      await accounts.link('personhash', link);
+      await accounts.unlink('personhash', { at: 't2', by: 'hcm-system', consentRef: 'CONSENT-UNLINK-8' });
+    });
+
+    // Assess
+    expect(log.records[0]!.changes).toEqual([
+      expect.objectContaining({ subject: 'account', event: 'LINKED', consentRef: 'CONSENT-LINK-7' }),
+      expect.objectContaining({ subject: 'account', event: 'UNLINKED', consentRef: 'CONSENT-UNLINK-8', at: 't2' }),
+    ]);
   });
 });

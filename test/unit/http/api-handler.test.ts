@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ValidationFailedError } from '../../../shared/domain/errors.js';
+import { UnauthenticatedError, ValidationFailedError } from '../../../shared/domain/errors.js';
 import { apiHandler, json, readJson } from '../../../shared/http/api-handler.js';
 import { httpEvent, lambdaContext } from '../../support/events.js';
 
@@ -56,6 +56,58 @@ describe('apiHandler', () => {
 
     expect(result.statusCode).toBe(404);
     expect(bodyOf(result)).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it("answers an API Gateway ANY route (a path's other methods) with 405 and Allow, OPTIONS with 204, before the handler runs", async () => {
+    // Prepare: what API Gateway sends to `ANY /v1/batches` for a PATCH and an OPTIONS
+    const handlerRan = vi.fn();
+    const handler = apiHandler(async () => {
+      handlerRan();
+      return json(200, {});
+    });
+    const asAny = (method: string) => {
+      const event = httpEvent('get-health');
+      return { ...event, routeKey: 'ANY /v1/batches', requestContext: { ...event.requestContext, http: { ...event.requestContext.http, method } } };
+    };
+
+    // Act
+    const patched = await handler(asAny('PATCH'), lambdaContext());
+    const options = await handler(asAny('OPTIONS'), lambdaContext());
+
+    // Assess
+    expect(patched.statusCode).toBe(405);
+    expect(patched.headers).toMatchObject({ allow: 'POST, GET, OPTIONS', 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
+    expect(bodyOf(patched)).toMatchObject({ code: 'METHOD_NOT_ALLOWED', status: 405 });
+    expect(options.statusCode).toBe(204);
+    expect(options.headers).toMatchObject({ allow: 'POST, GET, OPTIONS', 'x-request-id': 'CqA3ZjFcSQ0EJ6w=', 'cache-control': 'no-store' });
+    expect(handlerRan).not.toHaveBeenCalled();
+  });
+
+  it('sends WWW-Authenticate with a 401: Bearer on token routes, the signature scheme on signed routes', async () => {
+    // Prepare
+    const noClaims = httpEvent('get-programs-province');
+    delete (noClaims.requestContext as { authorizer?: unknown }).authorizer;
+    const callback = { ...httpEvent('get-health'), routeKey: 'POST /v1/provider-callbacks/{providerCode}' };
+    const refuseSignature = apiHandler(async () => {
+      throw new UnauthenticatedError('The signature does not match.');
+    });
+
+    // Act
+    const bearer = await apiHandler(async () => json(200, {}))(noClaims, lambdaContext());
+    const signature = await refuseSignature(callback, lambdaContext());
+
+    // Assess
+    expect(bearer.headers?.['www-authenticate']).toMatch(/^Bearer realm="social-payments"/);
+    expect(signature.statusCode).toBe(401);
+    expect(signature.headers?.['www-authenticate']).toMatch(/^Signature realm="payment-providers"/);
+  });
+
+  it('marks answers Cache-Control: no-store unless the handler chose a policy', async () => {
+    const plain = await apiHandler(async () => json(200, {}))(httpEvent('get-health'), lambdaContext());
+    const cacheable = await apiHandler(async () => json(200, {}, { 'cache-control': 'public, max-age=300' }))(httpEvent('get-health'), lambdaContext());
+
+    expect(plain.headers?.['cache-control']).toBe('no-store');
+    expect(cacheable.headers?.['cache-control']).toBe('public, max-age=300');
   });
 
   it('maps an application error to problem+json with its item errors', async () => {

@@ -92,18 +92,74 @@ describe('OpenAPI document', () => {
     }
   });
 
-  it('answers errors as problem+json referring to the Problem component, with 401 and 403 on jwt routes and 500 everywhere', () => {
+  it('answers errors as problem+json narrowing the Problem component to the status and its codes, with 401 and 403 on jwt routes and 500 everywhere', () => {
     for (const route of routes) {
       const responses = document.paths[route.path]?.[route.method.toLowerCase()]?.responses ?? {};
-      const expectedErrors = route.auth === 'jwt' ? ['401', '403', '500'] : ['500'];
+      const expectedErrors = route.auth === 'jwt' ? ['400', '401', '403', '413', '429', '500'] : ['400', '413', '429', '500'];
       for (const status of expectedErrors) {
-        expect(responses[status]?.content?.[PROBLEM_CONTENT_TYPE]?.schema, `${route.operationId} ${status}`).toEqual({
-          $ref: '#/components/schemas/Problem',
-        });
+        const schema = responses[status]?.content?.[PROBLEM_CONTENT_TYPE]?.schema as { allOf?: [unknown, { properties: Record<string, { enum: unknown[] }> }] } | undefined;
+        expect(schema?.allOf?.[0], `${route.operationId} ${status}`).toEqual({ $ref: '#/components/schemas/Problem' });
+        expect(schema?.allOf?.[1].properties.status?.enum, `${route.operationId} ${status}`).toEqual([Number(status)]);
       }
-      for (const response of Object.values(responses)) expect(response.headers).toHaveProperty('x-request-id');
+      expect(responses['500']?.content?.[PROBLEM_CONTENT_TYPE]?.schema).toMatchObject({ allOf: [{}, { properties: { code: { enum: ['INTERNAL'] } } }] });
+      for (const response of Object.values(responses)) {
+        expect(response.headers).toHaveProperty('x-request-id');
+        expect(response.headers).toHaveProperty('cache-control');
+      }
     }
     expect(document.components.schemas.Problem).toMatchObject({ type: 'object', required: expect.arrayContaining(['type', 'title', 'status', 'detail', 'code', 'requestId']) });
+  });
+
+  it('lists the problem codes of each operation where api.md names them (the issue-12 findings)', () => {
+    // Prepare
+    const codes = (path: string, method: string, status: string) =>
+      (document.paths[path]?.[method]?.responses[status]?.content?.[PROBLEM_CONTENT_TYPE]?.schema as { allOf: [unknown, { properties: { code: { enum: string[] } } }] } | undefined)
+        ?.allOf[1].properties.code.enum;
+
+    // Assess
+    expect(codes('/v1/me/account', 'get', '404')).toEqual(['NOT_FOUND']);
+    expect(codes('/v1/batches/{batchId}/payments', 'post', '429')).toEqual(['RATE_LIMITED']);
+    expect(codes('/v1/batches', 'post', '422')).toEqual(['VALIDATION_FAILED', 'CONTROL_TOTALS_MISMATCH']);
+    expect(codes('/v1/batches', 'post', '409')).toEqual(['BATCH_REF_CONFLICT', 'CONFLICT']);
+    expect(codes('/v1/accounts/{personalId}', 'delete', '422')).toEqual(['VALIDATION_FAILED']);
+    expect(codes('/v1/health', 'get', '404')).toBeUndefined();
+  });
+
+  it('documents the headers clients rely on: Location on 201, WWW-Authenticate on 401, Retry-After on 429', () => {
+    const responses = (path: string, method: string) => document.paths[path]?.[method]?.responses ?? {};
+
+    expect(responses('/v1/batches', 'post')['201']?.headers).toMatchObject({ location: { required: true } });
+    expect(responses('/v1/programs', 'get')['401']?.headers).toMatchObject({ 'www-authenticate': { required: true } });
+    expect(responses('/v1/batches/{batchId}/seal', 'post')['429']?.headers).toHaveProperty('retry-after');
+  });
+
+  it('is as strict as the handlers on the values issue 12 found loose: limit, accountNumber, provider.code', () => {
+    // Prepare
+    const limit = (document.paths['/v1/batches']?.get as unknown as { parameters: { name: string; schema: { pattern: string } }[] }).parameters.find((parameter) => parameter.name === 'limit');
+    const pattern = new RegExp(limit?.schema.pattern ?? '', 'u');
+    const request = document.components.schemas.AccountLinkRequest as { properties: Record<string, { pattern?: string }>; anyOf: unknown[] };
+    const providerRef = document.components.schemas.ProviderRef as { properties: { code: { enum: string[] } } };
+
+    // Assess
+    expect(['1', '01', '100', '0100', '1000'].every((value) => pattern.test(value))).toBe(true);
+    expect(['0', '00', '1001', '9999', '10000', '-1', '1e2', ''].some((value) => pattern.test(value))).toBe(false);
+    expect(request.properties.accountNumber?.pattern).toBe('^[0-9]{6,19}$');
+    expect(request.anyOf).toHaveLength(2);
+    expect(providerRef.properties.code.enum).toEqual(expect.arrayContaining(['970436', 'VIETTELMONEY']));
+  });
+
+  it('names its servers, licence, and describes every tag and parameter', () => {
+    const full = document as unknown as { servers: unknown[]; info: { license: { name: string } }; tags: { name: string; description?: string }[] };
+    expect(full.servers.length).toBeGreaterThan(0);
+    expect(full.info.license.name).toBeTruthy();
+    for (const tag of full.tags) expect(tag.description, tag.name).toBeTruthy();
+    for (const [path, methods] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        for (const parameter of (operation as unknown as { parameters?: { name: string; description?: string }[] }).parameters ?? []) {
+          expect(parameter.description, `${method} ${path} ${parameter.name}`).toBeTruthy();
+        }
+      }
+    }
   });
 
   it('describes the successful answers with the schemas the handlers use', () => {
