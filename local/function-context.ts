@@ -43,7 +43,9 @@ export type TouchedResource =
 
 export type FunctionRecord =
   | { kind: 'call'; function: string; service: string; operation: string; resources: TouchedResource[]; failed?: true }
-  | { kind: 'env'; function: string; variable: string };
+  | { kind: 'env'; function: string; variable: string }
+  /** An HTTP handler was invoked (consumers show by their calls: see test/support/deployed-permissions.ts). */
+  | { kind: 'invoked'; function: string };
 
 const running = new AsyncLocalStorage<string>();
 
@@ -59,8 +61,14 @@ export function runAsFunction<T>(functionName: string, work: () => T): T {
 
 /** The handler, each invocation run as `functionName`'s code. */
 export function asFunction<A extends unknown[], R>(functionName: string, handler: (...args: A) => R): (...args: A) => R {
-  return (...args: A) => running.run(functionName, () => handler(...args));
+  return (...args: A) => {
+    recorder?.({ kind: 'invoked', function: functionName });
+    return running.run(functionName, () => handler(...args));
+  };
 }
+
+/** Where records go while recording. */
+let recorder: ((record: FunctionRecord) => void) | undefined;
 
 // ---------------------------------------------------------------------------
 // Recording
@@ -117,6 +125,7 @@ export function recordFunctionActivity(file: string): () => void {
     seen.add(line);
     appendFileSync(file, `${line}\n`);
   };
+  recorder = write;
   const stopObserving = observeAwsCalls({
     after(call, outcome) {
       const fn = running.getStore();
@@ -143,6 +152,7 @@ export function recordFunctionActivity(file: string): () => void {
   });
   process.env = recording;
   return () => {
+    recorder = undefined;
     stopObserving();
     if (process.env === recording) process.env = realEnv;
   };
