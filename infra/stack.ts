@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, CustomResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { tableDefinitions, type TableKey } from '../shared/adapters/dynamodb/tables.js';
 import { queueDefinitions, type QueueDefinition, type QueueKey } from '../shared/adapters/sqs/queues.js';
@@ -10,6 +10,7 @@ import { PaymentsApi } from './constructs/payments-api.js';
 import { SandboxIdentity } from './constructs/sandbox-identity.js';
 import { ServiceFunction } from './constructs/service-function.js';
 import { checkConsumerTimeout, WorkQueues } from './constructs/work-queues.js';
+import { SANDBOX_REGISTER_SEED } from '../shared/adapters/population/synthetic-population.js';
 import { stackOutputs } from './outputs.js';
 import type { JwtIssuer, StageConfig } from './stages.js';
 import {
@@ -19,6 +20,8 @@ import {
   httpDefaults,
   httpFunctionWiring,
   routeClassOf,
+  sandboxSeedFunction,
+  sandboxSeedWiring,
   sandboxTokenClaimsFunction,
   sandboxTokenClaimsWiring,
   unauthenticatedRouteReasons,
@@ -109,6 +112,7 @@ export class PaymentsStack extends Stack {
       }
       this.addDeadLetterConsumer(queueKey, wiring);
     }
+    if (this.tables.has('registry')) this.addSandboxRegisterSeed();
 
     this.addOutputs();
   }
@@ -215,6 +219,26 @@ export class PaymentsStack extends Stack {
         `Stage "${this.stage.name}" sets no payment provider gateway URL (stages.ts paymentProvider, or -c paymentProviderUrl=https://...): ${name} will fail at cold start (${paymentProviderUrlVariable} missing).`,
       );
     }
+  }
+
+  /**
+   * Seeds the sandbox register table at deploy, as the local server does at
+   * start: functions/sandbox-seed as a custom resource (its own provider, no
+   * framework function), run again when the seed changes.
+   */
+  private addSandboxRegisterSeed(): void {
+    const fn = this.addFunction(sandboxSeedFunction, {
+      memorySize: sandboxSeedWiring.memorySize ?? httpDefaults.memorySize,
+      timeout: Duration.seconds(sandboxSeedWiring.timeoutSeconds ?? 60),
+      wiring: sandboxSeedWiring,
+      description: `Seeds the sandbox population register at deploy (${this.stage.name})`,
+      alarmHint: 'The deploy that ran it failed or rolled back; the sandbox register may be empty.',
+    });
+    new CustomResource(this, 'SandboxRegisterSeed', {
+      serviceToken: fn.function.functionArn,
+      resourceType: 'Custom::SandboxRegisterSeed',
+      properties: { size: SANDBOX_REGISTER_SEED.size, seed: SANDBOX_REGISTER_SEED.seed },
+    });
   }
 
   /**

@@ -216,6 +216,15 @@ export const sandboxTokenClaimsFunction = 'sandbox-token-claims';
 export const sandboxTokenClaimsWiring: FunctionWiring = { memorySize: 256, timeoutSeconds: 5 };
 
 /**
+ * The deployed sandbox register's seed (functions/sandbox-seed): a
+ * CloudFormation custom resource that writes the sandbox people at deploy
+ * (BatchWriteItem only, `load`), their keys hashed with the pepper. Created
+ * only where the sandbox register table exists.
+ */
+export const sandboxSeedFunction = 'sandbox-seed';
+export const sandboxSeedWiring: FunctionWiring = { tables: { registry: 'load' }, secrets: ['pepper'], memorySize: 512, timeoutSeconds: 60 };
+
+/**
  * Why each route without a JWT is safe (acknowledges cdk-nag AwsSolutions-APIG4
  * on that route). A route with `auth: 'none' | 'signature'` and no reason here
  * fails the synth.

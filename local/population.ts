@@ -1,25 +1,23 @@
 import { createDocumentClient } from '../shared/adapters/dynamodb/client.js';
-import { SandboxPopulationRegistry } from '../shared/adapters/population/sandbox-registry.js';
-import { sandboxPeople, syntheticPopulation } from '../shared/adapters/population/synthetic-population.js';
-import { loadSecrets } from '../shared/config/secrets.js';
-import { keyedHasher } from '../shared/domain/keyed-hash.js';
+import type { SandboxPopulationRegistry } from '../shared/adapters/population/sandbox-registry.js';
+import { openSandboxRegister, SANDBOX_REGISTER_SEED, seedSandboxRegister } from '../shared/adapters/population/sandbox-seed.js';
 import { localPopulationRequestSchema } from '../shared/domain/schemas.js';
 import { parseOrThrow } from '../shared/domain/validation.js';
 import { readJson, type ApiEvent } from '../shared/http/api-handler.js';
 import type { Citizen } from '../shared/ports/population-registry.js';
+import { runAsFunction } from './function-context.js';
 import type { LocalRoute } from './http-server.js';
 
 /**
  * The local server's sandbox population register: seeded at start, and grown
  * through `POST /local/population` (api.md, "Local server only").
  *
- * The seed is the named `sandboxPeople` (8 people with documented IDs, see
- * shared/adapters/population/synthetic-population.ts) plus 2,000 synthetic
- * people (seed 1): enough for demos and sample batches of realistic names, and
- * small enough to write in a fraction of a second (about 80 BatchWriteItem
- * requests to the in-memory store). Tests add the people they need themselves.
+ * The seed is the deployed sandbox's (shared/adapters/population/sandbox-seed.ts):
+ * the named `sandboxPeople` (8 people with documented IDs) plus 2,000
+ * synthetic people (seed 1), written in a fraction of a second. Tests add the
+ * people they need themselves.
  */
-export const LOCAL_POPULATION_SEED = { size: 2_000, seed: 1 } as const;
+export const LOCAL_POPULATION_SEED = SANDBOX_REGISTER_SEED;
 
 /** `POST /local/population`: validates the whole body (422 listing every error, nothing stored), then upserts. */
 export async function addToPopulation(registry: SandboxPopulationRegistry, event: ApiEvent): Promise<{ statusCode: number; body: { added: number } }> {
@@ -44,8 +42,9 @@ export interface LocalPopulation {
  */
 export function startLocalPopulation(endpoint: string, tableName: string): LocalPopulation {
   const client = createDocumentClient(endpoint);
-  const registry = loadSecrets().then(({ pepper }) => new SandboxPopulationRegistry(client, tableName, keyedHasher(pepper)));
-  const ready = registry.then((register) => register.add([...sandboxPeople, ...syntheticPopulation(LOCAL_POPULATION_SEED)]));
+  // Seeding is the code the deployed `sandbox-seed` function runs: recorded as its calls (local/function-context.ts).
+  const registry = runAsFunction('sandbox-seed', () => openSandboxRegister(client, tableName));
+  const ready = runAsFunction('sandbox-seed', () => registry.then((register) => seedSandboxRegister(register)));
   // Awaited by the caller; this only keeps a failure that happens before then from being reported twice.
   ready.catch(() => undefined);
   return {

@@ -107,9 +107,14 @@ const routeAndQueueFunctions: Record<string, Expected> = {
   },
 };
 
-/** Only where the stack creates the identity provider (the sandbox): the user pool's token trigger, with no data access. */
+/**
+ * Sandbox only: the user pool's token trigger (where the stack creates the
+ * identity provider), with no data access; and the register's seed (where the
+ * sandbox register table exists), BatchWriteItem on that table and the pepper.
+ */
 const sandboxOnly: Record<string, Expected> = {
   'sandbox-token-claims': { ...none, memorySize: 256, timeout: 5 },
+  'sandbox-seed': { tables: { registry: [batchWrite] }, sendsTo: [], secrets: ['pepper'], memorySize: 512, timeout: 60 },
 };
 
 interface FunctionProps {
@@ -299,7 +304,7 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
     const holders = (action: string) =>
       Object.keys(expected).filter((name) => statementsOf(name).some((s) => notAudit(s) && list(s.Action).includes(action))).sort();
     expect(holders(del)).toEqual(['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'verify-worker']);
-    expect(holders(batchWrite)).toEqual(['batches-write']);
+    expect(holders(batchWrite)).toEqual(sandbox ? ['batches-write', 'sandbox-seed'] : ['batches-write']);
     expect(holders(put)).toEqual(sandbox ? ['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker'] : ['accounts', 'batches-write']);
   });
 
@@ -416,6 +421,22 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
 
     it('passes no register URL unless the stage has one', () => {
       for (const name of Object.keys(expected)) expect(props(name).Environment.Variables[nationalRegistryUrlVariable], name).toBeUndefined();
+    });
+  });
+
+  describe('sandbox register seed', () => {
+    it(`is ${sandbox ? 'a custom resource served by sandbox-seed itself (no provider framework), run again when the seed changes' : 'absent'}`, () => {
+      const seeds = resourcesOfType<{ ServiceToken: unknown; size: number; seed: number }>(synth.template, 'Custom::SandboxRegisterSeed');
+      if (!sandbox) {
+        expect(seeds).toEqual([]);
+        return;
+      }
+      expect(seeds).toHaveLength(1);
+      const [, seed] = seeds[0]!;
+      expect(seed.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [functionId('sandbox-seed'), 'Arn'] });
+      expect([seed.Properties.size, seed.Properties.seed]).toEqual([2000, 1]);
+      // Only the seed function and the functions that read it touch the register table; nothing but the seed writes it.
+      synth.template.resourceCountIs('AWS::Lambda::Function', Object.keys(expected).length);
     });
   });
 

