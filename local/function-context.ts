@@ -15,7 +15,7 @@
  *   Lambda's event source mapping makes with the function's role too.
  * AsyncLocalStorage carries the name through every await of that work.
  *
- * Recording is on when AWS_CALL_RECORD_FILE names a file: one JSON object per
+ * Recording is on in the local server's process when AWS_CALL_RECORD_FILE names a file: one JSON object per
  * line, appended (several server processes may share a file), each distinct
  * record once per process. Calls come from the observers of
  * shared/adapters/aws-call-observers.ts (every product SDK client passes
@@ -158,5 +158,9 @@ export function recordFunctionActivity(file: string): () => void {
   };
 }
 
+// Recording belongs to the local server process (`npm start`, test/support/local-server.ts): not to
+// every process that imports this module (test workers running pollers in process would otherwise
+// record their own test handlers' calls into the same file).
 const recordFile = realEnv[RECORD_FILE_VARIABLE];
-if (recordFile) recordFunctionActivity(recordFile);
+const isLocalServer = /[\\/]local[\\/]main\.(ts|js|mjs)$/.test(process.argv[1] ?? '');
+if (recordFile && isLocalServer) recordFunctionActivity(recordFile);
