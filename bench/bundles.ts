@@ -21,18 +21,25 @@
  * origin), which adds Node's own bootstrap: reported, not compared. Medians of
  * `runs` (default 10) runs, run one after another.
  *
- * Environment: what the CDK stack sets on a deployed prod function (stage
- * variables, every table and queue variable, secret ARNs; no NODE_OPTIONS: prod
- * does not enable source maps at run time, stages.ts `sourceMapsAtRuntime`),
- * with dummy names, credentials and URLs, in the production shape: the national
- * population register and the HTTP payment provider rather than the sandbox's
- * stand-in tables. Secrets are fetched at module scope (HASH_PEPPER_SECRET_ARN,
- * PROVIDER_SECRETS_ARN, the register's and the provider's credentials), so a
- * stub Secrets Manager on loopback answers GetSecretValue
+ * Environment: the deployed shape. Each function gets exactly the variables
+ * the stack sets on it in the synthesized prod template (no variable of
+ * another function: bench/deployed-environment.ts), stand-in values for the
+ * references (table names, queue URLs, secret ARNs), prod's register and
+ * payment gateway URLs as stand-ins (unset today), and what the Lambda
+ * runtime sets (region, credentials, function name). Secrets are fetched at
+ * module scope, so a stub Secrets Manager on loopback answers GetSecretValue
  * (AWS_ENDPOINT_URL_SECRETS_MANAGER): the SDK client, its signing and one HTTP
  * round trip per secret are inside the measured time; the network latency to
  * the regional endpoint (a few ms per secret deployed) and Lambda's own
- * bootstrap are not.
+ * bootstrap are not. No NODE_OPTIONS: prod does not parse source maps at
+ * cold start.
+ *
+ * Deployed-shape check: every function of each stage's template (prod and
+ * sandbox, whose functions parse source maps at cold start and use the
+ * sandbox register and provider) is also loaded once with its own variables
+ * only; a bundle that fails to initialise (a variable its code needs that the
+ * stack does not set, a secret it cannot read) is a miss of the targets.
+ * test/infra/cold-start.test.ts asserts the same, without timings.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -43,8 +50,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { bundleFileName, esbuildOptions, esbuildSettings } from '../infra/bundling.js';
-import { tableDefinitions } from '../shared/adapters/dynamodb/tables.js';
-import { queueDefinitions } from '../shared/adapters/sqs/queues.js';
+import type { StageName } from '../infra/stages.js';
+import { deployedShape, runtimeVariables, type DeployedFunction, type DeployedShape } from './deployed-environment.js';
 
 /**
  * issue 6: every bundle under 500 KB, in the KB esbuild (and so `cdk synth`) prints sizes in: 1,024
@@ -79,8 +86,20 @@ export interface BundleFigures extends InitTiming {
   largestInputs: Record<string, number>;
 }
 
+/** One function loaded once, in a fresh process, with only its template variables. */
+export interface ShapeCheck {
+  ok: boolean;
+  /** Variables it was given: its template's (without the runtime's). */
+  variables: number;
+  initMs?: number;
+  /** The first lines of what the process printed when it failed. */
+  error?: string;
+}
+
 export interface BundlesResult {
   method: string;
+  /** Per stage, per function of that stage's template: did the bundle initialise with only its own variables. */
+  deployedShape: Record<string, Record<string, ShapeCheck>>;
   external: string[];
   /** Set when --also-external changed the build: these figures are not the deployed bundles'. */
   whatIf?: string;
@@ -122,7 +141,7 @@ export function bytesByOwner(metafile: Metafile, top = 8): Record<string, number
   );
 }
 
-const RUNNER = `// Written by bench/bundles.ts: times the import of one bundle in a fresh process.
+export const RUNNER = `// Written by bench/bundles.ts: times the import of one bundle in a fresh process.
 const cpu = process.cpuUsage();
 const before = performance.now();
 await import(process.argv[2]);
@@ -134,17 +153,8 @@ process.stdout.write('BENCH_INIT ' + JSON.stringify(result) + '\\n', () => proce
 
 const HELLO_HANDLER = `export const handler = async () => ({ statusCode: 200, body: 'hello' });\n`;
 
-/** Secret values by the last segment of the dummy ARNs below (each in the shape its reader expects). */
-const SECRETS: Record<string, string> = {
-  'bench-pepper': 'bench-pepper-not-secret-0123456789',
-  'bench-provider-callbacks': JSON.stringify({ '970436': 'bench-callback-secret-0123456789', '970422': 'bench-callback-secret-0123456789' }),
-  'bench-registry-credentials': JSON.stringify({ apiKey: 'bench-registry-key' }),
-  'bench-payment-provider': JSON.stringify({ secret: 'bench-provider-secret-0123456789' }),
-};
-const secretArn = (name: string) => `arn:aws:secretsmanager:ap-southeast-1:000000000000:secret:${name}`;
-
-/** A Secrets Manager that answers GetSecretValue (JSON 1.1 protocol) for the dummy ARNs; counts requests. */
-async function startSecretsStub(): Promise<{ endpoint: string; requests: () => number; stop: () => Promise<void> }> {
+/** A Secrets Manager that answers GetSecretValue (JSON 1.1 protocol) for the given ARNs; counts requests. */
+export async function startSecretsStub(values: ReadonlyMap<string, string>): Promise<{ endpoint: string; requests: () => number; stop: () => Promise<void> }> {
   let requests = 0;
   const server: Server = createServer((request, response) => {
     let body = '';
@@ -152,15 +162,14 @@ async function startSecretsStub(): Promise<{ endpoint: string; requests: () => n
     request.on('end', () => {
       requests++;
       const { SecretId = '' } = JSON.parse(body || '{}') as { SecretId?: string };
-      const name = SecretId.slice(SecretId.lastIndexOf(':') + 1);
-      const value = SECRETS[name];
+      const value = values.get(SecretId);
       response.setHeader('content-type', 'application/x-amz-json-1.1');
       if (value === undefined || request.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue') {
         response.statusCode = 400;
         response.end(JSON.stringify({ __type: 'ResourceNotFoundException', message: 'bench stub: unknown secret' }));
         return;
       }
-      response.end(JSON.stringify({ ARN: SecretId, Name: name, SecretString: value, VersionId: 'v1', VersionStages: ['AWSCURRENT'], CreatedDate: 1_700_000_000 }));
+      response.end(JSON.stringify({ ARN: SecretId, Name: SecretId, SecretString: value, VersionId: 'v1', VersionStages: ['AWSCURRENT'], CreatedDate: 1_700_000_000 }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -172,38 +181,9 @@ async function startSecretsStub(): Promise<{ endpoint: string; requests: () => n
   };
 }
 
-/** The environment a deployed function gets (production shape), with dummy values. */
-export function deployedEnvironment(secretsEndpoint: string): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    STAGE: 'bench',
-    APP_VERSION: '0.0.0-bench',
-    POWERTOOLS_SERVICE_NAME: 'social-payments',
-    POWERTOOLS_METRICS_NAMESPACE: 'SocialPayments',
-    LOG_LEVEL: 'WARN',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
-    // Node 20 here; the SDK's notice about it is not part of a Lambda cold start on Node 24.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    AWS_REGION: 'ap-southeast-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_SESSION_TOKEN: 'bench',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsEndpoint,
-    HASH_PEPPER_SECRET_ARN: secretArn('bench-pepper'),
-    PROVIDER_SECRETS_ARN: secretArn('bench-provider-callbacks'),
-    NATIONAL_REGISTRY_URL: 'https://registry.invalid/api',
-    NATIONAL_REGISTRY_CREDENTIALS_SECRET_ARN: secretArn('bench-registry-credentials'),
-    PAYMENT_PROVIDER_URL: 'https://provider.invalid/api',
-    PAYMENT_PROVIDER_SECRET_ARN: secretArn('bench-payment-provider'),
-  };
-  for (const [key, table] of Object.entries(tableDefinitions)) {
-    // Production shape: no sandbox stand-in tables (their presence would select the sandbox adapters).
-    if (!('sandboxOnly' in table && table.sandboxOnly)) env[table.envVar] = `bench-${key}`;
-  }
-  for (const queue of Object.values(queueDefinitions)) {
-    env[queue.envVar] = `https://sqs.ap-southeast-1.amazonaws.com/000000000000/bench-${queue.id}`;
-  }
-  return env;
+/** A function's deployed environment: its template variables and the runtime's, nothing else. */
+export function environmentOf(fn: DeployedFunction, secretsEndpoint: string): Record<string, string> {
+  return { ...runtimeVariables(fn, secretsEndpoint), ...fn.variables };
 }
 
 interface RunSample {
@@ -212,7 +192,7 @@ interface RunSample {
   processStartToEvaluatedMs: number;
 }
 
-function runOnce(runner: string, bundle: string, env: Record<string, string>): Promise<RunSample> {
+export function runOnce(runner: string, bundle: string, env: Record<string, string>): Promise<RunSample> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [runner, pathToFileURL(bundle).href], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -223,7 +203,9 @@ function runOnce(runner: string, bundle: string, env: Record<string, string>): P
     child.on('close', (code) => {
       const line = out.split('\n').find((text) => text.startsWith('BENCH_INIT '));
       if (code !== 0 || !line) {
-        reject(new Error(`initialising ${bundle} failed (exit ${code}): ${err.trim().split('\n').slice(0, 6).join(' | ')}`));
+        // Node prints the minified source line of a throw: keep the error and its first frames only.
+        const lines = err.trim().split('\n').map((line) => line.trim()).filter((line) => line !== '' && line.length < 400 && !/^[|^\s]*$/.test(line));
+        reject(new Error(`initialising ${bundle} failed (exit ${code}): ${lines.slice(0, 3).join(' | ')}`));
         return;
       }
       resolve(JSON.parse(line.slice('BENCH_INIT '.length)) as RunSample);
@@ -242,7 +224,7 @@ async function timeInit(runner: string, bundle: string, env: Record<string, stri
   };
 }
 
-async function buildOne(
+export async function buildOne(
   name: string,
   outdir: string,
   root: string,
@@ -278,16 +260,28 @@ export async function measureBundles(options: MeasureBundlesOptions = {}): Promi
   await mkdir(join(helloRoot, 'functions', HELLO_WORLD), { recursive: true });
   await writeFile(join(helloRoot, 'functions', HELLO_WORLD, 'handler.ts'), HELLO_HANDLER);
 
-  const secrets = await startSecretsStub();
+  const shapes = await loadShapes(['prod', 'sandbox']);
+  const secrets = await startSecretsStub(new Map(Object.values(shapes).flatMap((shape) => [...shape.secretValues])));
   try {
-    const env = deployedEnvironment(secrets.endpoint);
     const hello = await buildOne(HELLO_WORLD, join(workDir, HELLO_WORLD), helloRoot, extraExternal);
-    const helloTiming = await timeInit(runner, hello.file, env, runs);
+    const helloTiming = await timeInit(runner, hello.file, runtimeVariables({ name: HELLO_WORLD, memorySize: 128 }, secrets.endpoint), runs);
     log(`bundles    ${HELLO_WORLD.padEnd(20)} ${String(hello.bytes).padStart(9)} bytes, init ${helloTiming.initMs} ms`);
     const functions: Record<string, BundleFigures> = {};
+    const bundles = new Map<string, string>();
     for (const name of names) {
       const built = await buildOne(name, join(workDir, name), projectRoot, extraExternal);
-      const timing = await timeInit(runner, built.file, env, runs);
+      bundles.set(name, built.file);
+      // Timed as deployed in prod; a sandbox-only function (the user pool's trigger) as in the sandbox.
+      const deployed = shapes.prod.functions.find((fn) => fn.name === name) ?? shapes.sandbox.functions.find((fn) => fn.name === name);
+      if (!deployed) throw new Error(`functions/${name} is in no stage's template: wire it in infra/ or remove it.`);
+      let timing: InitTiming;
+      try {
+        timing = await timeInit(runner, built.file, environmentOf(deployed, secrets.endpoint), runs);
+      } catch (error) {
+        // Not timed; the deployed-shape check below reports why.
+        log(`bundles    ${name.padEnd(20)} ${String(built.bytes).padStart(9)} bytes, does not initialise: ${error instanceof Error ? error.message : String(error)}`);
+        continue;
+      }
       functions[name] = {
         bytes: built.bytes,
         ...timing,
@@ -296,15 +290,27 @@ export async function measureBundles(options: MeasureBundlesOptions = {}): Promi
       };
       log(`bundles    ${name.padEnd(20)} ${String(built.bytes).padStart(9)} bytes, init ${timing.initMs} ms`);
     }
-    const misses = Object.entries(functions).flatMap(([name, figures]) => [
-      ...(figures.bytes >= MAX_BUNDLE_BYTES ? [`${name}: ${figures.bytes} bytes`] : []),
-      ...(figures.initOverHelloMs > MAX_INIT_OVER_HELLO_MS ? [`${name}: init +${figures.initOverHelloMs} ms over hello-world`] : []),
-    ]);
+    // With --function, the check covers the functions asked for only.
+    const checked = options.functions
+      ? Object.fromEntries(Object.entries(shapes).map(([stage, shape]) => [stage, { ...shape, functions: shape.functions.filter((fn) => bundles.has(fn.name)) }]))
+      : shapes;
+    const checks = await checkShapes(runner, bundles, checked, secrets.endpoint, log);
+    const misses = [
+      ...Object.entries(functions).flatMap(([name, figures]) => [
+        ...(figures.bytes >= MAX_BUNDLE_BYTES ? [`${name}: ${figures.bytes} bytes`] : []),
+        ...(figures.initOverHelloMs > MAX_INIT_OVER_HELLO_MS ? [`${name}: init +${figures.initOverHelloMs} ms over hello-world`] : []),
+      ]),
+      ...Object.entries(checks).flatMap(([stage, byName]) =>
+        Object.entries(byName).flatMap(([name, check]) => (check.ok ? [] : [`${name} (${stage}): does not initialise with its own variables: ${check.error}`])),
+      ),
+    ];
     return {
       method:
         'esbuildOptions() of infra/bundling.ts (as cdk synth); bytes of the minified index.mjs; initMs = median over fresh node processes of ' +
         'the time around `await import(index.mjs)` (load + evaluation + top-level await: config, clients, secrets from a loopback Secrets Manager stub); ' +
-        'external packages resolved from node_modules; env as deployed in prod (dummy values; no NODE_OPTIONS: prod does not parse source maps at cold start, the sandbox stage does, about 35-50 ms more)',
+        "external packages resolved from node_modules; env = the function's own variables in the synthesized prod template (stand-in values) plus the Lambda runtime's " +
+        '(no NODE_OPTIONS: prod does not parse source maps at cold start, the sandbox stage does); deployedShape: each function of each stage loaded once with only its own variables',
+      deployedShape: checks,
       external: [...esbuildSettings.external, ...extraExternal],
       ...(extraExternal.length > 0 ? { whatIf: `not as synth builds: also external ${extraExternal.join(', ')}` } : {}),
       runs,
@@ -317,6 +323,50 @@ export async function measureBundles(options: MeasureBundlesOptions = {}): Promi
   }
 }
 
+/** The deployed shape of each stage (one synthesis each). */
+export async function loadShapes<S extends StageName>(stages: readonly S[]): Promise<Record<S, DeployedShape>> {
+  const entries: [S, DeployedShape][] = [];
+  for (const stage of stages) entries.push([stage, await deployedShape(stage)]);
+  return Object.fromEntries(entries) as Record<S, DeployedShape>;
+}
+
+/**
+ * Loads every function of each stage's template once, in a fresh process with
+ * only its own variables (and the runtime's). `bundles` gives the built
+ * index.mjs by function name; a template function without a bundle fails.
+ */
+export async function checkShapes(
+  runner: string,
+  bundles: ReadonlyMap<string, string>,
+  shapes: Partial<Record<StageName, DeployedShape>>,
+  secretsEndpoint: string,
+  log: (line: string) => void = () => undefined,
+): Promise<Record<string, Record<string, ShapeCheck>>> {
+  const result: Record<string, Record<string, ShapeCheck>> = {};
+  for (const [stage, shape] of Object.entries(shapes) as [StageName, DeployedShape][]) {
+    const checks: Record<string, ShapeCheck> = {};
+    for (const fn of shape.functions) {
+      const bundle = bundles.get(fn.name);
+      const variables = Object.keys(fn.variables).length;
+      if (!bundle) {
+        checks[fn.name] = { ok: false, variables, error: 'no bundle built (no functions/<name>/handler.ts?)' };
+        continue;
+      }
+      let check: ShapeCheck;
+      try {
+        const sample = await runOnce(runner, bundle, environmentOf(fn, secretsEndpoint));
+        check = { ok: true, variables, initMs: Math.round(sample.initMs * 10) / 10 };
+      } catch (error) {
+        check = { ok: false, variables, error: error instanceof Error ? error.message : String(error) };
+      }
+      checks[fn.name] = check;
+      log(`shape      ${stage.padEnd(8)} ${fn.name.padEnd(20)} ${check.ok ? `initialised in ${check.initMs} ms with its ${variables} variables` : `FAILED: ${check.error}`}`);
+    }
+    result[stage] = checks;
+  }
+  return result;
+}
+
 export function printBundles(result: BundlesResult): void {
   console.log(`\nbundles (minified index.mjs; init = median of ${result.runs} fresh processes, import of the bundle; external: ${result.external.join(', ') || 'none'})`);
   console.log(`  ${'function'.padEnd(20)} ${'bytes'.padStart(9)} ${'KiB'.padStart(7)} ${'init ms'.padStart(8)} ${'vs hello'.padStart(9)} ${'cpu ms'.padStart(7)} ${'from start'.padStart(11)}`);
@@ -326,6 +376,15 @@ export function printBundles(result: BundlesResult): void {
     );
   row(HELLO_WORLD, result.helloWorld, '');
   for (const [name, figures] of Object.entries(result.functions)) row(name, figures, `+${figures.initOverHelloMs}`);
+  for (const [stage, checks] of Object.entries(result.deployedShape)) {
+    const failed = Object.entries(checks).filter(([, check]) => !check.ok);
+    const times = Object.values(checks).flatMap((check) => (check.initMs === undefined ? [] : [check.initMs]));
+    console.log(
+      `  deployed shape, ${stage}: ${Object.keys(checks).length - failed.length} of ${Object.keys(checks).length} functions initialise with only their own template variables` +
+        (times.length > 0 ? ` (one run each, ${Math.min(...times)}-${Math.max(...times)} ms)` : '') +
+        (failed.length > 0 ? `; failed: ${failed.map(([name]) => name).join(', ')}` : ''),
+    );
+  }
   console.log(
     `  targets (< ${result.targets.maxBytes} bytes = ${result.targets.maxBytes / 1024} KiB, init <= hello + ${result.targets.maxInitOverHelloMs} ms): ` +
       (result.targets.met ? 'met' : `missed: ${result.targets.misses.join('; ')}`),

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { App, Aws, Tags, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { stackNameOf } from './outputs.js';
 import { PaymentsStack } from './stack.js';
 import { resolveStage, type StageConfig } from './stages.js';
 
@@ -17,7 +18,7 @@ export function appVersion(): string {
 }
 
 export function stackName(stage: StageConfig): string {
-  return `SocialPayments-${stage.name}`;
+  return stackNameOf(stage.name);
 }
 
 export interface PaymentsApp {

@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, CustomResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { tableDefinitions, type TableKey } from '../shared/adapters/dynamodb/tables.js';
 import { queueDefinitions, type QueueDefinition, type QueueKey } from '../shared/adapters/sqs/queues.js';
@@ -7,9 +7,12 @@ import { AlarmTopic } from './constructs/alarm-topic.js';
 import { AppSecrets, secretDefinitions } from './constructs/app-secrets.js';
 import { DataTables, type TableAccess } from './constructs/data-tables.js';
 import { PaymentsApi } from './constructs/payments-api.js';
+import { SandboxIdentity } from './constructs/sandbox-identity.js';
 import { ServiceFunction } from './constructs/service-function.js';
 import { checkConsumerTimeout, WorkQueues } from './constructs/work-queues.js';
-import type { StageConfig } from './stages.js';
+import { SANDBOX_REGISTER_SEED } from '../shared/adapters/population/synthetic-population.js';
+import { stackOutputs } from './outputs.js';
+import type { JwtIssuer, StageConfig } from './stages.js';
 import {
   consumerDefaults,
   consumerWiring,
@@ -17,6 +20,10 @@ import {
   httpDefaults,
   httpFunctionWiring,
   routeClassOf,
+  sandboxSeedFunction,
+  sandboxSeedWiring,
+  sandboxTokenClaimsFunction,
+  sandboxTokenClaimsWiring,
   unauthenticatedRouteReasons,
   type FunctionWiring,
 } from './wiring.js';
@@ -26,6 +33,9 @@ export const minimumUnreservedConcurrency = 100;
 
 /** The variable shared/adapters/population/national-registry.ts reads the register's base URL from. */
 export const nationalRegistryUrlVariable = 'NATIONAL_REGISTRY_URL';
+
+/** The variable shared/adapters/provider/http-provider.ts reads the payment gateway's base URL from. */
+export const paymentProviderUrlVariable = 'PAYMENT_PROVIDER_URL';
 
 export interface PaymentsStackProps extends StackProps {
   stage: StageConfig;
@@ -46,6 +56,10 @@ export class PaymentsStack extends Stack {
   readonly secrets: AppSecrets;
   readonly queues: WorkQueues;
   readonly api: PaymentsApi;
+  /** The identity provider the stack creates where the stage names no external one (the sandbox). */
+  readonly identity: SandboxIdentity | undefined;
+  /** The issuer and audience the API trusts: the stage's external issuer, or the sandbox user pool. */
+  readonly jwt: JwtIssuer;
   /** Functions by name (directory under functions/). */
   readonly functions = new Map<string, ServiceFunction>();
   private readonly appVersion: string;
@@ -62,7 +76,14 @@ export class PaymentsStack extends Stack {
     this.tables = new DataTables(this, 'Tables', { stage: this.stage });
     this.secrets = new AppSecrets(this, 'Secrets', { stage: this.stage, key: this.tables.key });
     this.queues = new WorkQueues(this, 'Queues', { stage: this.stage, alarms: this.alarms });
-    this.api = new PaymentsApi(this, 'Api', { stage: this.stage, unauthenticatedRouteReasons, routeClassOf, alarms: this.alarms });
+    if (this.stage.jwt) {
+      this.identity = undefined;
+      this.jwt = this.stage.jwt;
+    } else {
+      this.identity = this.addSandboxIdentity();
+      this.jwt = this.identity.jwt;
+    }
+    this.api = new PaymentsApi(this, 'Api', { stage: { ...this.stage, jwt: this.jwt }, unauthenticatedRouteReasons, routeClassOf, alarms: this.alarms });
 
     for (const name of httpFunctionNames) {
       const wiring = httpFunctionWiring[name];
@@ -93,6 +114,7 @@ export class PaymentsStack extends Stack {
       }
       this.addDeadLetterConsumer(queueKey, wiring);
     }
+    if (this.tables.has('registry')) this.addSandboxRegisterSeed();
 
     this.addOutputs();
   }
@@ -151,6 +173,7 @@ export class PaymentsStack extends Stack {
       this.queues.grantSend(fn, queueKey);
     }
     if (options.wiring.populationRegistry) this.grantPopulationRegistry(name, fn);
+    if (options.wiring.paymentProvider) this.grantPaymentProvider(name, fn);
     this.functions.set(name, fn);
     return fn;
   }
@@ -175,6 +198,68 @@ export class PaymentsStack extends Stack {
         `Stage "${this.stage.name}" sets no national population register URL (stages.ts populationRegistry, or -c populationRegistryUrl=https://...): ${name} will fail at cold start (${nationalRegistryUrlVariable} missing).`,
       );
     }
+  }
+
+  /**
+   * The payment provider, as shared/wiring/provider.ts chooses it: the
+   * sandbox provider's ledger table where it exists
+   * (SANDBOX_PROVIDER_TABLE_NAME, read, put, update), else the HTTP gateway
+   * (PAYMENT_PROVIDER_URL from the stage, and read on its signing secret,
+   * PAYMENT_PROVIDER_SECRET_ARN).
+   */
+  private grantPaymentProvider(name: string, fn: ServiceFunction): void {
+    if (this.tables.has('sandboxProvider')) {
+      this.tables.grant(fn, 'sandboxProvider', 'readPutUpdate');
+      return;
+    }
+    this.secrets.grantRead(fn, 'paymentProvider');
+    if (this.stage.paymentProvider) {
+      fn.addEnvironment(paymentProviderUrlVariable, this.stage.paymentProvider.baseUrl);
+    } else {
+      Annotations.of(fn).addWarningV2(
+        'social-payments:paymentProviderUrl',
+        `Stage "${this.stage.name}" sets no payment provider gateway URL (stages.ts paymentProvider, or -c paymentProviderUrl=https://...): ${name} will fail at cold start (${paymentProviderUrlVariable} missing).`,
+      );
+    }
+  }
+
+  /**
+   * Seeds the sandbox register table at deploy, as the local server does at
+   * start: functions/sandbox-seed as a custom resource (its own provider, no
+   * framework function), run again when the seed changes.
+   */
+  private addSandboxRegisterSeed(): void {
+    const fn = this.addFunction(sandboxSeedFunction, {
+      memorySize: sandboxSeedWiring.memorySize ?? httpDefaults.memorySize,
+      timeout: Duration.seconds(sandboxSeedWiring.timeoutSeconds ?? 60),
+      wiring: sandboxSeedWiring,
+      description: `Seeds the sandbox population register at deploy (${this.stage.name})`,
+      alarmHint: 'The deploy that ran it failed or rolled back; the sandbox register may be empty.',
+    });
+    new CustomResource(this, 'SandboxRegisterSeed', {
+      serviceToken: fn.function.functionArn,
+      resourceType: 'Custom::SandboxRegisterSeed',
+      properties: { size: SANDBOX_REGISTER_SEED.size, seed: SANDBOX_REGISTER_SEED.seed },
+    });
+  }
+
+  /**
+   * The sandbox's identity provider (constructs/sandbox-identity.ts): a
+   * Cognito user pool with machine clients, and its token trigger
+   * (functions/sandbox-token-claims), a function like the others (own role
+   * and log group, alarms) with no data access.
+   */
+  private addSandboxIdentity(): SandboxIdentity {
+    const settings = this.stage.sandboxIdentity;
+    if (!settings) throw new Error(`Stage "${this.stage.name}" has neither an external issuer (jwt) nor sandboxIdentity.`);
+    const trigger = this.addFunction(sandboxTokenClaimsFunction, {
+      memorySize: sandboxTokenClaimsWiring.memorySize ?? httpDefaults.memorySize,
+      timeout: Duration.seconds(sandboxTokenClaimsWiring.timeoutSeconds ?? 5),
+      wiring: sandboxTokenClaimsWiring,
+      description: `Pre token generation trigger of the sandbox user pool (${this.stage.name})`,
+      alarmHint: 'A failing trigger fails every token request of the sandbox user pool.',
+    });
+    return new SandboxIdentity(this, 'Identity', { stage: this.stage, settings, tokenTrigger: trigger });
   }
 
   /**
@@ -224,7 +309,22 @@ export class PaymentsStack extends Stack {
   }
 
   private addOutputs(): void {
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API (append v1/...)' });
+    new CfnOutput(this, stackOutputs.apiUrl, { value: this.api.url, description: 'Base URL of the HTTP API (append v1/...)' });
+    new CfnOutput(this, stackOutputs.jwtIssuer, {
+      value: this.jwt.issuerUrl,
+      description: 'The token issuer the API trusts',
+    });
+    if (this.identity) {
+      new CfnOutput(this, stackOutputs.userPoolId, { value: this.identity.userPool.userPoolId, description: 'Sandbox user pool (machine clients)' });
+      new CfnOutput(this, stackOutputs.tokenEndpoint, {
+        value: this.identity.tokenEndpoint,
+        description: 'OAuth 2.0 token endpoint of the sandbox user pool (client credentials; npm run token -- --stage sandbox)',
+      });
+      new CfnOutput(this, stackOutputs.clients, {
+        value: this.identity.clientsOutput(),
+        description: 'Machine clients of the sandbox user pool: name, role, province, client id (secrets: DescribeUserPoolClient)',
+      });
+    }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'SNS topic of every alarm' });
     for (const [tableKey, table] of this.tables.entries()) {
       const definition = tableDefinitions[tableKey];

@@ -23,6 +23,40 @@ export interface Throttle {
   burstLimit: number;
 }
 
+/** An OIDC issuer outside the stack, and the `aud` (or `client_id`) values the API accepts from it. */
+export interface JwtIssuer {
+  /** OIDC issuer (`iss` claim); API Gateway fetches `<issuer>/.well-known/openid-configuration`. */
+  issuerUrl: string;
+  /** Accepted `aud` values (or `client_id` for access tokens without `aud`). */
+  audience: string[];
+}
+
+/**
+ * The identity provider the stack creates for a stage that has no external
+ * one (the sandbox): an Amazon Cognito user pool with the API's scopes and
+ * machine clients (client credentials) for provincial systems, approvers, a
+ * test beneficiary and operations (infra/constructs/sandbox-identity.ts,
+ * docs/decisions.md "Sandbox identity and deployed permissions").
+ */
+export interface SandboxIdentitySettings {
+  /**
+   * Identifier of the Cognito resource server: Cognito names every custom
+   * scope `<identifier>/<scope>`; the token trigger maps them back to the
+   * API's own names (shared/http/token-claims.ts).
+   */
+  resourceServer: string;
+  /**
+   * Provinces (two-digit codes) that get a pair of machine clients: the
+   * province's system (`province-<code>`: batches:write, batches:read,
+   * accounts:write) and its second official (`approver-<code>`: batches:read,
+   * batches:approve). Cognito bills every machine client per month: keep the
+   * list short.
+   */
+  provinces: string[];
+  /** Lifetime of an access token (Cognito allows 5 minutes to 1 day). */
+  accessTokenMinutes: number;
+}
+
 export interface StageConfig {
   name: StageName;
   /**
@@ -35,12 +69,14 @@ export interface StageConfig {
   region: string;
   /** True only for the stage holding real people's data. */
   production: boolean;
-  jwt: {
-    /** OIDC issuer (`iss` claim); API Gateway fetches `<issuer>/.well-known/openid-configuration`. */
-    issuerUrl: string;
-    /** Accepted `aud` values (or `client_id` for access tokens without `aud`). */
-    audience: string[];
-  };
+  /**
+   * The external identity provider the API trusts (prod: the national one;
+   * any stage with `-c jwtIssuerUrl=...`). Exactly one of `jwt` and
+   * `sandboxIdentity` is set on a resolved stage.
+   */
+  jwt?: JwtIssuer;
+  /** The identity provider the stack creates instead, when `jwt` is unset (the sandbox). */
+  sandboxIdentity?: SandboxIdentitySettings;
   /**
    * Browser origins allowed to call the API (CORS, answered by API Gateway
    * itself: preflights and the Access-Control-* headers of every answer), with
@@ -95,6 +131,16 @@ export interface StageConfig {
    * those functions fail at cold start naming the variable, and synth warns.
    */
   populationRegistry?: { baseUrl: string };
+  /**
+   * The payment providers' gateway (shared/adapters/provider/http-provider.ts),
+   * used where the sandbox provider's ledger table does not exist (every stage
+   * but the sandbox): its base URL becomes PAYMENT_PROVIDER_URL of the
+   * functions wired with `paymentProvider` (disburse-worker,
+   * disburse-exhausted). Its signing secret is a secret filled by operators
+   * (docs/deploy.md). Unset, those functions fail at cold start naming the
+   * variable, and synth warns.
+   */
+  paymentProvider?: { baseUrl: string };
 }
 
 export const stages: Record<StageName, StageConfig> = {
@@ -102,13 +148,15 @@ export const stages: Record<StageName, StageConfig> = {
     name: 'sandbox',
     region: 'ap-southeast-1',
     production: false,
-    jwt: {
-      // Placeholder identity provider for the sandbox: replace with the sandbox
-      // OIDC issuer (for example a Cognito user pool URL
-      // https://cognito-idp.ap-southeast-1.amazonaws.com/<poolId>) or pass
-      // -c jwtIssuerUrl=... -c jwtAudience=... on the command line.
-      issuerUrl: 'https://auth.sandbox.social-payments.example/',
-      audience: ['social-payments-api-sandbox'],
+    // The stack creates the sandbox's identity provider (a Cognito user pool
+    // with machine clients; `npm run token -- --stage sandbox` gets a token).
+    // -c jwtIssuerUrl=... -c jwtAudience=... trusts another issuer instead,
+    // and then no pool is created.
+    sandboxIdentity: {
+      resourceServer: 'social-payments',
+      // Ho Chi Minh City (the README walk-through's province) and Ha Noi.
+      provinces: ['79', '01'],
+      accessTokenMinutes: 60,
     },
     // Placeholder console of the sandbox, and a developer's web app on this machine
     // (HTTP APIs take no port wildcard: add yours with -c corsOrigins=...).
@@ -196,6 +244,9 @@ export const stages: Record<StageName, StageConfig> = {
     // address is not known yet. Until it is set here (or with
     // -c populationRegistryUrl=...), verification and account linking cannot
     // reach the register in prod, and synth warns.
+    // paymentProvider: { baseUrl: 'https://...' } — likewise the payment
+    // gateway's (or -c paymentProviderUrl=...): until then disbursement cannot
+    // send transfers in prod, and synth warns.
   },
 };
 
@@ -209,6 +260,8 @@ export const contextOverrides = {
   populationRegistryUrl: 'populationRegistryUrl',
   /** Comma-separated list of browser origins allowed by CORS (replaces the stage's). */
   corsOrigins: 'corsOrigins',
+  /** Base URL of the payment providers' gateway (stages without the sandbox provider). */
+  paymentProviderUrl: 'paymentProviderUrl',
 } as const;
 
 function isStageName(value: string): value is StageName {
@@ -228,16 +281,27 @@ export function resolveStage(
     throw new Error(`Unknown stage "${name}": use -c stage=${stageNames.join(' or -c stage=')}.`);
   }
   const base = stages[name];
-  const issuerUrl = optionalString(context(contextOverrides.jwtIssuerUrl)) ?? base.jwt.issuerUrl;
+  const issuerOverride = optionalString(context(contextOverrides.jwtIssuerUrl));
   const audienceOverride = optionalString(context(contextOverrides.jwtAudience));
-  const audience = audienceOverride ? audienceOverride.split(',').map((a) => a.trim()).filter(Boolean) : base.jwt.audience;
+  const audience = audienceOverride ? audienceOverride.split(',').map((a) => a.trim()).filter(Boolean) : base.jwt?.audience;
   const alarmEmail = optionalString(context(contextOverrides.alarmEmail)) ?? base.alarmEmail;
 
-  if (!/^https:\/\/[^\s/]+/.test(issuerUrl)) {
-    throw new Error(`Stage "${name}": the JWT issuer must be an https URL, got "${issuerUrl}".`);
+  // An issuer given on the command line replaces the stage's, and the identity the stack would create.
+  const issuerUrl = issuerOverride ?? base.jwt?.issuerUrl;
+  let jwt: JwtIssuer | undefined;
+  if (issuerUrl !== undefined) {
+    if (!/^https:\/\/[^\s/]+/.test(issuerUrl)) {
+      throw new Error(`Stage "${name}": the JWT issuer must be an https URL, got "${issuerUrl}".`);
+    }
+    if (!audience || audience.length === 0) {
+      throw new Error(`Stage "${name}": at least one JWT audience is required (-c jwtAudience=... with -c jwtIssuerUrl=...).`);
+    }
+    jwt = { issuerUrl, audience };
+  } else if (audienceOverride !== undefined) {
+    throw new Error(`Stage "${name}": -c jwtAudience is for an external issuer; give -c jwtIssuerUrl too.`);
   }
-  if (audience.length === 0) {
-    throw new Error(`Stage "${name}": at least one JWT audience is required.`);
+  if (!jwt && !base.sandboxIdentity) {
+    throw new Error(`Stage "${name}": no identity provider (stages.ts: jwt or sandboxIdentity).`);
   }
   if (alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(alarmEmail)) {
     throw new Error(`Stage "${name}": alarmEmail "${alarmEmail}" is not an e-mail address.`);
@@ -253,13 +317,22 @@ export function resolveStage(
   if (registryUrl !== undefined && !/^https:\/\/[^\s/]+/.test(registryUrl)) {
     throw new Error(`Stage "${name}": the population register must be an https URL, got "${registryUrl}".`);
   }
-  return {
+  const providerUrl = optionalString(context(contextOverrides.paymentProviderUrl)) ?? base.paymentProvider?.baseUrl;
+  if (providerUrl !== undefined && !/^https:\/\/[^\s/]+/.test(providerUrl)) {
+    throw new Error(`Stage "${name}": the payment provider gateway must be an https URL, got "${providerUrl}".`);
+  }
+  const resolved: StageConfig = {
     ...base,
-    jwt: { issuerUrl, audience },
     cors: { allowOrigins },
     ...(alarmEmail ? { alarmEmail } : {}),
     ...(registryUrl ? { populationRegistry: { baseUrl: registryUrl } } : {}),
+    ...(providerUrl ? { paymentProvider: { baseUrl: providerUrl } } : {}),
   };
+  if (jwt) {
+    resolved.jwt = jwt;
+    delete resolved.sandboxIdentity;
+  }
+  return resolved;
 }
 
 function optionalString(value: unknown): string | undefined {

@@ -21,6 +21,9 @@
  * Population register: functions that look people up are wired with
  * `populationRegistry: true`: the sandbox register table in the sandbox, the
  * national register (URL from stages.ts, credentials secret) elsewhere.
+ * Payment provider: functions that send transfers are wired with
+ * `paymentProvider: true`: the sandbox provider's ledger table in the
+ * sandbox, the HTTP gateway (URL from stages.ts, signing secret) elsewhere.
  */
 import type { TableKey } from '../shared/adapters/dynamodb/tables.js';
 import type { QueueKey } from '../shared/adapters/sqs/queues.js';
@@ -51,6 +54,14 @@ export interface FunctionWiring {
    * (NATIONAL_REGISTRY_CREDENTIALS_SECRET_ARN).
    */
   populationRegistry?: boolean;
+  /**
+   * Sends transfers to the payment provider (shared/wiring/provider.ts). In
+   * the sandbox: read, put and update on the sandbox provider's ledger table
+   * (SANDBOX_PROVIDER_TABLE_NAME). Elsewhere: the HTTP gateway, its URL from
+   * the stage (PAYMENT_PROVIDER_URL) and read on its signing secret
+   * (PAYMENT_PROVIDER_SECRET_ARN).
+   */
+  paymentProvider?: boolean;
   /**
    * Reserved concurrency, by stage (none where unset). Use sparingly: a
    * reservation is taken out of the account's unreserved pool (1,000 by
@@ -167,10 +178,11 @@ export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
   },
   // Disbursement: fan-out pages (re-queued to this queue) and single payments:
   // transitions and counters (UpdateItem), entitlement release of a FAILED
-  // payment (DeleteItem), no PutItem on the core table. The sandbox provider's
-  // ledger (sandbox only; prod has no provider adapter yet).
+  // payment (DeleteItem), no PutItem on the core table. The payment provider:
+  // the sandbox provider's ledger in the sandbox, the HTTP gateway elsewhere.
   disbursement: {
-    tables: { core: 'readUpdateDelete', audit: 'append', sandboxProvider: 'readPutUpdate' },
+    tables: { core: 'readUpdateDelete', audit: 'append' },
+    paymentProvider: true,
     secrets: ['pepper'],
     sendsTo: ['disbursement'],
   },
@@ -187,11 +199,30 @@ export const deadLetterConsumerWiring: Partial<Record<QueueKey, FunctionWiring>>
   // disbursement queue): the same permissions as disburse-worker, and its size
   // (settling the last payment of a batch tallies the whole batch).
   disbursement: {
-    tables: { core: 'readUpdateDelete', audit: 'append', sandboxProvider: 'readPutUpdate' },
+    tables: { core: 'readUpdateDelete', audit: 'append' },
+    paymentProvider: true,
     secrets: ['pepper'],
     sendsTo: ['disbursement'],
   },
 };
+
+/**
+ * The sandbox identity's pre token generation trigger
+ * (functions/sandbox-token-claims, infra/constructs/sandbox-identity.ts):
+ * created only where the stack creates the user pool. No data access; Cognito
+ * waits at most 5 s for a trigger.
+ */
+export const sandboxTokenClaimsFunction = 'sandbox-token-claims';
+export const sandboxTokenClaimsWiring: FunctionWiring = { memorySize: 256, timeoutSeconds: 5 };
+
+/**
+ * The deployed sandbox register's seed (functions/sandbox-seed): a
+ * CloudFormation custom resource that writes the sandbox people at deploy
+ * (BatchWriteItem only, `load`), their keys hashed with the pepper. Created
+ * only where the sandbox register table exists.
+ */
+export const sandboxSeedFunction = 'sandbox-seed';
+export const sandboxSeedWiring: FunctionWiring = { tables: { registry: 'load' }, secrets: ['pepper'], memorySize: 512, timeoutSeconds: 60 };
 
 /**
  * Why each route without a JWT is safe (acknowledges cdk-nag AwsSolutions-APIG4

@@ -1,19 +1,14 @@
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { ulid } from 'ulid';
-import type { Scope } from '../shared/app/principal.js';
+import { roleScopes, type TokenRole } from '../shared/http/token-claims.js';
 import { readJsonFile, writeJsonFile } from './data.js';
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
-export type LocalRole = 'province' | 'approver' | 'beneficiary' | 'ops';
+export type LocalRole = TokenRole;
 
-/** The scopes each role of POST /local/token gets (api.md, "Local server only"). */
-export const roleScopes: Record<LocalRole, readonly Scope[]> = {
-  province: ['batches:write', 'batches:read', 'accounts:write'],
-  approver: ['batches:read', 'batches:approve'],
-  beneficiary: ['beneficiary'],
-  ops: ['ops'],
-};
+/** The scopes each role of POST /local/token gets (api.md, "Local server only"); the sandbox user pool's clients have the same. */
+export { roleScopes };
 
 export interface TokenRequest {
   role: LocalRole;

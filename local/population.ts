@@ -1,26 +1,24 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../shared/adapters/dynamodb/client.js';
-import { SandboxPopulationRegistry } from '../shared/adapters/population/sandbox-registry.js';
-import { sandboxPeople, syntheticPopulation } from '../shared/adapters/population/synthetic-population.js';
-import { loadSecrets } from '../shared/config/secrets.js';
-import { keyedHasher } from '../shared/domain/keyed-hash.js';
+import type { SandboxPopulationRegistry } from '../shared/adapters/population/sandbox-registry.js';
+import { openSandboxRegister, SANDBOX_REGISTER_SEED, seedSandboxRegister } from '../shared/adapters/population/sandbox-seed.js';
 import { localPopulationRequestSchema } from '../shared/domain/schemas.js';
 import { parseOrThrow } from '../shared/domain/validation.js';
 import { readJson, type ApiEvent } from '../shared/http/api-handler.js';
 import type { Citizen } from '../shared/ports/population-registry.js';
+import { runAsFunction } from './function-context.js';
 import type { LocalRoute } from './http-server.js';
 
 /**
  * The local server's sandbox population register: seeded at start, and grown
  * through `POST /local/population` (api.md, "Local server only").
  *
- * The seed is the named `sandboxPeople` (8 people with documented IDs, see
- * shared/adapters/population/synthetic-population.ts) plus 2,000 synthetic
- * people (seed 1): enough for demos and sample batches of realistic names, and
- * small enough to write in a fraction of a second (about 80 BatchWriteItem
- * requests to the in-memory store). Tests add the people they need themselves.
+ * The seed is the deployed sandbox's (shared/adapters/population/sandbox-seed.ts):
+ * the named `sandboxPeople` (8 people with documented IDs) plus 2,000
+ * synthetic people (seed 1), written in a fraction of a second. Tests add the
+ * people they need themselves.
  */
-export const LOCAL_POPULATION_SEED = { size: 2_000, seed: 1 } as const;
+export const LOCAL_POPULATION_SEED = SANDBOX_REGISTER_SEED;
 
 /**
  * `POST /local/population`: validates the whole body (422 listing every error,
@@ -49,16 +47,16 @@ export interface LocalPopulation {
  */
 export function startLocalPopulation(endpoint: string, tableName: string): LocalPopulation {
   const client = createDocumentClient(endpoint);
-  const registry = loadSecrets().then(({ pepper }) => new SandboxPopulationRegistry(client, tableName, keyedHasher(pepper)));
+  // Seeding is the code the deployed `sandbox-seed` function runs: recorded as its calls (local/function-context.ts).
+  const registry = runAsFunction('sandbox-seed', () => openSandboxRegister(client, tableName));
   // Seeded once per store: a register kept in the data folder keeps what was added or changed since.
-  const marker = { TableName: tableName, Key: { pk: `SEEDED#${LOCAL_POPULATION_SEED.size}#${LOCAL_POPULATION_SEED.seed}` } };
-  const ready = registry.then(async (register) => {
+  const marker = { TableName: tableName, Key: { pk: `SEEDED#${SANDBOX_REGISTER_SEED.size}#${SANDBOX_REGISTER_SEED.seed}` } };
+  const ready = (async () => {
     if ((await client.send(new GetCommand({ ...marker, ConsistentRead: true }))).Item) return 0;
-    const people = [...sandboxPeople, ...syntheticPopulation(LOCAL_POPULATION_SEED)];
-    await register.add(people);
+    const seeded = await runAsFunction('sandbox-seed', () => registry.then((register) => seedSandboxRegister(register)));
     await client.send(new PutCommand({ TableName: tableName, Item: { ...marker.Key, seededAt: new Date().toISOString() } }));
-    return people.length;
-  });
+    return seeded;
+  })();
   // Awaited by the caller; this only keeps a failure that happens before then from being reported twice.
   ready.catch(() => undefined);
   return {

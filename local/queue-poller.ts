@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { queueDefinitions, type QueueDefinition, type QueueKey } from '../shared/adapters/sqs/queues.js';
+import { runAsFunction } from './function-context.js';
 import { LOCAL_ACCOUNT_ID, type LocalQueues } from './queues.js';
 
 /**
@@ -457,7 +458,8 @@ export function startLocalConsumers(
     ];
     for (const { queueUrl, functionName } of targets) {
       if (!options.loadHandler && !existsSync(consumerHandlerPath(functionName))) continue;
-      const poller = startQueuePoller({
+      // The poller's calls and the handler's run as this function's (local/function-context.ts): Lambda's event source uses its role.
+      const poller = runAsFunction(functionName, () => startQueuePoller({
         client,
         queueUrl,
         functionName,
@@ -467,7 +469,7 @@ export function startLocalConsumers(
         timeoutSeconds: definition.consumerTimeoutSeconds,
         ...(options.onError ? { onError: options.onError } : {}),
         ...(options.waitTimeSeconds === undefined ? {} : { waitTimeSeconds: options.waitTimeSeconds }),
-      });
+      }));
       pollers.set(poller.queueName, poller);
     }
   }

@@ -8,6 +8,7 @@ import { LOCAL_AUDIENCE, LOCAL_ISSUER, LocalAuthority } from './auth.js';
 import { prepareDataFolder } from './data.js';
 import { startLocalReconciler, type ReconcilerHandler } from './reconciler.js';
 import { startLocalDynamo } from './dynamodb.js';
+import { asFunction, runAsFunction } from './function-context.js';
 import { createLocalHttpServer, type LambdaHttpHandler, type LocalRoute } from './http-server.js';
 import type { TableKey } from '../shared/adapters/dynamodb/tables.js';
 import { tableDefinitions } from '../shared/adapters/dynamodb/tables.js';
@@ -123,7 +124,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     let loaded = handlers.get(functionName);
     if (!loaded) {
       const entry = pathToFileURL(`${root}functions/${functionName}/handler.ts`).href;
-      loaded = import(entry).then((module: { handler: LambdaHttpHandler }) => timed(functionName, module.handler));
+      // The module's cold start and every invocation run as this function's code (local/function-context.ts).
+      loaded = runAsFunction(functionName, () => import(entry)).then((module: { handler: LambdaHttpHandler }) => timed(functionName, asFunction(functionName, module.handler)));
       handlers.set(functionName, loaded);
     }
     return loaded;

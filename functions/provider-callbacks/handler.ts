@@ -7,7 +7,8 @@ import { apiHandler, json, readJson, readText } from '../../shared/http/api-hand
 import { pathParameter } from '../../shared/http/query.js';
 import { createDisbursementContext } from '../../shared/wiring/disbursement.js';
 
-const { disbursement, batches, audit } = await createDisbursementContext();
+// Settling never queues anything: no disbursement queue (the stack gives this function none).
+const { disbursement, batches, audit } = await createDisbursementContext({ sendsToQueue: false });
 const secrets = await loadProviderSecrets();
 const callbacks = createCallbackUseCases({ batches, disbursement, clock: systemClock });
 

@@ -81,6 +81,23 @@ export const secretDefinitions = {
     noRotationReason:
       'The national population register credentials are issued by the data-sharing platform operator, not by us: a new value exists only when the platform issues one, so operators rotate it on the platform schedule with put-secret-value; a rotation function could not create credentials on the platform (docs/deploy.md).',
   },
+  /**
+   * The signing secret shared with the payment providers' gateway: JSON
+   * `{ "secret": "<at least 16 characters>" }` (or the plain string), read
+   * by the functions that send transfers
+   * (shared/adapters/provider/http-provider.ts). Not in the sandbox, which
+   * pays through its sandbox provider table.
+   */
+  paymentProvider: {
+    id: 'PaymentProviderCredentials',
+    envVar: 'PAYMENT_PROVIDER_SECRET_ARN',
+    description:
+      'Signing secret shared with the payment providers\' gateway, JSON {"secret": "..."}. Created as {} and filled by operators (docs/deploy.md).',
+    value: 'operatorJson',
+    outsideSandboxOnly: true,
+    noRotationReason:
+      'The gateway signing secret is agreed with the payment gateway operator, who verifies our transfer requests with it: a new value works only once the gateway has installed it too, so rotation is an exchange coordinated with that operator and done with put-secret-value, which a rotation function cannot do on its own (docs/deploy.md).',
+  },
 } as const satisfies Record<string, SecretDefinition>;
 
 export type SecretKey = keyof typeof secretDefinitions;

@@ -37,7 +37,7 @@ type TableOperation = Exclude<keyof typeof tableActions, 'index'>;
 
 /**
  * Access levels: which operations each grants on the table (every level but
- * `append` reads, and may Query each named index). Named after what they allow, so that a
+ * `append` and `load` reads, and may Query each named index). Named after what they allow, so that a
  * wiring entry reads as its permissions.
  */
 export const accessLevels = {
@@ -61,6 +61,8 @@ export const accessLevels = {
   readWriteDelete: ['read', 'put', 'update', 'batchWrite', 'delete'],
   /** Single-item puts, updates and conditional deletes; no batch write. */
   readPutUpdateDelete: ['read', 'put', 'update', 'delete'],
+  /** Bulk load, BatchWriteItem only, no read: seeding the sandbox register at deploy. */
+  load: ['batchWrite'],
 } as const satisfies Record<string, readonly TableOperation[]>;
 
 export type TableAccess = keyof typeof accessLevels;

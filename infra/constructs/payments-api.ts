@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { corsPolicy } from '../../shared/http/cors.js';
 import type { RouteDefinition } from '../../shared/http/routes.js';
-import type { StageConfig, Throttle } from '../stages.js';
+import type { JwtIssuer, StageConfig, Throttle } from '../stages.js';
 import type { RouteClass } from '../wiring.js';
 import type { AlarmTopic } from './alarm-topic.js';
 
@@ -64,7 +64,8 @@ const accessLogFields = {
 };
 
 export interface PaymentsApiProps {
-  stage: StageConfig;
+  /** The stage, with the issuer the stack resolved (the stage's external one, or the sandbox user pool). */
+  stage: StageConfig & { jwt: JwtIssuer };
   /**
    * Why each route without a JWT is nonetheless safe, by operationId. Required
    * for every `auth: 'none' | 'signature'` route: adding a public route without

@@ -13,8 +13,11 @@ import { workQueue } from './queues.js';
  * Composition root of approval, the disbursement worker, its dead-letter handler
  * and callbacks. Only the functions that send transfers pass `provider`
  * (shared/wiring/provider.ts), so the others do not bundle the provider adapters.
+ * Provider callbacks pass `sendsToQueue: false`: settling a payment never
+ * queues anything, and the stack neither lets them send to the disbursement
+ * queue nor gives them its URL (reading it at cold start would fail deployed).
  */
-export async function createDisbursementContext(options: { provider?: (core: Core) => Promise<PaymentProvider> } = {}) {
+export async function createDisbursementContext(options: { provider?: (core: Core) => Promise<PaymentProvider>; sendsToQueue?: boolean } = {}) {
   const core = await createCore();
   const batches = auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME));
   const provider: PaymentProvider = options.provider
@@ -28,7 +31,10 @@ export async function createDisbursementContext(options: { provider?: (core: Cor
     accounts: new DynamoAccountStore(core.client, core.config.CORE_TABLE_NAME),
     entitlements: new DynamoEntitlementStore(core.client, core.config.CORE_TABLE_NAME),
     provider,
-    queue: workQueue<DisbursementMessage>('disbursement'),
+    queue:
+      options.sendsToQueue === false
+        ? { send: () => Promise.reject(new Error('This function does not send to the disbursement queue')) }
+        : workQueue<DisbursementMessage>('disbursement'),
     clock: systemClock,
   });
   return { disbursement, batches, audit: createAudit(core).trail, core };

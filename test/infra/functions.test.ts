@@ -14,7 +14,8 @@ import { queueDefinitions, type QueueKey } from '../../shared/adapters/sqs/queue
 import { routes } from '../../shared/http/routes.js';
 import { secretDefinitions, type SecretKey } from '../../infra/constructs/app-secrets.js';
 import { deadLetterConsumerSettings } from '../../infra/constructs/work-queues.js';
-import { nationalRegistryUrlVariable } from '../../infra/stack.js';
+import { httpProviderConfigSchema } from '../../shared/adapters/provider/http-provider.js';
+import { nationalRegistryUrlVariable, paymentProviderUrlVariable } from '../../infra/stack.js';
 import {
   functionPolicyStatements,
   list,
@@ -42,6 +43,8 @@ interface Expected {
   secrets: SecretKey[];
   /** Looks people up: sandbox register table in the sandbox, national register elsewhere. */
   registry?: true;
+  /** Sends transfers: sandbox provider ledger table in the sandbox, the HTTP gateway's secret elsewhere. */
+  provider?: true;
   memorySize: number;
   timeout: number;
 }
@@ -49,7 +52,7 @@ interface Expected {
 const none: Pick<Expected, 'tables' | 'sendsTo' | 'secrets'> = { tables: {}, sendsTo: [], secrets: [] };
 
 /** The intended permissions of every function, by name. */
-const expected: Record<string, Expected> = {
+const routeAndQueueFunctions: Record<string, Expected> = {
   health: { ...none, memorySize: 256, timeout: 10 },
   openapi: { ...none, memorySize: 512, timeout: 10 },
   catalogues: { ...none, memorySize: 256, timeout: 10 },
@@ -87,19 +90,31 @@ const expected: Record<string, Expected> = {
     timeout: 60,
   },
   'disburse-worker': {
-    tables: { core: actions(update, del), audit: append, sandboxProvider: actions(put, update) },
+    tables: { core: actions(update, del), audit: append },
+    provider: true,
     sendsTo: ['disbursement'],
     secrets: ['pepper'],
     memorySize: 1024,
     timeout: 60,
   },
   'disburse-exhausted': {
-    tables: { core: actions(update, del), audit: append, sandboxProvider: actions(put, update) },
+    tables: { core: actions(update, del), audit: append },
+    provider: true,
     sendsTo: ['disbursement'],
     secrets: ['pepper'],
     memorySize: 1024,
     timeout: 60,
   },
+};
+
+/**
+ * Sandbox only: the user pool's token trigger (where the stack creates the
+ * identity provider), with no data access; and the register's seed (where the
+ * sandbox register table exists), BatchWriteItem on that table and the pepper.
+ */
+const sandboxOnly: Record<string, Expected> = {
+  'sandbox-token-claims': { ...none, memorySize: 256, timeout: 5 },
+  'sandbox-seed': { tables: { registry: [batchWrite] }, sendsTo: [], secrets: ['pepper'], memorySize: 512, timeout: 60 },
 };
 
 interface FunctionProps {
@@ -120,6 +135,7 @@ interface MappingProps {
 
 describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
   const sandbox = stageName === 'sandbox';
+  const expected: Record<string, Expected> = sandbox ? { ...routeAndQueueFunctions, ...sandboxOnly } : routeAndQueueFunctions;
   let synth: SynthesizedStage;
 
   beforeAll(() => {
@@ -132,20 +148,26 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
   const secretId = (key: SecretKey) => synth.stack.resolve((synth.stack.secrets.secret(key).node.defaultChild as CfnElement).logicalId) as string;
   const queueId = (key: QueueKey, which: 'queue' | 'deadLetterQueue' = 'queue') =>
     synth.stack.getLogicalId(synth.stack.queues.queue(key)[which].node.defaultChild as CfnElement);
-  /** Secrets a function reads in this stage: its own, and the register's credentials outside the sandbox. */
-  const secretsOf = (e: Expected): SecretKey[] => [...e.secrets, ...(e.registry && !sandbox ? (['nationalRegistry'] as const) : [])];
+  /** Secrets a function reads in this stage: its own, and the register's and the gateway's credentials outside the sandbox. */
+  const secretsOf = (e: Expected): SecretKey[] => [
+    ...e.secrets,
+    ...(e.registry && !sandbox ? (['nationalRegistry'] as const) : []),
+    ...(e.provider && !sandbox ? (['paymentProvider'] as const) : []),
+  ];
   /** Tables a function is granted in this stage, with their actions. */
   const tablesOf = (e: Expected): [TableKey, string[]][] => [
     ...(Object.entries(e.tables) as [TableKey, string[]][]).filter(([key]) => synth.stack.tables.has(key)),
     ...(e.registry && sandbox ? [['registry', actions()] as [TableKey, string[]]] : []),
+    ...(e.provider && sandbox ? [['sandboxProvider', actions(put, update)] as [TableKey, string[]]] : []),
   ];
 
-  it('has exactly the expected functions: one per route handler, queue consumer and dead-letter consumer', () => {
+  it('has exactly the expected functions: one per route handler, queue consumer and dead-letter consumer (and, in the sandbox, the token trigger)', () => {
     expect([...synth.stack.functions.keys()].sort()).toEqual(Object.keys(expected).sort());
     synth.template.resourceCountIs('AWS::Lambda::Function', Object.keys(expected).length);
     const handlers = new Set([
       ...routes.map((r) => r.functionName),
       ...Object.values(queueDefinitions).flatMap((d) => [d.consumer, ...('deadLetterConsumer' in d ? [d.deadLetterConsumer] : [])]),
+      ...(sandbox ? Object.keys(sandboxOnly) : []),
     ]);
     expect([...handlers].sort()).toEqual(Object.keys(expected).sort());
   });
@@ -282,7 +304,7 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
     const holders = (action: string) =>
       Object.keys(expected).filter((name) => statementsOf(name).some((s) => notAudit(s) && list(s.Action).includes(action))).sort();
     expect(holders(del)).toEqual(['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'verify-worker']);
-    expect(holders(batchWrite)).toEqual(['batches-write']);
+    expect(holders(batchWrite)).toEqual(sandbox ? ['batches-write', 'sandbox-seed'] : ['batches-write']);
     expect(holders(put)).toEqual(sandbox ? ['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker'] : ['accounts', 'batches-write']);
   });
 
@@ -400,6 +422,69 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
     it('passes no register URL unless the stage has one', () => {
       for (const name of Object.keys(expected)) expect(props(name).Environment.Variables[nationalRegistryUrlVariable], name).toBeUndefined();
     });
+  });
+
+  describe('sandbox register seed', () => {
+    it(`is ${sandbox ? 'a custom resource served by sandbox-seed itself (no provider framework), run again when the seed changes' : 'absent'}`, () => {
+      const seeds = resourcesOfType<{ ServiceToken: unknown; size: number; seed: number }>(synth.template, 'Custom::SandboxRegisterSeed');
+      if (!sandbox) {
+        expect(seeds).toEqual([]);
+        return;
+      }
+      expect(seeds).toHaveLength(1);
+      const [, seed] = seeds[0]!;
+      expect(seed.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [functionId('sandbox-seed'), 'Arn'] });
+      expect([seed.Properties.size, seed.Properties.seed]).toEqual([2000, 1]);
+      // Only the seed function and the functions that read it touch the register table; nothing but the seed writes it.
+      synth.template.resourceCountIs('AWS::Lambda::Function', Object.keys(expected).length);
+    });
+  });
+
+  describe('payment provider', () => {
+    it(`is ${sandbox ? 'the sandbox provider ledger table' : 'the HTTP gateway: a signing secret and no table'}, for disburse-worker and disburse-exhausted only`, () => {
+      const secrets = synth.template.findResources('AWS::SecretsManager::Secret');
+      if (sandbox) {
+        expect(secrets.PaymentProviderCredentialsSecret).toBeUndefined();
+        return;
+      }
+      const secret = must(secrets.PaymentProviderCredentialsSecret, 'PaymentProviderCredentialsSecret');
+      expect(secret.Properties.SecretString).toBe('{}');
+      expect(secret.DeletionPolicy).toBe('Retain');
+      const readers = [...synth.stack.functions.keys()].filter((name) =>
+        statementsOf(name).some((s) => JSON.stringify(s).includes('"PaymentProviderCredentialsSecret"')),
+      );
+      expect(readers.sort()).toEqual(['disburse-exhausted', 'disburse-worker']);
+    });
+
+    it('passes no gateway URL unless the stage has one', () => {
+      for (const name of Object.keys(expected)) expect(props(name).Environment.Variables[paymentProviderUrlVariable], name).toBeUndefined();
+    });
+  });
+});
+
+describe('payment provider gateway URL', () => {
+  it('is passed to the functions that send transfers in prod when the stage has one, with variables the adapter accepts, and synth stops warning', () => {
+    const url = 'https://gateway.provider.example/api';
+    const synth = synthStage('prod', { paymentProviderUrl: url });
+    const functions = synth.template.findResources('AWS::Lambda::Function');
+    const withUrl = [...synth.stack.functions].filter(([, fn]) => {
+      const id = synth.stack.getLogicalId(fn.function.node.defaultChild as CfnElement);
+      return functions[id]?.Properties?.Environment?.Variables?.[paymentProviderUrlVariable] === url;
+    });
+    expect(withUrl.map(([name]) => name).sort()).toEqual(['disburse-exhausted', 'disburse-worker']);
+    const parsed = httpProviderConfigSchema.safeParse({
+      [paymentProviderUrlVariable]: url,
+      [secretDefinitions.paymentProvider.envVar]: 'arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:x',
+    });
+    expect(parsed.success).toBe(true);
+    const warnings = synth.app.synth().stacks.flatMap((stack) => stack.messages).filter((m) => JSON.stringify(m.entry.data).includes('payment provider gateway URL'));
+    expect(warnings).toEqual([]);
+  });
+
+  it('is warned about by synth while unset', () => {
+    const synth = synthStage('prod');
+    const warnings = synth.app.synth().stacks.flatMap((stack) => stack.messages).filter((m) => JSON.stringify(m.entry.data).includes('payment provider gateway URL'));
+    expect(warnings.map((m) => m.level)).toEqual(['warning', 'warning']);
   });
 });
 

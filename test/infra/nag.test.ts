@@ -28,20 +28,27 @@ describe.each(['sandbox', 'prod'] as const)('cdk-nag on %s', (stageName) => {
     expect(report.success).toBe(true);
   });
 
-  it('acknowledges only APIG4 once per unauthenticated route and per 405 route, and SMG4 once per secret of the stage, each with its own reason', () => {
+  it('acknowledges only APIG4 once per unauthenticated route and per 405 route, SMG4 once per secret of the stage and (sandbox) COG8 on its user pool, each with its own reason', () => {
     const acks = acknowledgements(synth.app);
     const secretIds = Object.values(secretDefinitions)
       .filter((d) => !('outsideSandboxOnly' in d && d.outsideSandboxOnly) || stageName !== 'sandbox')
       .map((d) => d.id);
-    expect(secretIds.length).toBe(stageName === 'sandbox' ? 2 : 3);
+    expect(secretIds.length).toBe(stageName === 'sandbox' ? 2 : 4);
+    const userPools = stageName === 'sandbox' ? ['AwsSolutions-COG8'] : [];
     // One more APIG4 per path: its ANY route answers 405 to the methods it does not serve, with no authorizer.
     const paths = [...new Set(routes.map((route) => route.path))];
     expect(acks.map((a) => a.id).sort()).toEqual(
-      [...unauthenticated.map(() => 'AwsSolutions-APIG4'), ...paths.map(() => 'AwsSolutions-APIG4'), ...secretIds.map(() => 'AwsSolutions-SMG4')].sort(),
+      [...unauthenticated.map(() => 'AwsSolutions-APIG4'), ...paths.map(() => 'AwsSolutions-APIG4'), ...secretIds.map(() => 'AwsSolutions-SMG4'), ...userPools].sort(),
     );
     for (const path of paths) {
       const ack = must(acks.find((a) => a.id === 'AwsSolutions-APIG4' && a.reason.startsWith(`ANY ${path} `)), `acknowledgement of ANY ${path}`);
       expect(ack.reason).toMatch(/405 METHOD_NOT_ALLOWED/);
+    }
+    for (const cog8 of acks.filter((a) => a.id === 'AwsSolutions-COG8')) {
+      expect(cog8.path).toBe(`${synth.stack.stackName}/Identity/UserPool`);
+      // Why the Plus plan's features are moot here, and why Essentials is needed at all.
+      expect(cog8.reason).toMatch(/no users, only machine clients/);
+      expect(cog8.reason).toMatch(/V3_0/);
     }
     const smg4 = acks.filter((a) => a.id === 'AwsSolutions-SMG4');
     expect(smg4.map((a) => a.path).sort()).toEqual(secretIds.map((id) => `${synth.stack.stackName}/Secrets/${id}`).sort());

@@ -14,7 +14,15 @@ import { httpFunctionNames, methodsByPath, routes } from '../../shared/http/rout
 import { secretDefinitions } from '../../infra/constructs/app-secrets.js';
 import { deadLetterRetention } from '../../infra/constructs/work-queues.js';
 import { stages } from '../../infra/stages.js';
-import { consumerWiring, deadLetterConsumerWiring, httpFunctionWiring } from '../../infra/wiring.js';
+import {
+  consumerWiring,
+  deadLetterConsumerWiring,
+  httpFunctionWiring,
+  sandboxSeedFunction,
+  sandboxSeedWiring,
+  sandboxTokenClaimsFunction,
+  sandboxTokenClaimsWiring,
+} from '../../infra/wiring.js';
 import {
   functionPolicyStatements,
   list,
@@ -262,10 +270,11 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
   });
 
   describe('Lambda functions', () => {
-    it('has one function per HTTP handler, queue consumer and dead-letter consumer', () => {
+    it('has one function per HTTP handler, queue consumer and dead-letter consumer (and the sandbox user pool token trigger)', () => {
       const consumers = Object.values(queueDefinitions).flatMap((d) => [d.consumer, ...('deadLetterConsumer' in d ? [d.deadLetterConsumer] : [])]);
-      synth.template.resourceCountIs('AWS::Lambda::Function', httpFunctionNames.length + consumers.length);
-      expect([...synth.stack.functions.keys()].sort()).toEqual([...httpFunctionNames, ...consumers].sort());
+      const trigger = production ? [] : [sandboxTokenClaimsFunction, sandboxSeedFunction];
+      synth.template.resourceCountIs('AWS::Lambda::Function', httpFunctionNames.length + consumers.length + trigger.length);
+      expect([...synth.stack.functions.keys()].sort()).toEqual([...httpFunctionNames, ...consumers, ...trigger].sort());
     });
 
     it('runs Node.js 24 on arm64 with explicit size, timeout, environment and its own log group', () => {
@@ -290,6 +299,7 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
 
     it('sets exactly the table and secret variables its wiring grants, and never HASH_PEPPER', () => {
       const wiringOf = (name: string) =>
+        (name === sandboxTokenClaimsFunction ? sandboxTokenClaimsWiring : name === sandboxSeedFunction ? sandboxSeedWiring : undefined) ??
         httpFunctionWiring[name] ??
         (Object.entries(queueDefinitions) as [QueueKey, QueueDefinition][])
           .map(([key, d]) => (d.consumer === name ? consumerWiring[key] : d.deadLetterConsumer === name ? deadLetterConsumerWiring[key] : undefined))
@@ -302,14 +312,18 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
         >;
         const wiring = must(wiringOf(name), `wiring of ${name}`);
         const sandboxRegister = wiring.populationRegistry === true && synth.stack.tables.has('registry');
+        const sandboxProvider = wiring.paymentProvider === true && synth.stack.tables.has('sandboxProvider');
         for (const [key, definition] of Object.entries(tableDefinitions)) {
           const granted =
-            (key in (wiring.tables ?? {}) || (key === 'registry' && sandboxRegister)) && synth.stack.tables.has(key as keyof typeof tableDefinitions);
+            (key in (wiring.tables ?? {}) || (key === 'registry' && sandboxRegister) || (key === 'sandboxProvider' && sandboxProvider)) &&
+            synth.stack.tables.has(key as keyof typeof tableDefinitions);
           expect(vars[definition.envVar] !== undefined, `${name} ${definition.envVar}`).toBe(granted);
         }
         for (const [key, definition] of Object.entries(secretDefinitions)) {
           const granted =
-            (wiring.secrets ?? []).some((s) => s === key) || (key === 'nationalRegistry' && wiring.populationRegistry === true && !sandboxRegister);
+            (wiring.secrets ?? []).some((s) => s === key) ||
+            (key === 'nationalRegistry' && wiring.populationRegistry === true && !sandboxRegister) ||
+            (key === 'paymentProvider' && wiring.paymentProvider === true && !sandboxProvider);
           expect(vars[definition.envVar] !== undefined, `${name} ${definition.envVar}`).toBe(granted);
         }
         // The development pepper is a local-only variable: deployed, the value comes from Secrets Manager.
@@ -324,7 +338,10 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       synth.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
         AuthorizerType: 'JWT',
         IdentitySource: ['$request.header.Authorization'],
-        JwtConfiguration: { Issuer: stage.jwt.issuerUrl, Audience: stage.jwt.audience },
+        // The stage's external issuer, or (sandbox) the user pool the stack creates: test/infra/identity.test.ts.
+        JwtConfiguration: production
+          ? { Issuer: stage.jwt?.issuerUrl, Audience: stage.jwt?.audience }
+          : { Issuer: synth.stack.resolve(synth.stack.identity!.jwt.issuerUrl), Audience: synth.stack.resolve(synth.stack.identity!.jwt.audience) },
       });
     });
 
@@ -605,8 +622,9 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       expect(fn.Timeout).toBe(expected[name].timeout);
     });
 
-    it('grants the pepper to exactly the functions that touch the core table', () => {
+    it('grants the pepper to exactly the functions that touch the core table (and the sandbox register seed, which hashes its keys)', () => {
       for (const [name, fn] of synth.stack.functions) {
+        if (name === sandboxSeedFunction) continue;
         const statements = functionPolicyStatements(synth.template, synth.stack.getLogicalId(fn.function.node.defaultChild as CfnElement));
         const readsPepper = statements.some((s: PolicyStatementJson) => s.Sid === 'HashPepperSecretRead');
         const touchesCore = statements.some((s: PolicyStatementJson) => s.Sid?.startsWith('CoreRead') ?? false);
@@ -642,7 +660,7 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
 
     it('is one generated 64-character string of letters and digits, under a fixed logical id', () => {
       expect(secrets().map(([id]) => id).sort()).toEqual(
-        ['HashPepperSecret', 'ProviderCallbacksSecret', ...(production ? ['NationalRegistryCredentialsSecret'] : [])].sort(),
+        ['HashPepperSecret', 'ProviderCallbacksSecret', ...(production ? ['NationalRegistryCredentialsSecret', 'PaymentProviderCredentialsSecret'] : [])].sort(),
       );
       const secret = pepper();
       // Pinned: changing the generator settings makes CloudFormation generate a new value (a new pepper).

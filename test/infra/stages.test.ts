@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { createPaymentsApp } from '../../infra/payments-app.js';
 import { resolveStage, stages } from '../../infra/stages.js';
+import { defaultRegion } from '../../infra/outputs.js';
 import { featureFlags } from './support.js';
 
 const context = (values: Record<string, string>) => (key: string) => values[key];
@@ -60,9 +61,30 @@ describe('resolveStage', () => {
     expect(() => resolveStage('sandbox', context({ corsOrigins: 'https://app.example/' }))).toThrow(/no path/);
   });
 
+  it('gives the sandbox the identity the stack creates, and prod an external issuer; an issuer on the command line replaces the pool', () => {
+    expect(resolveStage('sandbox').jwt).toBeUndefined();
+    expect(resolveStage('sandbox').sandboxIdentity?.provinces).toContain('79');
+    expect(resolveStage('prod').sandboxIdentity).toBeUndefined();
+    expect(resolveStage('prod').jwt?.issuerUrl).toMatch(/^https:\/\//);
+    const own = resolveStage('sandbox', context({ jwtIssuerUrl: 'https://issuer.example/', jwtAudience: 'a' }));
+    expect(own.jwt).toEqual({ issuerUrl: 'https://issuer.example/', audience: ['a'] });
+    expect(own.sandboxIdentity).toBeUndefined();
+    // A sandbox issuer needs its audience (the stage has none of its own); an audience alone means nothing.
+    expect(() => resolveStage('sandbox', context({ jwtIssuerUrl: 'https://issuer.example/' }))).toThrow(/audience is required/);
+    expect(() => resolveStage('sandbox', context({ jwtAudience: 'a' }))).toThrow(/give -c jwtIssuerUrl too/);
+  });
+
+  it('takes the payment provider gateway URL from context, https only', () => {
+    expect(resolveStage('prod').paymentProvider).toBeUndefined();
+    expect(resolveStage('prod', context({ paymentProviderUrl: 'https://gateway.example/api' })).paymentProvider).toEqual({ baseUrl: 'https://gateway.example/api' });
+    expect(() => resolveStage('prod', context({ paymentProviderUrl: 'http://gateway.example/' }))).toThrow(/payment provider gateway must be an https URL/);
+  });
+
   it('keeps both stages in ap-southeast-1 with retention and throttling set', () => {
     for (const stage of Object.values(stages)) {
       expect(stage.region).toBe('ap-southeast-1');
+      // The tools that read a deployed stack (npm run token) default to the same region without loading CDK.
+      expect(stage.region).toBe(defaultRegion);
       expect(stage.logRetention).toBeGreaterThan(0);
       expect(stage.throttling.burstLimit).toBeGreaterThanOrEqual(stage.throttling.rateLimit);
     }

@@ -20,7 +20,7 @@ import { nodejsBundling } from '../../infra/constructs/service-function.js';
 import { PaymentsStack } from '../../infra/stack.js';
 import { resolveStage, type StageConfig, type StageName } from '../../infra/stages.js';
 import { accessLevels, actionsOf, type TableAccess } from '../../infra/constructs/data-tables.js';
-import { deadLetterConsumerWiring, httpFunctionWiring, unauthenticatedRouteReasons } from '../../infra/wiring.js';
+import { deadLetterConsumerWiring, httpFunctionWiring, sandboxSeedFunction, sandboxTokenClaimsFunction, unauthenticatedRouteReasons } from '../../infra/wiring.js';
 import { featureFlags, must, referencedId, resourcesOfType } from './support.js';
 
 interface Statement {
@@ -37,7 +37,7 @@ beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'payments-wiring-'));
   writeFileSync(join(scratch, 'package-lock.json'), '{}');
   const consumers = Object.values(queueDefinitions).flatMap((d) => [d.consumer, ...('deadLetterConsumer' in d ? [d.deadLetterConsumer] : [])]);
-  for (const name of [...httpFunctionNames, 'batches', ...consumers]) {
+  for (const name of [...httpFunctionNames, 'batches', ...consumers, sandboxTokenClaimsFunction, sandboxSeedFunction]) {
     mkdirSync(join(scratch, 'functions', name), { recursive: true });
     writeFileSync(join(scratch, 'functions', name, 'handler.ts'), 'export const handler = async () => ({});\n');
   }
@@ -287,10 +287,12 @@ describe('guards', () => {
 });
 
 describe('table access levels', () => {
-  it('append only puts; read only reads; only the readWrite levels (the upload) batch-write; only the *Delete levels delete; nothing scans', () => {
+  it('append only puts; load only batch-writes; read only reads; only the readWrite levels (the upload) batch-write; only the *Delete levels delete; nothing scans', () => {
     // The audit trail's writers create records and nothing else.
     expect(actionsOf('append')).toEqual(['dynamodb:PutItem']);
-    for (const level of Object.keys(accessLevels).filter((name) => name !== 'append') as TableAccess[]) {
+    // The sandbox register's seed loads it and nothing else.
+    expect(actionsOf('load')).toEqual(['dynamodb:BatchWriteItem']);
+    for (const level of Object.keys(accessLevels).filter((name) => name !== 'append' && name !== 'load') as TableAccess[]) {
       const granted = actionsOf(level);
       expect(granted, level).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']));
       expect(granted.some((a) => /Scan|Transact|PartiQL|\*/.test(a)), level).toBe(false);

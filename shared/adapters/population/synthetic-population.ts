@@ -126,6 +126,14 @@ const namedPeople: readonly SandboxPerson[] = [
 ];
 export const sandboxPeople: readonly SandboxPerson[] = Object.freeze(namedPeople.map((person) => Object.freeze({ ...person })));
 
+/**
+ * The synthetic part of the sandbox register's seed (local server and deployed
+ * sandbox, shared/adapters/population/sandbox-seed.ts): 2,000 people, seed 1.
+ * Enough for demos and sample batches of realistic names, small enough to
+ * write in a second (about 80 BatchWriteItem requests).
+ */
+export const SANDBOX_REGISTER_SEED = { size: 2_000, seed: 1 } as const;
+
 export interface SyntheticPopulationOptions {
   /** How many people (0-900,000: one per reserved tail at most, far more than a sandbox needs). */
   size: number;
