@@ -1,4 +1,7 @@
 import { Annotations, CfnOutput, CustomResource, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { tableDefinitions, type TableKey } from '../shared/adapters/dynamodb/tables.js';
 import { queueDefinitions, type QueueDefinition, type QueueKey } from '../shared/adapters/sqs/queues.js';
@@ -8,7 +11,7 @@ import { AppSecrets, secretDefinitions } from './constructs/app-secrets.js';
 import { DataTables, type TableAccess } from './constructs/data-tables.js';
 import { PaymentsApi } from './constructs/payments-api.js';
 import { SandboxIdentity } from './constructs/sandbox-identity.js';
-import { ServiceFunction } from './constructs/service-function.js';
+import { metricsNamespace, serviceName, ServiceFunction } from './constructs/service-function.js';
 import { checkConsumerTimeout, WorkQueues } from './constructs/work-queues.js';
 import { SANDBOX_REGISTER_SEED } from '../shared/adapters/population/synthetic-population.js';
 import { stackOutputs } from './outputs.js';
@@ -20,6 +23,10 @@ import {
   httpDefaults,
   httpFunctionWiring,
   routeClassOf,
+  reconcilerFunction,
+  reconcilerIntervalMinutes,
+  reconcilerTiming,
+  reconcilerWiring,
   sandboxSeedFunction,
   sandboxSeedWiring,
   sandboxTokenClaimsFunction,
@@ -115,6 +122,7 @@ export class PaymentsStack extends Stack {
       this.addDeadLetterConsumer(queueKey, wiring);
     }
     if (this.tables.has('registry')) this.addSandboxRegisterSeed();
+    this.addReconciler();
 
     this.addOutputs();
   }
@@ -221,6 +229,47 @@ export class PaymentsStack extends Stack {
         `Stage "${this.stage.name}" sets no payment provider gateway URL (stages.ts paymentProvider, or -c paymentProviderUrl=https://...): ${name} will fail at cold start (${paymentProviderUrlVariable} missing).`,
       );
     }
+  }
+
+  /**
+   * Self-repair (shared/app/repair.ts): functions/reconciler on an EventBridge
+   * Scheduler schedule, its timing from the queues (wiring.ts reconcilerTiming),
+   * and an alarm on the `Repairs` metric it emits only when it repaired
+   * something: a repair means a process died between two steps, which an
+   * operator should know of even though nothing is left to do.
+   */
+  private addReconciler(): void {
+    const fn = this.addFunction(reconcilerFunction, {
+      memorySize: reconcilerWiring.memorySize ?? httpDefaults.memorySize,
+      timeout: Duration.seconds(reconcilerWiring.timeoutSeconds ?? 300),
+      wiring: reconcilerWiring,
+      description: `Reconciler: finishes what a failure left behind (${this.stage.name})`,
+      alarmHint: 'A failed run is retried by the next one; until then nothing is repaired.',
+    });
+    for (const [name, value] of Object.entries(reconcilerTiming(Object.values(queueDefinitions)))) fn.addEnvironment(name, value);
+    // The schedule's own role may invoke exactly this function (the L2 target also grants its versions, `:*`).
+    const invoker = new iam.Role(this, 'ReconcilerScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': this.account } } }),
+      description: 'EventBridge Scheduler invokes the reconciler',
+    });
+    invoker.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.function.functionArn] }));
+    new scheduler.CfnSchedule(this, 'ReconcilerSchedule', {
+      description: `Runs the reconciler every ${reconcilerIntervalMinutes} minutes`,
+      scheduleExpression: `rate(${reconcilerIntervalMinutes} minutes)`,
+      flexibleTimeWindow: { mode: 'OFF' },
+      // No retry: the next run comes within minutes, and a run is idempotent anyway.
+      target: { arn: fn.function.functionArn, roleArn: invoker.roleArn, input: '{}', retryPolicy: { maximumRetryAttempts: 0 } },
+    });
+    this.alarms.addAlarm(fn, 'RepairsAlarm', {
+      alarmName: `${this.stackName}-reconciler-repairs`,
+      alarmDescription:
+        'The reconciler repaired what a failure left behind (a death between two steps: lost counter updates, a stopped fan-out, an unfinished cancel, a lost message). Nothing is left to do; find the cause. Runbook: docs/runbook.md#reconciler-repairs',
+      metric: new cloudwatch.Metric({ namespace: metricsNamespace, metricName: 'Repairs', dimensionsMap: { service: serviceName }, statistic: 'Sum', period: Duration.minutes(reconcilerIntervalMinutes) }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
   }
 
   /**

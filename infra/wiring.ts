@@ -207,6 +207,45 @@ export const deadLetterConsumerWiring: Partial<Record<QueueKey, FunctionWiring>>
 };
 
 /**
+ * The reconciler (functions/reconciler, shared/app/repair.ts), run by an
+ * EventBridge Scheduler schedule every few minutes: reads the watch index (gsi3)
+ * and the watched batches (Query, BatchGetItem, GetItem), resumes work by
+ * queueing verification pages and disbursement messages, moves payments of an
+ * unfinished cancel (UpdateItem) and gives entitlements back (conditional
+ * DeleteItem), recounts and completes batches (UpdateItem); its audit records
+ * (PutItem). The pepper: the core's keys. A run over many watched batches can
+ * take a census of a 500,000-payment batch: 1024 MB and 5 minutes (the
+ * schedule's interval; a run that overlaps the next is harmless, every repair
+ * being conditional).
+ */
+export const reconcilerFunction = 'reconciler';
+export const reconcilerWiring: FunctionWiring = {
+  tables: { core: 'readUpdateDelete', audit: 'append' },
+  secrets: ['pepper'],
+  sendsTo: ['verification', 'disbursement'],
+  memorySize: 1024,
+  timeoutSeconds: 300,
+};
+
+/** How often the reconciler runs deployed (EventBridge Scheduler rate, minutes). */
+export const reconcilerIntervalMinutes = 5;
+
+/**
+ * The reconciler's timing deployed (docs/decisions.md, "Self-repair"), from the
+ * queues' own settings: a batch is quiet once nothing of it changed for longer
+ * than any function runs (twice the longest consumer timeout, and at least 5
+ * minutes); a QUEUED payment has lost its message once the queue's whole retry
+ * horizon has passed (visibility timeout x receives, then the dead-letter
+ * queue's handler one visibility timeout later) plus a quiet period; a batch
+ * only waiting (callbacks, held payments) is looked at again hourly.
+ */
+export function reconcilerTiming(queues: readonly { consumerTimeoutSeconds: number; visibilityTimeoutSeconds: number; maxReceiveCount: number }[]) {
+  const quietSeconds = Math.max(300, 2 * Math.max(...queues.map((queue) => queue.consumerTimeoutSeconds)));
+  const horizonSeconds = Math.max(...queues.map((queue) => queue.visibilityTimeoutSeconds * (queue.maxReceiveCount + 1)));
+  return { REPAIR_QUIET_SECONDS: String(quietSeconds), REPAIR_REDRIVE_AFTER_SECONDS: String(horizonSeconds + quietSeconds), REPAIR_RECHECK_SECONDS: '3600' };
+}
+
+/**
  * The sandbox identity's pre token generation trigger
  * (functions/sandbox-token-claims, infra/constructs/sandbox-identity.ts):
  * created only where the stack creates the user pool. No data access; Cognito

@@ -107,6 +107,11 @@ const routeAndQueueFunctions: Record<string, Expected> = {
   },
 };
 
+/** The reconciler (self-repair), on its schedule in every stage. */
+const scheduled: Record<string, Expected> = {
+  reconciler: { tables: { core: actions(update, del), audit: append }, sendsTo: ['disbursement', 'verification'], secrets: ['pepper'], memorySize: 1024, timeout: 300 },
+};
+
 /**
  * Sandbox only: the user pool's token trigger (where the stack creates the
  * identity provider), with no data access; and the register's seed (where the
@@ -135,7 +140,7 @@ interface MappingProps {
 
 describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
   const sandbox = stageName === 'sandbox';
-  const expected: Record<string, Expected> = sandbox ? { ...routeAndQueueFunctions, ...sandboxOnly } : routeAndQueueFunctions;
+  const expected: Record<string, Expected> = { ...routeAndQueueFunctions, ...scheduled, ...(sandbox ? sandboxOnly : {}) };
   let synth: SynthesizedStage;
 
   beforeAll(() => {
@@ -161,12 +166,13 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
     ...(e.provider && sandbox ? [['sandboxProvider', actions(put, update)] as [TableKey, string[]]] : []),
   ];
 
-  it('has exactly the expected functions: one per route handler, queue consumer and dead-letter consumer (and, in the sandbox, the token trigger)', () => {
+  it('has exactly the expected functions: one per route handler, queue consumer and dead-letter consumer, the reconciler (and, in the sandbox, the token trigger and the seed)', () => {
     expect([...synth.stack.functions.keys()].sort()).toEqual(Object.keys(expected).sort());
     synth.template.resourceCountIs('AWS::Lambda::Function', Object.keys(expected).length);
     const handlers = new Set([
       ...routes.map((r) => r.functionName),
       ...Object.values(queueDefinitions).flatMap((d) => [d.consumer, ...('deadLetterConsumer' in d ? [d.deadLetterConsumer] : [])]),
+      ...Object.keys(scheduled),
       ...(sandbox ? Object.keys(sandboxOnly) : []),
     ]);
     expect([...handlers].sort()).toEqual(Object.keys(expected).sort());
@@ -192,7 +198,7 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
       if (granted.has(put)) writers.push(name);
     }
     // Every function that changes state records it; the read-only ones do not write the trail.
-    expect(writers.sort()).toEqual(['accounts', 'batches-approve', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'verify-worker']);
+    expect(writers.sort()).toEqual(['accounts', 'batches-approve', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'reconciler', 'verify-worker']);
   });
 
   it.each(Object.keys(expected))('%s has exactly its DynamoDB actions, per table, and Query on each named core index', (name) => {
@@ -303,7 +309,7 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
     const notAudit = (s: PolicyStatementJson) => !list(s.Resource).some((resource) => JSON.stringify(resource).includes(auditArn));
     const holders = (action: string) =>
       Object.keys(expected).filter((name) => statementsOf(name).some((s) => notAudit(s) && list(s.Action).includes(action))).sort();
-    expect(holders(del)).toEqual(['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'verify-worker']);
+    expect(holders(del)).toEqual(['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'reconciler', 'verify-worker']);
     expect(holders(batchWrite)).toEqual(sandbox ? ['batches-write', 'sandbox-seed'] : ['batches-write']);
     expect(holders(put)).toEqual(sandbox ? ['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker'] : ['accounts', 'batches-write']);
   });

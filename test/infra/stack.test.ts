@@ -18,6 +18,9 @@ import {
   consumerWiring,
   deadLetterConsumerWiring,
   httpFunctionWiring,
+  reconcilerFunction,
+  reconcilerIntervalMinutes,
+  reconcilerWiring,
   sandboxSeedFunction,
   sandboxSeedWiring,
   sandboxTokenClaimsFunction,
@@ -144,7 +147,7 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       }
     });
 
-    it('projects the core indexes as tables.ts says: gsi1 keys only, gsi2 all attributes', () => {
+    it('projects the core indexes as tables.ts says: gsi1 and gsi3 (the watch) keys only, gsi2 all attributes', () => {
       const core = must(
         resourcesOfType<GlobalTableProps>(synth.template, 'AWS::DynamoDB::GlobalTable').find(([id]) => id.startsWith('TablesCore')),
         'core table',
@@ -153,10 +156,12 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       expect(core.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.Projection.ProjectionType])).toEqual([
         ['gsi1', 'KEYS_ONLY'],
         ['gsi2', 'ALL'],
+        ['gsi3', 'KEYS_ONLY'],
       ]);
       expect(tableDefinitions.core.indexes.map((i) => [i.indexName, i.projection])).toEqual([
         ['gsi1', 'KEYS_ONLY'],
         ['gsi2', 'ALL'],
+        ['gsi3', 'KEYS_ONLY'],
       ]);
     });
 
@@ -270,9 +275,9 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
   });
 
   describe('Lambda functions', () => {
-    it('has one function per HTTP handler, queue consumer and dead-letter consumer (and the sandbox user pool token trigger)', () => {
+    it('has one function per HTTP handler, queue consumer and dead-letter consumer, the reconciler (and the sandbox user pool token trigger and seed)', () => {
       const consumers = Object.values(queueDefinitions).flatMap((d) => [d.consumer, ...('deadLetterConsumer' in d ? [d.deadLetterConsumer] : [])]);
-      const trigger = production ? [] : [sandboxTokenClaimsFunction, sandboxSeedFunction];
+      const trigger = [reconcilerFunction, ...(production ? [] : [sandboxTokenClaimsFunction, sandboxSeedFunction])];
       synth.template.resourceCountIs('AWS::Lambda::Function', httpFunctionNames.length + consumers.length + trigger.length);
       expect([...synth.stack.functions.keys()].sort()).toEqual([...httpFunctionNames, ...consumers, ...trigger].sort());
     });
@@ -283,8 +288,11 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
         expect(fn.Runtime, id).toBe('nodejs24.x');
         expect(fn.Architectures, id).toEqual(['arm64']);
         expect(fn.Timeout, id).toBeGreaterThan(0);
-        // Behind API Gateway at most 29 s (it gives up at 30 s); consumers as their queue is sized.
-        expect(fn.Timeout, id).toBeLessThanOrEqual(Math.max(29, ...Object.values(queueDefinitions).map((d) => d.consumerTimeoutSeconds)));
+        // Behind API Gateway at most 29 s (it gives up at 30 s); consumers as their queue is sized; the reconciler its schedule's interval.
+        const limit = id === synth.stack.getLogicalId(synth.stack.fn(reconcilerFunction).function.node.defaultChild as CfnElement)
+          ? reconcilerIntervalMinutes * 60
+          : Math.max(29, ...Object.values(queueDefinitions).map((d) => d.consumerTimeoutSeconds));
+        expect(fn.Timeout, id).toBeLessThanOrEqual(limit);
         expect(fn.MemorySize, id).toBeGreaterThanOrEqual(128);
         expect(fn.Environment?.Variables, id).toMatchObject({
           STAGE: stageName,
@@ -299,7 +307,7 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
 
     it('sets exactly the table and secret variables its wiring grants, and never HASH_PEPPER', () => {
       const wiringOf = (name: string) =>
-        (name === sandboxTokenClaimsFunction ? sandboxTokenClaimsWiring : name === sandboxSeedFunction ? sandboxSeedWiring : undefined) ??
+        (name === sandboxTokenClaimsFunction ? sandboxTokenClaimsWiring : name === sandboxSeedFunction ? sandboxSeedWiring : name === reconcilerFunction ? reconcilerWiring : undefined) ??
         httpFunctionWiring[name] ??
         (Object.entries(queueDefinitions) as [QueueKey, QueueDefinition][])
           .map(([key, d]) => (d.consumer === name ? consumerWiring[key] : d.deadLetterConsumer === name ? deadLetterConsumerWiring[key] : undefined))
@@ -535,10 +543,10 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
     // `logicalId` (resolved) honours overrideLogicalId; Stack.getLogicalId does not.
     const pepperSecretId = () => synth.stack.resolve((synth.stack.secrets.secret('pepper').node.defaultChild as CfnElement).logicalId) as string;
 
-    it.each(names)('%s has exactly its DynamoDB actions, on exactly the core table and its two named indexes, and the audit table', (name) => {
+    it.each(names)('%s has exactly its DynamoDB actions, on exactly the core table and its named indexes, and the audit table', (name) => {
       const tableArn = synth.stack.resolve(synth.stack.tables.table('core').tableArn) as unknown;
       const auditArn = synth.stack.resolve(synth.stack.tables.table('audit').tableArn) as unknown;
-      expect(tableDefinitions.core.indexes).toHaveLength(2);
+      expect(tableDefinitions.core.indexes).toHaveLength(3);
       const indexArns = tableDefinitions.core.indexes.map((index) => ({ 'Fn::Join': ['', [tableArn, `/index/${index.indexName}`]] }));
 
       // Actions granted per resource, over every statement of the role.
@@ -646,6 +654,50 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
           AuthorizerId: { Ref: authorizerId },
         });
       }
+    });
+  });
+
+  describe('reconciler (self-repair)', () => {
+    const reconcilerId = () => synth.stack.getLogicalId(synth.stack.fn('reconciler').function.node.defaultChild as CfnElement);
+
+    it('runs on an EventBridge Scheduler schedule, every 5 minutes, through a role that may invoke exactly it', () => {
+      const schedules = Object.values(synth.template.findResources('AWS::Scheduler::Schedule'));
+      expect(schedules).toHaveLength(1);
+      const schedule = must(schedules[0], 'schedule').Properties as { ScheduleExpression: string; Target: { Arn: unknown; RoleArn: unknown; Input: string } };
+      expect(schedule.ScheduleExpression).toBe('rate(5 minutes)');
+      expect(schedule.Target.Arn).toEqual({ 'Fn::GetAtt': [reconcilerId(), 'Arn'] });
+      expect(schedule.Target.Input).toBe('{}');
+      const roleId = referencedId(schedule.Target.RoleArn);
+      const statements = resourcesOfType<{ Roles: unknown[]; PolicyDocument: { Statement: PolicyStatement[] } }>(synth.template, 'AWS::IAM::Policy')
+        .filter(([, policy]) => policy.Properties.Roles.some((role) => referencedId(role) === roleId))
+        .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
+      expect(statements.map((statement) => [statement.Action, statement.Resource])).toEqual([['lambda:InvokeFunction', { 'Fn::GetAtt': [reconcilerId(), 'Arn'] }]]);
+    });
+
+    it('gets its timing from the queues: quiet longer than any function runs, re-drive after the whole retry horizon', () => {
+      const fn = must(synth.template.findResources('AWS::Lambda::Function')[reconcilerId()], 'reconciler').Properties as FunctionProps;
+      const variables = fn.Environment?.Variables ?? {};
+      const quiet = Number(variables.REPAIR_QUIET_SECONDS);
+      const longestRun = Math.max(...Object.values(queueDefinitions).map((queue) => queue.consumerTimeoutSeconds));
+      const horizon = Math.max(...Object.values(queueDefinitions).map((queue) => queue.visibilityTimeoutSeconds * (queue.maxReceiveCount + 1)));
+      expect(quiet).toBeGreaterThan(longestRun);
+      expect(Number(variables.REPAIR_REDRIVE_AFTER_SECONDS)).toBeGreaterThan(horizon);
+      expect(Number(variables.REPAIR_RECHECK_SECONDS)).toBeGreaterThanOrEqual(quiet);
+      expect(variables.DISBURSEMENT_QUEUE_URL).toBeDefined();
+      expect(variables.VERIFICATION_QUEUE_URL).toBeDefined();
+    });
+
+    it('alarms on any repair (the Repairs metric it emits only when it repaired something)', () => {
+      synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'Repairs',
+        Namespace: 'SocialPayments',
+        Dimensions: [{ Name: 'service', Value: 'social-payments' }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: Match.anyValue(),
+      });
     });
   });
 

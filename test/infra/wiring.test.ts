@@ -20,7 +20,7 @@ import { nodejsBundling } from '../../infra/constructs/service-function.js';
 import { PaymentsStack } from '../../infra/stack.js';
 import { resolveStage, type StageConfig, type StageName } from '../../infra/stages.js';
 import { accessLevels, actionsOf, type TableAccess } from '../../infra/constructs/data-tables.js';
-import { deadLetterConsumerWiring, httpFunctionWiring, sandboxSeedFunction, sandboxTokenClaimsFunction, unauthenticatedRouteReasons } from '../../infra/wiring.js';
+import { deadLetterConsumerWiring, httpFunctionWiring, reconcilerFunction, sandboxSeedFunction, sandboxTokenClaimsFunction, unauthenticatedRouteReasons } from '../../infra/wiring.js';
 import { featureFlags, must, referencedId, resourcesOfType } from './support.js';
 
 interface Statement {
@@ -37,7 +37,7 @@ beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'payments-wiring-'));
   writeFileSync(join(scratch, 'package-lock.json'), '{}');
   const consumers = Object.values(queueDefinitions).flatMap((d) => [d.consumer, ...('deadLetterConsumer' in d ? [d.deadLetterConsumer] : [])]);
-  for (const name of [...httpFunctionNames, 'batches', ...consumers, sandboxTokenClaimsFunction, sandboxSeedFunction]) {
+  for (const name of [...httpFunctionNames, 'batches', ...consumers, sandboxTokenClaimsFunction, sandboxSeedFunction, reconcilerFunction]) {
     mkdirSync(join(scratch, 'functions', name), { recursive: true });
     writeFileSync(join(scratch, 'functions', name, 'handler.ts'), 'export const handler = async () => ({});\n');
   }
