@@ -28,14 +28,14 @@ export interface LocalReconciler {
 
 /**
  * The reconciler as the deployed schedule runs it, on a timer: one run at a
- * time. The first run happens now, with `nothingInFlight` (the local queues
- * are new, so whatever the previous process had in flight is lost and is
- * re-driven from the store), and is awaited so that the server serves only
- * once it has run.
+ * time. The first run happens now, and is awaited so that the server serves
+ * only once it has run; when the queues are new (`queuesAreNew`: the local
+ * server's fauxqs starts empty), with `nothingInFlight`, so that whatever the
+ * previous process had in flight is re-driven from the store at once.
  */
-export async function startLocalReconciler(load: () => Promise<ReconcilerHandler>, options: { intervalMs: number }): Promise<LocalReconciler> {
+export async function startLocalReconciler(load: () => Promise<ReconcilerHandler>, options: { intervalMs: number; queuesAreNew: boolean }): Promise<LocalReconciler> {
   const handler = await load();
-  const first = await handler({ nothingInFlight: true }, scheduledContext());
+  const first = await handler({ nothingInFlight: options.queuesAreNew }, scheduledContext());
   let running: Promise<unknown> | undefined;
   let stopped = false;
   const timer = setInterval(() => {

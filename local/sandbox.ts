@@ -16,7 +16,7 @@ import { tableDefinitions } from '../shared/adapters/dynamodb/tables.js';
 import { createSqsClient } from '../shared/adapters/sqs/client.js';
 import { queueDefinitions, type QueueKey } from '../shared/adapters/sqs/queues.js';
 import { importConsumerHandler, startLocalConsumers, type QueuePollerStats } from './queue-poller.js';
-import { startLocalQueues, type QueueRequestStats } from './queues.js';
+import { startLocalQueues, type LocalQueues, type QueueRequestStats } from './queues.js';
 // --- end local SQS
 // --- sandbox population register: import
 import { startLocalPopulation } from './population.js';
@@ -33,6 +33,16 @@ export interface SandboxOptions {
   dataDir?: string | undefined;
   /** Empty the data folder first. */
   resetData?: boolean;
+  /**
+   * A store and queues that live outside this process (the chaos suite's parent
+   * keeps them while it kills and restarts this one): used instead of starting
+   * dynalite and fauxqs. Its queues outlive this process as SQS outlives a Lambda
+   * environment, so the reconciler's first run does not treat their messages as lost.
+   */
+  external?: {
+    dynamo: { endpoint: string; tableNames: Record<TableKey, string> };
+    queues: Pick<LocalQueues, 'endpoint' | 'region' | 'queueNames' | 'queueUrls' | 'queueArns' | 'dlqNames' | 'dlqUrls' | 'dlqArns' | 'visibilityTimeoutSeconds'>;
+  };
   /**
    * How often the reconciler runs (ms; default LOCAL_REPAIR_INTERVAL_MS or 5,000). Its first run
    * is at start, before the server listens: the queues are new, so nothing is in flight.
@@ -82,7 +92,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const host = options.host ?? '127.0.0.1';
   const data = prepareDataFolder({ dir: options.dataDir, reset: options.resetData === true });
-  const dynamo = await startLocalDynamo('local', data ? { path: data.dynamodb } : {});
+  const external = options.external;
+  const dynamo = external ? { ...external.dynamo, stop: async () => undefined } : await startLocalDynamo('local', data ? { path: data.dynamodb } : {});
   const providerSecret = process.env.LOCAL_PROVIDER_SECRET ?? 'local-provider-secret';
   process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
   for (const [key, definition] of Object.entries(tableDefinitions)) {
@@ -93,7 +104,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const population = startLocalPopulation(dynamo.endpoint, dynamo.tableNames.registry);
   // --- end sandbox population register
   // --- local SQS: queues (fauxqs) before any handler loads; URLs set as the stack sets them
-  const queues = await startLocalQueues();
+  const queues: LocalQueues = external ? { ...external.queues, stats: () => ({}), resetStats: () => undefined, stop: async () => undefined } : await startLocalQueues();
   process.env.SQS_ENDPOINT = queues.endpoint;
   for (const [key, definition] of Object.entries(queueDefinitions)) {
     process.env[definition.envVar] = queues.queueUrls[key as QueueKey];
@@ -154,6 +165,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   // --- self-repair: the reconciler's first run, before anything else can move; then on a timer
   const reconciler = await startLocalReconciler(() => loadHandler('reconciler') as unknown as Promise<ReconcilerHandler>, {
     intervalMs: options.repairIntervalMs ?? Number(process.env.LOCAL_REPAIR_INTERVAL_MS ?? 5_000),
+    queuesAreNew: !external,
   });
   // --- end self-repair
   await new Promise<void>((resolve, reject) => {

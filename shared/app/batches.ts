@@ -77,6 +77,8 @@ export interface BatchDependencies {
   cursors: CursorCodec;
   /** Called once a batch is SUBMITTED (starts verification). */
   onSubmitted: (batch: BatchRecord) => Promise<void>;
+  /** The upload and create leases (default UPLOAD_LEASE_MS; shorter only where requests are known to be fast: the chaos suite). */
+  leaseMs?: number;
 }
 
 export interface ChunkResult {
@@ -89,6 +91,7 @@ const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export function createBatchUseCases(deps: BatchDependencies) {
   const { store, clock } = deps;
+  const leaseMs = deps.leaseMs ?? UPLOAD_LEASE_MS;
 
   /** A batch this use case has just written. */
   async function requireBatch(batchId: string): Promise<BatchRecord> {
@@ -108,7 +111,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
 
   async function appendChunk(batch: BatchRecord, items: PaymentItem[]): Promise<ChunkResult> {
     const owner = deps.newLeaseOwner();
-    const leased = await store.acquireUploadLease(batch.batchId, owner, clock.now(), UPLOAD_LEASE_MS);
+    const leased = await store.acquireUploadLease(batch.batchId, owner, clock.now(), leaseMs);
     let written = false;
     try {
       const identities = items.map((item) => paymentIdentity(deps.hash, batch.batchId, item.paymentRef, leased.shardCount));
@@ -276,7 +279,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
       const fingerprint = createRequestFingerprint(request);
       const now = clock.now();
       const batchRefHash = deps.hash('batch-ref', request.batchRef);
-      const lease = { owner: deps.newLeaseOwner(), expiresAt: new Date(now.getTime() + CREATE_LEASE_MS).toISOString() };
+      const lease = { owner: deps.newLeaseOwner(), expiresAt: new Date(now.getTime() + leaseMs).toISOString() };
       const claim = await store.claimBatchRef({ provinceCode: request.provinceCode, batchRefHash, batchId: deps.newBatchId(), fingerprint, at: now.toISOString(), lease });
       if (!claim.claimed) {
         if (claim.fingerprint !== fingerprint) {
