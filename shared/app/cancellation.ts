@@ -55,7 +55,9 @@ export async function finishCancellation(deps: CancellationDependencies, batch: 
     }
     const census = await store.censusPayments(batch, options.resumed ? ['CANCELLED'] : []);
     if (options.resumed) {
-      await inParallel(census.collected, PARALLEL_WRITES, (payment) => entitlements.release(entitlementOf({ ...payment, programCode: batch.programCode, period: batch.period })));
+      await inParallel(census.collected, PARALLEL_WRITES, async (payment) => {
+        await entitlements.release(entitlementOf({ ...payment, programCode: batch.programCode, period: batch.period }));
+      });
     }
     if (CANCELLABLE.some((status) => census.counts[status] > 0)) continue;
     try {

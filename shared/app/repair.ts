@@ -91,10 +91,12 @@ export function createRepairUseCases(deps: RepairDependencies) {
   /** Gives back the entitlements of failed payments whose release a death may have lost (conditional: a no-op otherwise). */
   async function releaseFailed(batch: BatchRecord, failed: PaymentSummary[], repairs: Repair[]): Promise<void> {
     if (failed.length === 0) return;
-    await inParallel(failed, 16, (payment) =>
-      entitlements.release({ personHash: payment.personHash, programCode: batch.programCode, period: batch.period, paymentId: payment.paymentId }),
-    );
-    repairs.push({ batchId: batch.batchId, kind: 'entitlements-released', count: failed.length });
+    let count = 0;
+    await inParallel(failed, 16, async (payment) => {
+      if (await entitlements.release({ personHash: payment.personHash, programCode: batch.programCode, period: batch.period, paymentId: payment.paymentId })) count++;
+    });
+    // Only what a death had really left held is a repair (the alarm counts repairs).
+    if (count > 0) repairs.push({ batchId: batch.batchId, kind: 'entitlements-released', count });
   }
 
   /** Held payments whose person has an account now (the release after a link died): queued again. */

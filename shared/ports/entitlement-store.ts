@@ -21,6 +21,6 @@ export type ClaimOutcome =
 export interface EntitlementStore {
   /** Claims the entitlement; repeating a claim the payment already holds is a no-op (`held: true`). */
   claim(claim: EntitlementClaim): Promise<ClaimOutcome>;
-  /** Releases the entitlement if (and only if) this payment holds it. */
-  release(claim: Pick<EntitlementClaim, 'personHash' | 'programCode' | 'period' | 'paymentId'>): Promise<void>;
+  /** Releases the entitlement if (and only if) this payment holds it; true when this call released it. */
+  release(claim: Pick<EntitlementClaim, 'personHash' | 'programCode' | 'period' | 'paymentId'>): Promise<boolean>;
 }

@@ -48,7 +48,7 @@ export class DynamoEntitlementStore implements EntitlementStore {
     }
   }
 
-  async release(claim: Pick<EntitlementClaim, 'personHash' | 'programCode' | 'period' | 'paymentId'>): Promise<void> {
+  async release(claim: Pick<EntitlementClaim, 'personHash' | 'programCode' | 'period' | 'paymentId'>): Promise<boolean> {
     try {
       await this.client.send(
         new DeleteCommand({
@@ -58,8 +58,10 @@ export class DynamoEntitlementStore implements EntitlementStore {
           ExpressionAttributeValues: { ':me': claim.paymentId },
         }),
       );
+      return true;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      return false;
     }
   }
 }

@@ -198,7 +198,7 @@ describe('issue 11: what a death leaves behind is repaired', () => {
     offset = 60_000;
     const first = await repair.run();
     // With drifted counters, the failed payment's release is redone too (a conditional no-op here).
-    expect(kinds(first)).toEqual(['counters-recounted', 'entitlements-released']);
+    expect(kinds(first)).toEqual(['counters-recounted']);
     const recounted = await expectCountersAreTheCensus(seeded);
     expect(recounted.status).toBe('APPROVED'); // two SENT wait for their callback
     expect(queue.take(), 'a recount sends nothing').toEqual([]);
@@ -227,14 +227,20 @@ describe('issue 11: what a death leaves behind is repaired', () => {
     await app.approve(approver('hcm-checker'), seeded.batch.batchId);
     await drain(app, queue);
     expect((await batchOf(seeded)).status).toBe('APPROVED');
+    // The death came before the failed payment's release as well: its entitlement is still held.
+    const failed = [...(await paymentsOf(world, seeded)).values()].find((payment) => payment.status === 'FAILED')!;
+    const entitlement = { personHash: failed.personHash, programCode: failed.programCode, period: failed.period, paymentId: failed.paymentId };
+    expect(await world.entitlements.claim({ ...entitlement, batchId: seeded.batch.batchId, seq: 0 })).toMatchObject({ held: true });
+    expect(await entitlementHolder(world, failed)).toBe(failed.paymentId);
 
     let offset = 60_000;
     const repair = reconciler(queue, () => offset);
-    expect(kinds(await repair.run())).toEqual(['completed', 'entitlements-released']);
+    const first = await repair.run();
+    expect(kinds(first)).toEqual(['completed', 'entitlements-released']);
+    expect(first.repairs.find((repaired) => repaired.kind === 'entitlements-released')?.count, 'only the release a death lost').toBe(1);
     const batch = await expectCountersAreTheCensus(seeded);
     expect(batch.status).toBe('COMPLETED');
     expect(batch.counts).toMatchObject({ PAID: 3, FAILED: 1, VERIFIED: 0 });
-    const failed = [...(await paymentsOf(world, seeded)).values()].find((payment) => payment.status === 'FAILED')!;
     expect(await entitlementHolder(world, failed)).toBeUndefined();
     offset = 120_000;
     const again = await repair.run();
