@@ -297,11 +297,12 @@ export function createBatchUseCases(deps: BatchDependencies) {
       }
       try {
         const batch = await completeCreate(principal, request, claim.batchId, fingerprint, now.toISOString());
-        await store.releaseCreateLease(request.provinceCode, batchRefHash, lease.owner);
+        await store.releaseCreateLease(request.provinceCode, batchRefHash, lease.owner, { finished: true });
         return { created: claim.claimed, batch };
       } catch (error) {
-        // Let an identical retry start over at once rather than wait for the lease.
-        await store.releaseCreateLease(request.provinceCode, batchRefHash, lease.owner).catch(() => undefined);
+        // Let an identical retry take over at once rather than wait for the lease; the lease stays (expired), so
+        // that the retry finishes the create instead of answering with a batch this request left unsealed.
+        await store.releaseCreateLease(request.provinceCode, batchRefHash, lease.owner, { finished: false }).catch(() => undefined);
         throw error;
       }
     },

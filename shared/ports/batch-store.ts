@@ -84,7 +84,12 @@ export interface BatchStore {
    */
   takeOverCreate(provinceCode: string, batchRefHash: string, lease: UploadLease, now: string): Promise<boolean>;
   /** The create request has finished (the batch is stored, its payments uploaded and sealed as asked). */
-  releaseCreateLease(provinceCode: string, batchRefHash: string, owner: string): Promise<void>;
+  /**
+   * The create request `owner` is done with the batchRef. `finished`: the batch is stored and sealed
+   * (the lease is removed: a replay answers with the batch); otherwise the lease is expired, so that
+   * an identical retry takes the create over at once instead of taking the batch for finished.
+   */
+  releaseCreateLease(provinceCode: string, batchRefHash: string, owner: string, outcome: { finished: boolean }): Promise<void>;
   /** Writes the batch unless it exists (a retried create after a crash); true when this call wrote it. */
   putBatchIfAbsent(batch: BatchRecord): Promise<boolean>;
   getBatch(batchId: string): Promise<BatchRecord | undefined>;

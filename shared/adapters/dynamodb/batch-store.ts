@@ -263,16 +263,17 @@ export class DynamoBatchStore implements BatchStore {
     }
   }
 
-  async releaseCreateLease(provinceCode: string, batchRefHash: string, owner: string): Promise<void> {
+  async releaseCreateLease(provinceCode: string, batchRefHash: string, owner: string, outcome: { finished: boolean }): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.batchRef(provinceCode, batchRefHash),
-          UpdateExpression: 'REMOVE createLease',
+          ...(outcome.finished
+            ? { UpdateExpression: 'REMOVE createLease', ExpressionAttributeValues: { ':owner': owner } }
+            : { UpdateExpression: 'SET createLease.expiresAt = :expired', ExpressionAttributeValues: { ':owner': owner, ':expired': new Date(0).toISOString() } }),
           ConditionExpression: 'createLease.#owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner },
         }),
       );
     } catch (error) {

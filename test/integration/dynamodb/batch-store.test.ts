@@ -216,9 +216,9 @@ function batchStoreSuite(backend: Backend): void {
       const claimed = await ctx.store.claimBatchRef(first);
       const again = await ctx.store.claimBatchRef(second);
       const otherProvince = await ctx.store.claimBatchRef({ ...second, provinceCode: '01' });
-      await ctx.store.releaseCreateLease('79', batchRefHash, 'request-2'); // not its lease: nothing happens
+      await ctx.store.releaseCreateLease('79', batchRefHash, 'request-2', { finished: true }); // not its lease: nothing happens
       const whileWorking = await ctx.store.claimBatchRef(second);
-      await ctx.store.releaseCreateLease('79', batchRefHash, 'request-1');
+      await ctx.store.releaseCreateLease('79', batchRefHash, 'request-1', { finished: true });
       const finished = await ctx.store.claimBatchRef(second);
 
       // Assess
@@ -227,6 +227,23 @@ function batchStoreSuite(backend: Backend): void {
       expect(otherProvince).toEqual({ claimed: true, batchId: second.batchId, fingerprint: 'fp-second', lease: second.lease });
       expect(whileWorking.lease).toEqual(lease);
       expect(finished).toEqual({ claimed: false, batchId: first.batchId, fingerprint: 'fp-first', lease: undefined });
+    });
+
+    it('keeps an unfinished create leased (expired), so that a replay takes it over rather than answer with it', async () => {
+      // Prepare
+      const batchRefHash = hash('batch-ref', 'HCM-2026-11-UNFINISHED');
+      const lease = { owner: 'request-1', expiresAt: minutesAfter(T0, 1) };
+      const first = { provinceCode: '79', batchRefHash, batchId: ulid(), fingerprint: 'fp', at: T0.toISOString(), lease };
+      await ctx.store.claimBatchRef(first);
+
+      // Act: the request failed half-way (its upload lease was held, say)
+      await ctx.store.releaseCreateLease('79', batchRefHash, 'request-1', { finished: false });
+      const replay = await ctx.store.claimBatchRef({ ...first, batchId: ulid(), lease: { owner: 'request-2', expiresAt: minutesAfter(T0, 2) } });
+      const takenOver = await ctx.store.takeOverCreate('79', batchRefHash, { owner: 'request-2', expiresAt: minutesAfter(T0, 2) }, T0.toISOString());
+
+      // Assess: a lease is still there (a replay answering "finished" would hand back an unsealed batch), and it is free at once
+      expect(replay.lease, 'an unfinished create is not a finished one').toEqual({ owner: 'request-1', expiresAt: new Date(0).toISOString() });
+      expect(takenOver).toBe(true);
     });
 
     it('lets a create lease be taken over only once it has expired', async () => {

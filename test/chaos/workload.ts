@@ -1,0 +1,525 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoBatchStore } from '../../shared/adapters/dynamodb/batch-store.js';
+import { createDocumentClient } from '../../shared/adapters/dynamodb/client.js';
+import { SANDBOX_REGISTER_SEED, sandboxPeople, syntheticPopulation } from '../../shared/adapters/population/synthetic-population.js';
+import { callbackSignature } from '../../shared/app/callbacks.js';
+import { parsePaymentId, type BatchRecord, type PaymentRecord } from '../../shared/domain/batch.js';
+import { entitlementHoldingStatuses, paymentStatuses, type PaymentStatus } from '../../shared/domain/lifecycle.js';
+import type { ReasonCode } from '../../shared/domain/reason-codes.js';
+import type { Citizen } from '../../shared/ports/population-registry.js';
+import type { ChaosWorld, Supervisor } from './harness.js';
+
+/**
+ * One round of the chaos suite, as provincial systems, officials, a provider
+ * and beneficiaries would drive the system over HTTP, while the child process
+ * running it is killed at the points the plan names; then the invariants of
+ * domain.md, read from the store the child left.
+ *
+ * Who retries what (nobody else acts): a provincial system replays a create
+ * whose answer it did not get (api.md: the replay finishes what the first
+ * started); a provider resends a callback until it is answered; an official
+ * or a beneficiary whose request failed looks, and asks again only if nothing
+ * was recorded (an approval, a cancel or a link that was recorded is never
+ * asked again: the system must finish it by itself).
+ */
+
+const PROVINCE = '79';
+const PROGRAM = 'SOCIAL_ALLOWANCE';
+const AMOUNT = 500_000;
+const PROVIDER = '970436';
+const SECRET = 'local-provider-secret';
+
+type Profile = 'paid' | 'duplicate' | 'closed' | 'not-found' | 'flaky' | 'down' | 'sent' | 'held' | 'deceased' | 'cancelled';
+
+const suffixOf: Partial<Record<Profile, string>> = { paid: '1234', closed: '0000', 'not-found': '0001', flaky: '9990', down: '9999', sent: '5555', held: '4321', cancelled: '2468' };
+
+/** Where each profile ends. */
+export const expectedEnd: Record<Profile, { status: PaymentStatus; reasonCode: ReasonCode | null }> = {
+  paid: { status: 'PAID', reasonCode: null },
+  duplicate: { status: 'REJECTED', reasonCode: 'DUPLICATE_ENTITLEMENT' },
+  closed: { status: 'FAILED', reasonCode: 'ACCOUNT_CLOSED' },
+  'not-found': { status: 'FAILED', reasonCode: 'ACCOUNT_NOT_FOUND' },
+  flaky: { status: 'PAID', reasonCode: null },
+  down: { status: 'FAILED', reasonCode: 'RETRIES_EXHAUSTED' },
+  sent: { status: 'PAID', reasonCode: null },
+  held: { status: 'PAID', reasonCode: null },
+  deceased: { status: 'REJECTED', reasonCode: 'DECEASED' },
+  cancelled: { status: 'CANCELLED', reasonCode: null },
+};
+
+class NetworkError extends Error {}
+
+interface Answer {
+  status: number;
+  json: Record<string, unknown>;
+  retryAfter: string | null;
+}
+
+/** The people of the suite: the synthetic register's, with fixed roles (accounts linked once, in setup). */
+export class Cast {
+  readonly paid: Citizen[];
+  readonly closed: Citizen;
+  readonly notFound: Citizen;
+  readonly flaky: Citizen;
+  readonly down: Citizen;
+  readonly sent: Citizen;
+  readonly cancelled: Citizen[];
+  readonly deceased: Citizen;
+  /** One person without an account per round: linked during the round, after their payment is held. */
+  private readonly unlinked: Citizen[];
+
+  constructor() {
+    const alive = syntheticPopulation(SANDBOX_REGISTER_SEED).filter((citizen) => citizen.dateOfDeath === null);
+    let next = 0;
+    const take = (n: number) => alive.slice(next, (next += n));
+    this.paid = take(5);
+    [this.closed, this.notFound, this.flaky, this.down, this.sent] = take(5) as [Citizen, Citizen, Citizen, Citizen, Citizen];
+    this.cancelled = take(3);
+    this.unlinked = alive.slice(next);
+    const deceased = sandboxPeople.find((person) => person.dateOfDeath !== null);
+    if (!deceased) throw new Error('the sandbox register has no deceased person');
+    this.deceased = deceased;
+  }
+
+  held(round: number): Citizen {
+    const person = this.unlinked[round];
+    if (!person) throw new Error(`no unlinked person left for round ${round}`);
+    return person;
+  }
+
+  /** Who gets an account in setup, and its last four digits. */
+  accounts(): [Citizen, string][] {
+    return [
+      ...this.paid.map((person): [Citizen, string] => [person, suffixOf.paid!]),
+      [this.closed, suffixOf.closed!],
+      [this.notFound, suffixOf['not-found']!],
+      [this.flaky, suffixOf.flaky!],
+      [this.down, suffixOf.down!],
+      [this.sent, suffixOf.sent!],
+      ...this.cancelled.map((person): [Citizen, string] => [person, suffixOf.cancelled!]),
+    ];
+  }
+}
+
+/**
+ * Whether a payment ended where its profile may end. With deaths in the round, a payment whose
+ * message was received by a dying child `maxReceiveCount` times may also end FAILED
+ * RETRIES_EXHAUSTED (the dead-letter handler asked the provider, which had no transfer): a terminal
+ * end the province sees and can retry. The money invariants (check()) then prove the provider
+ * really has none.
+ */
+export function endsAsExpected(profile: Profile, payment: Pick<PaymentRecord, 'status' | 'reasonCode'> | undefined, hadDeaths: boolean): boolean {
+  const end = expectedEnd[profile];
+  if (payment?.status === end.status && payment.reasonCode === end.reasonCode) return true;
+  return hadDeaths && exhaustible.has(profile) && payment?.status === 'FAILED' && payment.reasonCode === 'RETRIES_EXHAUSTED';
+}
+/** Profiles whose payment reaches the disbursement queue. */
+const exhaustible = new Set<Profile>(['paid', 'closed', 'not-found', 'flaky', 'sent', 'held']);
+
+export interface RoundResult {
+  batches: { approved: string; cancelled: string };
+  /** Deaths while the round ran. */
+  deaths: number;
+  /** paymentId -> profile */
+  profiles: Map<string, Profile>;
+  /** ms from the round's last driver action to convergence. */
+  convergeMs: number;
+  /** Answers of 500 and above the system gave (never expected). */
+  serverErrors: string[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class Driver {
+  readonly store: DynamoBatchStore;
+  private readonly client;
+  private tokens = new Map<string, string>();
+  readonly serverErrors: string[] = [];
+
+  constructor(
+    private readonly world: ChaosWorld,
+    private readonly supervisor: Supervisor,
+  ) {
+    this.client = createDocumentClient(world.dynamo.endpoint);
+    this.store = new DynamoBatchStore(this.client, world.dynamo.tableNames.core);
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+
+  /** One HTTP request; a connection the child's death cut is a NetworkError. */
+  private async request(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<Answer> {
+    await this.supervisor.ready();
+    let response: Response;
+    try {
+      response = await fetch(`${this.supervisor.url}${path}`, {
+        method,
+        headers: {
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          ...(options.body !== undefined || options.raw !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...options.headers,
+        },
+        body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      throw new NetworkError((error as Error).message);
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw new NetworkError((error as Error).message);
+    }
+    const json = text && response.headers.get('content-type')?.includes('json') ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (response.status >= 500) this.serverErrors.push(`${method} ${path} ${response.status} ${text.slice(0, 200)}`);
+    return { status: response.status, json, retryAfter: response.headers.get('retry-after') };
+  }
+
+  /** Asks until the system answers (a dead child's request is sent again to the next one). */
+  private async untilAnswered(method: string, path: string, options: Parameters<Driver['request']>[2] = {}): Promise<Answer> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.request(method, path, options);
+      } catch (error) {
+        if (!(error instanceof NetworkError) || attempt > 200) throw error;
+      }
+    }
+  }
+
+  async token(body: Record<string, unknown>): Promise<string> {
+    const key = JSON.stringify(body);
+    const known = this.tokens.get(key);
+    if (known) return known;
+    const answer = await this.untilAnswered('POST', '/local/token', { body });
+    if (answer.status !== 200) throw new Error(`token: ${answer.status} ${JSON.stringify(answer.json)}`);
+    const token = answer.json.accessToken as string;
+    this.tokens.set(key, token);
+    return token;
+  }
+
+  private province = () => this.token({ role: 'province', provinceCode: PROVINCE, sub: 'chaos-maker' });
+  private approver = () => this.token({ role: 'approver', provinceCode: PROVINCE, sub: 'chaos-checker' });
+  private beneficiary = (person: Citizen) => this.token({ role: 'beneficiary', personalId: person.personalId });
+
+  /** A beneficiary links an account; asked again only while the link is not recorded. */
+  async link(person: Citizen, suffix: string): Promise<void> {
+    const token = await this.beneficiary(person);
+    const accountNumber = `00${person.personalId.slice(-6)}${suffix}`;
+    const body = { provider: { type: 'BANK', code: PROVIDER }, accountNumber, accountName: person.fullName };
+    for (;;) {
+      try {
+        const answer = await this.request('PUT', `/v1/accounts/${person.personalId}`, { token, body });
+        if (answer.status !== 200) throw new Error(`link: ${answer.status} ${JSON.stringify(answer.json)}`);
+        return;
+      } catch (error) {
+        if (!(error instanceof NetworkError)) throw error;
+        const current = await this.untilAnswered('GET', '/v1/me/account', { token });
+        if (current.status === 200 && (current.json.accountNumberMasked as string).endsWith(suffix)) return;
+      }
+    }
+  }
+
+  /** A province's create, replayed until answered (the same body: idempotent). */
+  private async create(body: Record<string, unknown>): Promise<string> {
+    const token = await this.province();
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const answer = await this.untilAnswered('POST', '/v1/batches', { token, body });
+      if (answer.status === 201 || answer.status === 200) return answer.json.batchId as string;
+      // An identical request (the first, dead or alive) is still at work: come back after Retry-After.
+      if ((answer.status === 409 && answer.json.code === 'CONFLICT') || answer.status === 429) {
+        if (Date.now() > deadline) throw new Error(`create kept answering ${answer.status} for 120 s`);
+        await sleep(Math.min(Number(answer.retryAfter ?? 1), 5) * 1000);
+        continue;
+      }
+      throw new Error(`create: ${answer.status} ${JSON.stringify(answer.json)}`);
+    }
+  }
+
+  /** An official's action: asked again only if its effect is not recorded. */
+  private async act(path: string, token: string, recorded: (batch: BatchRecord) => boolean, batchId: string): Promise<void> {
+    for (;;) {
+      try {
+        const answer = await this.request('POST', path, { token });
+        if (answer.status === 200) return;
+        throw new Error(`${path}: ${answer.status} ${JSON.stringify(answer.json)}`);
+      } catch (error) {
+        if (!(error instanceof NetworkError)) throw error;
+        const batch = await this.store.getBatch(batchId);
+        if (batch && recorded(batch)) return;
+      }
+    }
+  }
+
+  /** A provider's signed callback, sent until it is answered. */
+  private async callback(paymentId: string, outcome: 'PAID'): Promise<void> {
+    const raw = JSON.stringify({ transferRef: paymentId, outcome, settledAt: new Date().toISOString() });
+    for (;;) {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const answer = await this.untilAnswered('POST', `/v1/provider-callbacks/${PROVIDER}`, {
+        raw,
+        headers: { 'x-timestamp': timestamp, 'x-signature': callbackSignature(SECRET, timestamp, raw) },
+      });
+      if (answer.status === 200) return;
+      throw new Error(`callback: ${answer.status} ${JSON.stringify(answer.json)}`);
+    }
+  }
+
+  /**
+   * Waits until `probe` answers, at most `timeoutMs` after the later of the wait's start and the
+   * last death: a round armed with many kills takes longer, but the system must move on once
+   * the deaths stop. On timeout, says where each payment of the round stands.
+   */
+  private async waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+    const started = performance.now();
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      const lastDeath = this.supervisor.kills.at(-1)?.at ?? 0;
+      if (performance.now() > Math.max(started, lastDeath) + timeoutMs) {
+        throw new Error(`timed out waiting for ${what}\n${await this.describeRound()}\n${this.supervisor.tail()}`);
+      }
+      await sleep(150);
+    }
+  }
+
+  /** The batches of the round under way, and each payment's status (for a timeout's message). */
+  private roundBatches: string[] = [];
+  private async describeRound(): Promise<string> {
+    const lines: string[] = [`deaths so far: ${this.supervisor.kills.length}; last: ${JSON.stringify(this.supervisor.kills.slice(-5))}`];
+    for (const batchId of this.roundBatches) {
+      const batch = await this.store.getBatch(batchId);
+      lines.push(`batch ${batchId}: ${batch?.status} counts ${JSON.stringify(batch?.counts)} cancelPending ${batch?.cancelPending} recountDue ${batch?.recountDue}`);
+      for (const payment of await this.payments(batchId)) lines.push(`  ${payment.paymentRef}: ${payment.status} ${payment.reasonCode ?? ''} attempts ${JSON.stringify(payment.history?.slice(-3) ?? [])}`);
+    }
+    return lines.join('\n');
+  }
+
+  private async payments(batchId: string): Promise<PaymentRecord[]> {
+    const batch = await this.store.getBatch(batchId);
+    if (!batch) return [];
+    const all: PaymentRecord[] = [];
+    let after: Record<string, unknown> | undefined;
+    do {
+      const page = await this.store.listPayments(batch, { limit: 500, after });
+      all.push(...page.items);
+      after = page.next;
+    } while (after);
+    return all;
+  }
+
+  /** Links the setup's accounts (no kill is armed while this runs). */
+  async setup(cast: Cast): Promise<void> {
+    for (const [person, suffix] of cast.accounts()) await this.link(person, suffix);
+  }
+
+  async round(cast: Cast, round: number): Promise<RoundResult> {
+    const deathsBefore = this.supervisor.kills.length;
+    const period = `${2031 + Math.floor(round / 12)}-${String((round % 12) + 1).padStart(2, '0')}`;
+    const held = cast.held(round);
+    const item = (person: Citizen, ref: string) => ({
+      paymentRef: ref,
+      personalId: person.personalId,
+      fullName: person.fullName,
+      dateOfBirth: person.dateOfBirth,
+      gender: person.gender,
+      amount: AMOUNT,
+    });
+    const approvedItems: [Profile, ReturnType<typeof item>][] = [
+      ...cast.paid.map((person, index): [Profile, ReturnType<typeof item>] => ['paid', item(person, `P${index}`)]),
+      ['duplicate', item(cast.paid[0]!, 'P0-again')],
+      ['closed', item(cast.closed, 'CLOSED')],
+      ['not-found', item(cast.notFound, 'NOTFOUND')],
+      ['flaky', item(cast.flaky, 'FLAKY')],
+      ['down', item(cast.down, 'DOWN')],
+      ['sent', item(cast.sent, 'SENT')],
+      ['held', item(held, 'HELD')],
+      ['deceased', item(cast.deceased, 'DECEASED')],
+    ];
+    const cancelledItems = cast.cancelled.map((person, index) => item(person, `C${index}`));
+    const batchOf = (ref: string, items: ReturnType<typeof item>[]) => ({
+      batchRef: `chaos-${round}-${ref}`,
+      provinceCode: PROVINCE,
+      programCode: PROGRAM,
+      period,
+      control: { itemCount: items.length, totalAmount: items.length * AMOUNT },
+      payments: items,
+    });
+
+    const [approved, cancelled] = await Promise.all([
+      this.create(batchOf('A', approvedItems.map(([, payment]) => payment))),
+      this.create(batchOf('B', cancelledItems)),
+    ]);
+    this.roundBatches = [approved, cancelled];
+    for (const batchId of [approved, cancelled]) {
+      await this.waitFor(`verification of ${batchId}`, async () => ((await this.store.getBatch(batchId))?.status === 'AWAITING_APPROVAL' ? true : undefined));
+    }
+    const province = await this.province();
+    await Promise.all([
+      this.act(`/v1/batches/${cancelled}/cancel`, province, (batch) => batch.status === 'CANCELLED', cancelled),
+      this.act(`/v1/batches/${approved}/approve`, await this.approver(), (batch) => batch.status !== 'AWAITING_APPROVAL', approved),
+    ]);
+
+    // Identify the payments by their refs (paymentRef -> profile).
+    const profileByRef = new Map(approvedItems.map(([profile, payment]) => [payment.paymentRef, profile]));
+    const profiles = new Map<string, Profile>();
+    for (const payment of await this.payments(approved)) profiles.set(payment.paymentId, profileByRef.get(payment.paymentRef) ?? 'paid');
+    for (const payment of await this.payments(cancelled)) profiles.set(payment.paymentId, 'cancelled');
+    const idOf = (profile: Profile) => [...profiles].find(([, p]) => p === profile)?.[0] as string;
+
+    // The provider settles the accepted transfer; the held person links an account.
+    await Promise.all([
+      (async () => {
+        const sent = idOf('sent');
+        // FAILED: deaths exhausted its message before the provider took it (endsAsExpected).
+        const status = await this.waitFor('the SENT payment', async () => {
+          const found = (await this.store.getPayment(parsePaymentId(sent)!))?.status;
+          return found === 'SENT' || found === 'FAILED' ? found : undefined;
+        });
+        if (status === 'SENT') await this.callback(sent, 'PAID');
+      })(),
+      (async () => {
+        const heldId = idOf('held');
+        await this.waitFor('the held payment', async () => {
+          const found = (await this.store.getPayment(parsePaymentId(heldId)!))?.status;
+          return found === 'ON_HOLD' || found === 'FAILED' ? true : undefined;
+        });
+        await this.link(held, suffixOf.held!);
+      })(),
+    ]);
+
+    const lastAction = performance.now();
+    await this.waitFor(`convergence of round ${round}`, async () => ((await this.converged([approved, cancelled], profiles, this.supervisor.kills.length > deathsBefore)) ? true : undefined), 90_000);
+    return { batches: { approved, cancelled }, deaths: this.supervisor.kills.length - deathsBefore, profiles, convergeMs: performance.now() - lastAction, serverErrors: [...this.serverErrors] };
+  }
+
+  /** Every batch terminal, every payment where its profile ends, counters equal to a recount, nothing left watched. */
+  private async converged(batchIds: string[], profiles: Map<string, Profile>, hadDeaths: boolean): Promise<boolean> {
+    for (const batchId of batchIds) {
+      const batch = await this.store.getBatch(batchId);
+      if (!batch || (batch.status !== 'COMPLETED' && batch.status !== 'CANCELLED') || batch.cancelPending || batch.recountDue) return false;
+      const census = await this.store.censusPayments(batch);
+      if (paymentStatuses.some((status) => census.counts[status] !== batch.counts[status] || census.amounts[status] !== batch.amounts[status])) return false;
+    }
+    for (const [paymentId, profile] of profiles) {
+      const payment = await this.store.getPayment(parsePaymentId(paymentId)!);
+      if (!endsAsExpected(profile, payment, hadDeaths)) return false;
+    }
+    const watched = await this.store.listWatchedBatches();
+    return !watched.some((batch) => batchIds.includes(batch.batchId));
+  }
+
+  /** The invariants of domain.md over everything the suite did so far; the failures, in words. */
+  async check(results: RoundResult[]): Promise<{ failures: string[]; double: number; lost: number; instructions: number; bookings: number; exhaustedByDeaths: number }> {
+    const failures: string[] = [];
+    let exhaustedByDeaths = 0;
+    const payments = new Map<string, PaymentRecord>();
+    for (const result of results) {
+      for (const batchId of [result.batches.approved, result.batches.cancelled]) {
+        const batch = (await this.store.getBatch(batchId))!;
+        for (const payment of await this.payments(batchId)) payments.set(payment.paymentId, payment);
+        // Counts and amounts equal a recount; the report's totals equal the control totals.
+        const census = await this.store.censusPayments(batch);
+        for (const status of paymentStatuses) {
+          if (batch.counts[status] !== census.counts[status] || batch.amounts[status] !== census.amounts[status]) {
+            failures.push(`${batchId}: ${status} counted ${batch.counts[status]}/${batch.amounts[status]}, recount ${census.counts[status]}/${census.amounts[status]}`);
+          }
+        }
+        const itemCount = paymentStatuses.reduce((sum, status) => sum + census.counts[status], 0);
+        const totalAmount = paymentStatuses.reduce((sum, status) => sum + census.amounts[status], 0);
+        if (itemCount !== batch.control.itemCount || totalAmount !== batch.control.totalAmount) failures.push(`${batchId}: payments ${itemCount}/${totalAmount} != control`);
+        const report = await this.untilAnswered('GET', `/v1/batches/${batchId}/report`, { token: await this.province() });
+        const byStatus = (report.json.totals as { byStatus?: Record<string, { count: number; amount: number }> } | undefined)?.byStatus ?? {};
+        const reported = Object.values(byStatus).reduce((sum, { count, amount }) => ({ count: sum.count + count, amount: sum.amount + amount }), { count: 0, amount: 0 });
+        if (report.status !== 200 || reported.count !== batch.control.itemCount || reported.amount !== batch.control.totalAmount) {
+          failures.push(`${batchId}: report ${report.status} totals ${JSON.stringify(reported)} != control`);
+        }
+      }
+      for (const [paymentId, profile] of result.profiles) {
+        const payment = payments.get(paymentId);
+        const end = expectedEnd[profile];
+        if (!endsAsExpected(profile, payment, result.deaths > 0)) failures.push(`${paymentId} (${profile}): ${payment?.status} ${payment?.reasonCode}, expected ${end.status} ${end.reasonCode}`);
+        else if (payment?.status !== end.status) exhaustedByDeaths++;
+      }
+    }
+
+    // Entitlements: each held by exactly the payment that owns it.
+    const entitlements = await this.scan(this.world.dynamo.tableNames.core, (item) => String(item.pk).startsWith('ENT#'));
+    const holderOf = new Map(entitlements.map((item) => [String(item.pk), String(item.paymentId)]));
+    for (const payment of payments.values()) {
+      const key = `ENT#${payment.personHash}#${payment.programCode}#${payment.period}`;
+      const holds = entitlementHoldingStatuses.includes(payment.status) && payment.status !== 'RECEIVED';
+      if (holds && holderOf.get(key) !== payment.paymentId) failures.push(`${payment.paymentId} (${payment.status}) does not hold its entitlement (held by ${holderOf.get(key)})`);
+      if (!holds && holderOf.get(key) === payment.paymentId) failures.push(`${payment.paymentId} (${payment.status}) still holds its entitlement`);
+    }
+
+    // The provider's side, counted apart from its deduplication: every instruction received, and every booking.
+    const instructions = await this.scan(this.world.dynamo.tableNames.sandboxProvider, (item) => String(item.pk).startsWith('INSTRUCTION#'));
+    const transfers = await this.scan(this.world.dynamo.tableNames.sandboxProvider, (item) => String(item.pk).startsWith('TRANSFER#'));
+    const byPayment = new Map<string, Record<string, unknown>[]>();
+    for (const instruction of instructions) {
+      const reference = String(instruction.reference);
+      const paymentId = parsePaymentId(reference) ? reference : undefined;
+      if (!paymentId) {
+        failures.push(`an instruction names ${reference}, not a payment`);
+        continue;
+      }
+      byPayment.set(paymentId, [...(byPayment.get(paymentId) ?? []), instruction]);
+    }
+    for (const [paymentId, list] of byPayment) {
+      const payment = payments.get(paymentId);
+      const shapes = new Set(list.map((instruction) => `${String(instruction.reference)} ${String(instruction.amount)} ${String(instruction.providerCode)} ${String(instruction.accountNumber)}`));
+      if (shapes.size > 1) failures.push(`${paymentId}: ${list.length} instructions differ (${[...shapes].join(' | ')})`);
+      if (payment && list.some((instruction) => instruction.amount !== payment.amount || instruction.accountNumber !== payment.payout?.accountNumber)) {
+        failures.push(`${paymentId}: an instruction's amount or account is not the payment's`);
+      }
+    }
+    // Per entitlement (person, program, period): at most one transfer booked and accepted.
+    let double = 0;
+    let lost = 0;
+    const acceptedByEntitlement = new Map<string, number>();
+    const acceptedByPayment = new Map<string, number>();
+    for (const transfer of transfers) {
+      if (transfer.accepted !== true) continue;
+      const reference = String(transfer.reference);
+      const payment = payments.get(reference);
+      const bookings = Number(transfer.bookings ?? 1);
+      acceptedByPayment.set(reference, (acceptedByPayment.get(reference) ?? 0) + bookings);
+      if (!payment) continue;
+      const entitlement = `${payment.personHash}|${payment.programCode}|${payment.period}`;
+      acceptedByEntitlement.set(entitlement, (acceptedByEntitlement.get(entitlement) ?? 0) + bookings);
+      // Every transfer the provider accepted is recorded: the payment says so.
+      if (payment.status !== 'PAID' && payment.status !== 'SENT' && payment.status !== 'RETURNED') {
+        lost++;
+        failures.push(`${reference}: the provider accepted it, the payment is ${payment.status}`);
+      }
+    }
+    for (const [entitlement, count] of acceptedByEntitlement) {
+      if (count > 1) {
+        double += count - 1;
+        failures.push(`entitlement ${entitlement.slice(0, 12)}...: ${count} transfers accepted`);
+      }
+    }
+    for (const payment of payments.values()) {
+      if ((payment.status === 'PAID' || payment.status === 'SENT') && (acceptedByPayment.get(payment.paymentId) ?? 0) !== 1) {
+        lost++;
+        failures.push(`${payment.paymentId}: ${payment.status} with ${acceptedByPayment.get(payment.paymentId) ?? 0} accepted transfers`);
+      }
+    }
+    return { failures, double, lost, instructions: instructions.length, bookings: [...acceptedByPayment.values()].reduce((sum, n) => sum + n, 0), exhaustedByDeaths };
+  }
+
+  private async scan(table: string, keep: (item: Record<string, unknown>) => boolean): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start }));
+      items.push(...(page.Items ?? []).filter(keep));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+}
+
