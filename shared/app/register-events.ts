@@ -8,7 +8,7 @@ import { parsePersonalId } from '../domain/personal-id.js';
 import { eventFingerprint, FUNERAL_PROGRAM, isAfterDeath, type DeathEventAnswer, type DeathRegisteredEvent } from '../domain/register-events.js';
 import type { CreateBatchRequest } from '../domain/schemas.js';
 import type { AccountStore } from '../ports/account-store.js';
-import type { BatchStore, PagePosition } from '../ports/batch-store.js';
+import type { BatchStore, CounterDelta, PagePosition } from '../ports/batch-store.js';
 import type { EntitlementStore } from '../ports/entitlement-store.js';
 import type { PopulationRegistry } from '../ports/population-registry.js';
 import type { RegisterEventRecord, RegisterEventStore } from '../ports/register-events.js';
@@ -50,8 +50,6 @@ export interface RegisterEventDependencies {
   registry: PopulationRegistry;
   hash: KeyedHash;
   clock: Clock;
-  /** Counts status moves on their batches and completes what is settled (disbursement's settleCounters). */
-  settleCounters: (moves: Moved[]) => Promise<void>;
   /** Creates (or finds, for the same request) a province's batch, sealed at once: the batch use case's createBatch. */
   createFuneralBatch: (request: CreateBatchRequest) => Promise<BatchRecord>;
 }
@@ -104,6 +102,24 @@ export function createRegisterEventUseCases(deps: RegisterEventDependencies) {
       current = await batches.getPayment(current);
     }
     return 'other';
+  }
+
+  /**
+   * Counts the cancellations on their batches (one update per batch). It does
+   * not complete a batch from a tally: the disbursement worker may have moved
+   * one of these payments (VERIFIED -> QUEUED) without counting it yet, and a
+   * completion now would fix counters that its count then moves again. The
+   * worker's own count completes the batch, or the reconciler does (the batch
+   * is in its watch, put there before the cancel).
+   */
+  async function countMoves(moves: Moved[]): Promise<void> {
+    const byBatch = new Map<string, CounterDelta[]>();
+    for (const moved of moves) {
+      const list = byBatch.get(moved.batchId) ?? [];
+      list.push({ status: moved.from, count: -1, amount: -moved.amount }, { status: moved.to, count: 1, amount: moved.amount });
+      byBatch.set(moved.batchId, list);
+    }
+    for (const [batchId, deltas] of byBatch) await batches.addToCounters(batchId, deltas, clock.now().toISOString());
   }
 
   /** Payment item of the funeral allowance: the arranger as the register knows them, the name as the event gives it (verification compares them). */
@@ -159,7 +175,7 @@ export function createRegisterEventUseCases(deps: RegisterEventDependencies) {
       }
       after = page.next;
     } while (after);
-    if (moves.length > 0) await deps.settleCounters(moves);
+    await countMoves(moves);
 
     await accounts.unlink(personHash, { at: clock.now().toISOString(), by: REGISTER_ACTOR, consentRef: null });
 

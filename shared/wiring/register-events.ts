@@ -5,13 +5,13 @@ import { DynamoEntitlementStore } from '../adapters/dynamodb/entitlement-store.j
 import { DynamoRegisterEventStore } from '../adapters/dynamodb/register-event-store.js';
 import { auditedAccountStore, auditedBatchStore } from '../app/audit.js';
 import { createBatchUseCases } from '../app/batches.js';
-import { createDisbursementUseCases } from '../app/disbursement.js';
 import type { Principal } from '../app/principal.js';
 import { createRegisterEventUseCases, REGISTER_ACTOR } from '../app/register-events.js';
 import { verificationMessagesFor, type VerificationMessage } from '../app/verification.js';
 import { systemClock } from '../domain/dates.js';
 import { createAudit } from './audit.js';
-import { createCore } from './core.js';
+import { createCore, type Core } from './core.js';
+import type { PopulationRegistry } from '../ports/population-registry.js';
 import { workQueue } from './queues.js';
 import { createRegistry } from './registry.js';
 
@@ -23,6 +23,11 @@ import { createRegistry } from './registry.js';
 export async function createRegisterEventContext() {
   const building = createCore();
   const [core, registry] = await Promise.all([building, createRegistry(building)]);
+  return { registerEvents: registerEventUseCasesOver(core, registry), audit: createAudit(core).trail, core };
+}
+
+/** The use case over a core and a register (the reconciler builds it over its own). */
+export function registerEventUseCasesOver(core: Core, registry: PopulationRegistry) {
   const { client, config, hash, cursors } = core;
   const batches = auditedBatchStore(new DynamoBatchStore(client, config.CORE_TABLE_NAME));
   const entitlements = new DynamoEntitlementStore(client, config.CORE_TABLE_NAME);
@@ -38,19 +43,6 @@ export async function createRegisterEventContext() {
     cursors,
     onSubmitted: (batch) => verification.send(verificationMessagesFor(batch)),
   });
-  // Counting and completing only: this context never sends a transfer nor queues one.
-  const disbursement = createDisbursementUseCases({
-    batches,
-    accounts: new DynamoAccountStore(client, config.CORE_TABLE_NAME),
-    entitlements,
-    provider: {
-      send: () => Promise.reject(new Error('Register events do not call providers')),
-      lookup: () => Promise.reject(new Error('Register events do not call providers')),
-    },
-    queue: { send: () => Promise.reject(new Error('Register events do not send to the disbursement queue')) },
-    clock: systemClock,
-    deaths: events,
-  });
   const registerEvents = createRegisterEventUseCases({
     events,
     batches,
@@ -59,7 +51,6 @@ export async function createRegisterEventContext() {
     registry,
     hash,
     clock: systemClock,
-    settleCounters: disbursement.settleCounters,
     createFuneralBatch: async (request) => {
       // The funeral batch is created as a province's own create is, by the register's system actor:
       // any official of the province with batches:approve can then be its checker (a different sub).
@@ -67,5 +58,5 @@ export async function createRegisterEventContext() {
       return (await batchUseCases.createBatch(principal, request)).batch;
     },
   });
-  return { registerEvents, audit: createAudit(core).trail, core };
+  return registerEvents;
 }
