@@ -135,6 +135,42 @@ describe('a death racing the disbursement worker', () => {
     expect((await ledger(world)).map((entry) => entry.reference)).toEqual([target.paymentId]);
   });
 
+  it('an event reading a stale copy (before the claim) while the worker sends: the conditional cancel refuses, nothing at the provider is touched', async () => {
+    const seeded = await seedVerifiedBatch(world, ['paid'], 1);
+    const target = seeded.payments[0]!;
+    let answer: DeathEventAnswer | undefined;
+    // The event's read of the person's payments is as it was before the worker's claim (an index lagging behind).
+    const stale = decorate<BatchStore>(world.batches, {
+      listPaymentsByPerson: async (personHash, query) => {
+        const page = await world.batches.listPaymentsByPerson(personHash, query);
+        return { ...page, items: page.items.map((payment) => ({ ...payment, handOffs: undefined })) };
+      },
+    });
+    const late = createRegisterEventUseCases({
+      events: world.deaths,
+      batches: stale,
+      accounts: world.accounts,
+      entitlements: world.entitlements,
+      registry: { lookup: async () => new Map() },
+      hash,
+      clock: world.clock,
+      createFuneralBatch: () => Promise.reject(new Error('no funeral in these tests')),
+    });
+    const provider = decorate<PaymentProvider>(world.provider, {
+      send: async (instruction) => {
+        answer ??= await late.receive(deathOf(target.personalId));
+        return world.provider.send(instruction);
+      },
+    });
+    const { queue, disbursement } = apps({ provider });
+    await disbursement.approve(approver('hcm-checker'), seeded.batch.batchId);
+    await drain(disbursement, queue);
+
+    expect(answer).toMatchObject({ cancelledPayments: 0, paidAfterDeath: [{ paymentId: target.paymentId }] });
+    expect((await paymentsOf(world, seeded)).get(target.paymentId)).toMatchObject({ status: 'PAID' });
+    expect((await ledger(world)).map((entry) => entry.reference)).toEqual([target.paymentId]);
+  });
+
   it('a later delivery of a payment the event found handed off: the provider never took it, so it is cancelled, not failed', async () => {
     const seeded = await seedVerifiedBatch(world, ['down'], 1); // the sandbox provider fails transiently every time
     const target = seeded.payments[0]!;
