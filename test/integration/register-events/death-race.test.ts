@@ -98,20 +98,22 @@ describe('a death racing the disbursement worker', () => {
     const target = seeded.payments[0]!;
     let answer: DeathEventAnswer | undefined;
     const late = apps();
-    const deaths: DeathMarkers = {
-      deathOf: async (personHash) => {
+    // Right after the claim, before the worker reads the marker.
+    const batches = decorate<BatchStore>(world.batches, {
+      claimHandOff: async (key) => {
+        const claimed = await world.batches.claimHandOff(key);
         answer ??= await late.registerEvents.receive(deathOf(target.personalId));
-        return world.deaths.deathOf(personHash);
+        return claimed;
       },
-    };
-    const { queue, disbursement } = apps({ deaths });
+    });
+    const { queue, disbursement } = apps({ batches });
     await disbursement.approve(approver('hcm-checker'), seeded.batch.batchId);
     await drain(disbursement, queue);
 
+    expect(await ledger(world), 'transfers the provider received').toEqual([]);
+    expect((await paymentsOf(world, seeded)).get(target.paymentId)).toMatchObject({ status: 'CANCELLED', reasonCode: 'DECEASED' });
     // Handed off (claimed) when the event came: not the event's to cancel, listed for the province.
     expect(answer).toMatchObject({ cancelledPayments: 0, paidAfterDeath: [{ paymentId: target.paymentId, status: 'QUEUED' }] });
-    expect((await paymentsOf(world, seeded)).get(target.paymentId)).toMatchObject({ status: 'CANCELLED', reasonCode: 'DECEASED' });
-    expect(await ledger(world)).toEqual([]);
   });
 
   it('the worker read no marker before the event was recorded: the transfer goes, is left as it is, and is flagged', async () => {
@@ -166,9 +168,10 @@ describe('a death racing the disbursement worker', () => {
     await disbursement.approve(approver('hcm-checker'), seeded.batch.batchId);
     await drain(disbursement, queue);
 
-    expect(answer).toMatchObject({ cancelledPayments: 0, paidAfterDeath: [{ paymentId: target.paymentId }] });
-    expect((await paymentsOf(world, seeded)).get(target.paymentId)).toMatchObject({ status: 'PAID' });
+    // The provider took it: the payment records that (not CANCELLED over a transfer that went), and the event lists it.
     expect((await ledger(world)).map((entry) => entry.reference)).toEqual([target.paymentId]);
+    expect((await paymentsOf(world, seeded)).get(target.paymentId), 'the payment the provider took').toMatchObject({ status: 'PAID' });
+    expect(answer).toMatchObject({ cancelledPayments: 0, paidAfterDeath: [{ paymentId: target.paymentId }] });
   });
 
   it('a later delivery of a payment the event found handed off: the provider never took it, so it is cancelled, not failed', async () => {
