@@ -1,4 +1,5 @@
 import { DynamoRegisterEventStore } from '../../shared/adapters/dynamodb/register-event-store.js';
+import type { DeathMarkers } from '../../shared/ports/register-events.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
@@ -146,6 +147,7 @@ export interface Ports {
   accounts?: AccountStore;
   entitlements?: EntitlementStore;
   provider?: PaymentProvider;
+  deaths?: DeathMarkers;
 }
 
 /** The real use cases over the world's adapters, with some ports replaced by decorated ones. */
@@ -157,7 +159,7 @@ export function useCases(world: World, queue: RecordingQueue<DisbursementMessage
     provider: ports.provider ?? world.provider,
     queue,
     clock: world.clock,
-    deaths: world.deaths,
+    deaths: ports.deaths ?? world.deaths,
   });
 }
 
