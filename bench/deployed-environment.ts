@@ -46,6 +46,7 @@ const secretValueById: Record<string, string> = {
   ProviderCallbacks: JSON.stringify({ '970436': 'stand-in-callback-secret-0123', VIETTELMONEY: 'stand-in-callback-secret-0456' }),
   NationalRegistryCredentials: JSON.stringify({ apiKey: 'stand-in-registry-key' }),
   PaymentProviderCredentials: JSON.stringify({ secret: 'stand-in-gateway-secret-0123456789' }),
+  RegisterEvents: JSON.stringify({ secret: 'stand-in-register-secret-0123456789' }),
 };
 
 interface TemplateResource {

@@ -14,7 +14,13 @@
  *    payment by a signed provider callback, links the missing account (the held
  *    payment is released) and waits for COMPLETED;
  * 5. prints the batch summary and the report totals and checks that they
- *    reconcile with the control totals.
+ *    reconcile with the control totals;
+ * 6. death registration (issue 16): a person whose payment of the period waits
+ *    ON_HOLD dies; the sandbox register records it and emits the register's
+ *    signed event (POST /local/population/deaths): the held payment is
+ *    CANCELLED DECEASED, and the funeral allowance to the arranger is prepared
+ *    in a batch of the province, which a second official approves and the
+ *    provider pays.
  *
  * It can run again and again against one server: see `choosePeriod` for why
  * every run uses its own period. No personal ID number is ever printed in full
@@ -71,7 +77,15 @@ const DEMO_CITIZENS: readonly Citizen[] = [
   { personalId: '079039520012', fullName: 'Lâm Văn Tài', dateOfBirth: '1939-08-08', gender: 'M', dateOfDeath: '2001-10-10' },
   { personalId: '079058520013', fullName: 'Mai Văn Phúc', dateOfBirth: '1958-03-21', gender: 'M' },
   { personalId: '079147520014', fullName: 'Ngô Thị Thu Hà', dateOfBirth: '1947-12-01', gender: 'F' },
+  // Step 6 (death registration). Hồ Thị Kim dies in every run: sent again here without a date of death, she is
+  // alive again for the next run's batch (the sandbox register is an upsert); Đỗ Văn Lực arranges her funeral.
+  { personalId: '079146520015', fullName: 'Hồ Thị Kim', dateOfBirth: '1946-02-14', gender: 'F' },
+  { personalId: '079072520016', fullName: 'Đỗ Văn Lực', dateOfBirth: '1972-09-30', gender: 'M' },
 ];
+
+
+const DECEASED: Citizen = { personalId: '079146520015', fullName: 'Hồ Thị Kim', dateOfBirth: '1946-02-14', gender: 'F' };
+const ARRANGER: Citizen = { personalId: '079072520016', fullName: 'Đỗ Văn Lực', dateOfBirth: '1972-09-30', gender: 'M' };
 
 interface AccountLink {
   provider: { type: 'BANK' | 'EWALLET'; code: string };
@@ -695,7 +709,78 @@ export async function runDemo(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     `   ✓ amounts per status add up to the control total: ${statuses.map((status) => `${status} ${vnd(completed.amounts[status] ?? 0)}`).join(' + ')} = ${vnd(batchAmount)} (${completed.control.itemCount} items)`,
   );
   say(`   ✓ every payment ended as expected; ${vnd(paid)} paid out. COMPLETED in ${elapsed()}.`);
+  say('');
+
+  await deathScene(http, { maker, checker, period, batchRef, programCode: file.programCode, elapsed });
   return EXIT_OK;
+}
+
+/** The last day of the month before `period` (YYYY-MM-DD): a death there makes `period` a month after it. */
+function lastDayBefore(period: string): string {
+  const [year, month] = period.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(year, month - 1, 0)).toISOString().slice(0, 10);
+}
+
+/**
+ * 6. Death registration (api.md 1.1, "Events from the population register"):
+ * the deceased's held payment is cancelled, the funeral allowance prepared,
+ * approved by a second official and paid to the arranger's linked account.
+ */
+async function deathScene(
+  http: Http,
+  context: { maker: string; checker: string; period: string; batchRef: string; programCode: string; elapsed: () => string },
+): Promise<void> {
+  const { maker, checker, period, elapsed } = context;
+  say('6. Death registration reaches payments');
+  const dateOfDeath = lastDayBefore(period);
+  const held = await http<Batch>('POST', '/v1/batches', {
+    token: maker,
+    expect: [201],
+    json: {
+      batchRef: `${context.batchRef}-D`,
+      provinceCode: PROVINCE,
+      programCode: context.programCode,
+      period,
+      control: { itemCount: 1, totalAmount: 500_000 },
+      payments: [{ paymentRef: 'DEMO-D1', personalId: DECEASED.personalId, fullName: DECEASED.fullName, dateOfBirth: DECEASED.dateOfBirth, gender: DECEASED.gender, amount: 500_000 }],
+    },
+  });
+  const heldId = held.body.batchId;
+  await waitForBatch(http, maker, heldId, 'verification', (batch) => batch.status === 'AWAITING_APPROVAL', { timeoutMs: 60_000, everyMs: 200 });
+  await http('POST', `/v1/batches/${heldId}/approve`, { token: checker });
+  await waitForBatch(http, maker, heldId, 'the hold', (batch) => (batch.counts.ON_HOLD ?? 0) === 1, { timeoutMs: 60_000, everyMs: 200 });
+  const before = [...(await listPayments(http, maker, heldId)).values()][0];
+  say(`   ${maskPersonalId(DECEASED.personalId)} ${DECEASED.fullName}: payment for ${period} ${before?.status ?? '?'} ${before?.reasonCode ?? ''} (no account linked yet).`);
+
+  // The arranger links an account, then the register records the death and emits its signed event.
+  const arrangerToken = await localToken(http, { role: 'beneficiary', personalId: ARRANGER.personalId });
+  const linked = await http<{ accountNumberMasked: string }>('PUT', `/v1/accounts/${ARRANGER.personalId}`, {
+    token: arrangerToken,
+    json: { provider: { type: 'BANK', code: '970436' }, accountNumber: '0451007788', accountName: ARRANGER.fullName },
+  });
+  say(`   ${maskPersonalId(ARRANGER.personalId)} ${ARRANGER.fullName} (who will arrange the funeral) has account 970436 ${linked.body.accountNumberMasked}.`);
+  const ops = await localToken(http, { role: 'ops', sub: 'demo-register-clerk' });
+  const recorded = await http<{ eventId: string; answer: { cancelledPayments: number; funeralAllowance: { batchId: string } | null } }>('POST', '/local/population/deaths', {
+    token: ops,
+    json: { personalId: DECEASED.personalId, dateOfDeath, funeral: { arrangerPersonalId: ARRANGER.personalId, arrangerName: ARRANGER.fullName, provinceCode: PROVINCE } },
+  });
+  const { answer } = recorded.body;
+  say(`   The register records the death on ${dateOfDeath} and emits ${recorded.body.eventId} (signed POST /v1/register-events):`);
+  say(`   cancelled payments ${answer.cancelledPayments}; funeral allowance batch ${answer.funeralAllowance?.batchId ?? 'none'}.`);
+  const after = [...(await listPayments(http, maker, heldId)).values()][0];
+  if (after?.status !== 'CANCELLED' || after.reasonCode !== 'DECEASED') {
+    throw new DemoError(`the held payment is ${after?.status ?? 'MISSING'} ${after?.reasonCode ?? ''}, expected CANCELLED DECEASED`, EXIT_UNEXPECTED);
+  }
+  say(`   ✓ the held payment for ${period} is now ${after.status} ${after.reasonCode}; the month of death itself stays owed.`);
+
+  const funeralId = answer.funeralAllowance?.batchId;
+  if (!funeralId) throw new DemoError('the death event prepared no funeral allowance', EXIT_UNEXPECTED);
+  const waiting = await waitForBatch(http, maker, funeralId, 'the funeral batch', (batch) => batch.status === 'AWAITING_APPROVAL', { timeoutMs: 60_000, everyMs: 200 });
+  say(`   Funeral allowance: batch ${waiting.batchId} · ${waiting.programCode} · ${vnd(waiting.control.totalAmount)} · ${waiting.status} (created by ${waiting.createdBy}, the arranger verified: ${countsLine(waiting)}).`);
+  await http('POST', `/v1/batches/${funeralId}/approve`, { token: checker });
+  const paid = await waitForBatch(http, maker, funeralId, 'the funeral allowance', (batch) => batch.status === 'COMPLETED', { timeoutMs: 60_000, everyMs: 500 });
+  if ((paid.amounts.PAID ?? 0) !== waiting.control.totalAmount) throw new DemoError(`the funeral allowance ended ${countsLine(paid)}`, EXIT_UNEXPECTED);
+  say(`   ✓ approved by a second official and paid to the arranger's account: ${vnd(paid.amounts.PAID ?? 0)} PAID, ${paid.status} in ${elapsed()}.`);
 }
 
 async function main(): Promise<void> {

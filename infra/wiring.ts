@@ -157,6 +157,21 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
     memorySize: 1024,
     timeoutSeconds: 29,
   },
+  // Signed events of the population register (no JWT: HMAC with the register's
+  // secret). Claims the eventId and writes the death marker (conditional
+  // PutItem), cancels the deceased's unsent payments (UpdateItem), gives their
+  // entitlements back (DeleteItem), closes the account link (DeleteItem,
+  // UpdateItem of its history), and creates the funeral batch as a province's
+  // create does (PutItem, BatchWriteItem of its one payment), whose seal queues its verification.
+  // Looks the funeral's arranger up in the register.
+  'register-events': {
+    tables: { core: 'readWriteDelete', audit: 'append' },
+    populationRegistry: true,
+    secrets: ['pepper', 'registerEvents'],
+    sendsTo: ['verification'],
+    memorySize: 1024,
+    timeoutSeconds: 29,
+  },
 };
 
 /**
@@ -185,6 +200,15 @@ export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
     paymentProvider: true,
     secrets: ['pepper'],
     sendsTo: ['disbursement'],
+  },
+  // The population register's events pushed to a queue (SQS or EventBridge):
+  // the same use case and permissions as the signed route, without its secret
+  // (the queue's policy authenticates the sender).
+  registerEvents: {
+    tables: { core: 'readWriteDelete', audit: 'append' },
+    populationRegistry: true,
+    secrets: ['pepper'],
+    sendsTo: ['verification'],
   },
 };
 
@@ -219,8 +243,12 @@ export const deadLetterConsumerWiring: Partial<Record<QueueKey, FunctionWiring>>
  * being conditional).
  */
 export const reconcilerFunction = 'reconciler';
+// It also finishes register events whose delivery died (shared/app/register-events.ts): the death
+// marker and the funeral batch (PutItem, BatchWriteItem), the account link (DeleteItem), and the
+// arranger's register lookup.
 export const reconcilerWiring: FunctionWiring = {
-  tables: { core: 'readUpdateDelete', audit: 'append' },
+  tables: { core: 'readWriteDelete', audit: 'append' },
+  populationRegistry: true,
   secrets: ['pepper'],
   sendsTo: ['verification', 'disbursement'],
   memorySize: 1024,
@@ -275,6 +303,8 @@ export const unauthenticatedRouteReasons: Partial<Record<OperationId, string>> =
     'GET /v1/openapi.json is public by the API contract (api.md): the published OpenAPI document of the API, no data.',
   providerCallback:
     "POST /v1/provider-callbacks/{providerCode} is called by payment providers' servers, which hold no token of our identity provider: the handler authenticates every request by its HMAC-SHA256 signature (x-signature over x-timestamp and the raw body, with that provider's shared secret from Secrets Manager) before reading it, and answers 401 changing nothing when the signature is wrong or the timestamp is more than 300 s off (api.md).",
+  receiveRegisterEvent:
+    "POST /v1/register-events is called by the national population register's servers, which hold no token of our identity provider: the handler authenticates every request by its HMAC-SHA256 signature (x-signature over x-timestamp and the raw body, with the register's shared secret from Secrets Manager) before reading it, and answers 401 changing nothing when the signature is wrong or the timestamp is more than 300 s off (api.md 1.1).",
 };
 
 /**

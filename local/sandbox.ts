@@ -20,6 +20,7 @@ import { startLocalQueues, type LocalQueues, type QueueRequestStats } from './qu
 // --- end local SQS
 // --- sandbox population register: import
 import { startLocalPopulation } from './population.js';
+import { localDeathsRoute } from './deaths.js';
 // --- end sandbox population register
 
 export interface SandboxOptions {
@@ -142,6 +143,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     return loaded;
   };
 
+  let selfUrl = '';
   const authority = await LocalAuthority.create(LOCAL_ISSUER, data ? { keyFile: data.signingKey } : {});
   const localRoutes: LocalRoute[] = [
     {
@@ -153,6 +155,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       },
     },
     population.route, // --- sandbox population register: POST /local/population
+    // --- death registration: POST /local/population/deaths (records it, then emits the register's signed event to this server)
+    localDeathsRoute({ registry: population.registry, authority, serverUrl: () => selfUrl }),
   ];
 
   const server = createLocalHttpServer({
@@ -174,6 +178,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://localhost:${port}`;
+  selfUrl = `http://127.0.0.1:${port}`;
   // --- local SQS: one poller per queue whose consumer handler exists (checked now; handlers load in the background)
   const consumerClient = createSqsClient(queues.endpoint);
   const consumers = startLocalConsumers(

@@ -66,6 +66,20 @@ export const secretDefinitions = {
       'Each value is a shared secret agreed with one payment provider, which signs its settlement callbacks with it: a new value only works once that provider has installed it too, so rotation is a coordinated exchange with each provider, done by operators (put-secret-value with the old and new secret agreed), not something a rotation function can do alone (docs/deploy.md).',
   },
   /**
+   * The population register's signing secret for its events (POST
+   * /v1/register-events, api.md 1.1): JSON `{ "secret": "<at least 16
+   * characters>" }`, read by `register-events` (shared/config/register-secret.ts).
+   * Created as `{}` (every event refused with 401) and filled by operators.
+   */
+  registerEvents: {
+    id: 'RegisterEvents',
+    envVar: 'REGISTER_SECRET_ARN',
+    description: 'Signing secret of the population register\'s events, JSON {"secret": "<shared secret>"}. Created as {} and filled by operators (docs/deploy.md).',
+    value: 'operatorJson',
+    noRotationReason:
+      'A shared secret agreed with the national population register, which signs its events with it: a new value works only once the register has installed it too, so rotation is a coordinated exchange done by operators, not something a rotation function can do alone (docs/deploy.md).',
+  },
+  /**
    * Credentials of the national population register (data-sharing platform):
    * JSON `{ "apiKey": "..." }` or `{ "bearerToken": "..." }`, read by the
    * functions that look people up (shared/adapters/population/national-registry.ts).

@@ -12,6 +12,8 @@ import { ConditionFailed, type BatchStore, type CounterDelta, type PagePosition,
 import type { EntitlementStore } from '../ports/entitlement-store.js';
 import type { PaymentProvider, TransferOutcome } from '../ports/payment-provider.js';
 import type { WorkQueue } from '../ports/work-queue.js';
+import type { DeathMarkers } from '../ports/register-events.js';
+import { isAfterDeath } from '../domain/register-events.js';
 
 /** A payment to disburse, as a message names it: keys only (a keyed hash, never the personal ID). */
 export interface PaymentToSend {
@@ -48,6 +50,8 @@ export interface DisbursementDependencies {
   provider: PaymentProvider;
   queue: WorkQueue<DisbursementMessage>;
   clock: Clock;
+  /** Death markers written by register events: read at every hand-off (docs/decisions.md 131). */
+  deaths: DeathMarkers;
 }
 
 /** What happened to one payment, for the batch's counters. */
@@ -117,7 +121,7 @@ const keyOf = (paymentId: string): PaymentKey => {
 };
 
 export function createDisbursementUseCases(deps: DisbursementDependencies) {
-  const { batches, accounts, entitlements, provider, queue, clock } = deps;
+  const { batches, accounts, entitlements, provider, queue, clock, deaths } = deps;
 
   /** What a unit of work did: status moves (for the counters) and batches to look at once it is done. */
   interface Work {
@@ -127,7 +131,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
   const newWork = (): Work => ({ moves: [], batchIds: new Set() });
 
   /** A status write guarded by the lifecycle (narrowed to `only`, the status just read), releasing the entitlement of a payment that gives it up. */
-  async function move(payment: PaymentRecord, only: PaymentStatus[], to: PaymentStatus, reasonCode: FailureReasonCode | 'NO_LINKED_ACCOUNT' | null, set?: Parameters<BatchStore['transitionPayment']>[3]['set']) {
+  async function move(payment: PaymentRecord, only: PaymentStatus[], to: PaymentStatus, reasonCode: FailureReasonCode | 'NO_LINKED_ACCOUNT' | 'DECEASED' | null, set?: Parameters<BatchStore['transitionPayment']>[3]['set']) {
     const moved = await batches.transitionPayment(payment, allowedFrom('payment', to, only), to, { reasonCode, at: clock.now().toISOString(), ...(set ? { set } : {}) });
     if (moved && (to === 'FAILED' || to === 'REJECTED' || to === 'CANCELLED')) {
       await entitlements.release({ personHash: payment.personHash, programCode: payment.programCode, period: payment.period, paymentId: payment.paymentId });
@@ -196,6 +200,18 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     }
     if (current.status !== 'QUEUED') return repairAfterRedelivery(current); // sent, settled or failed already
 
+    // The hand-off: claimed first (a death event cancels a QUEUED payment only while it has no claim),
+    // then the death marker read. Whichever of the claim and the event's marker comes first, nothing for
+    // a period after a recorded death reaches the provider (docs/decisions.md 131).
+    const claimed = await batches.claimHandOff(current);
+    if (!claimed) {
+      // Not QUEUED any more: cancelled by a death event, or another delivery got there first.
+      const again = await batches.getPayment(current);
+      return again ? repairAfterRedelivery(again) : undefined;
+    }
+    current = claimed;
+    if (await stoppedByDeath(current, work)) return undefined;
+
     const payout = current.payout;
     if (!payout) throw new Error('A queued payment has no payout account');
     // The provider deduplicates by reference: a crash after this call and a redelivery send the same
@@ -226,6 +242,30 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
       await entitlements.release({ personHash: payment.personHash, programCode: payment.programCode, period: payment.period, paymentId: payment.paymentId });
     }
     return undefined;
+  }
+
+  /**
+   * A QUEUED payment (its hand-off claimed) of a person whose death is recorded,
+   * for a period after the month of death: CANCELLED DECEASED, and true. An
+   * earlier hand-off (a redelivery) may have reached the provider: what the
+   * provider knows is recorded instead (and flagged for the province).
+   */
+  async function stoppedByDeath(payment: PaymentRecord, work: Work): Promise<boolean> {
+    const death = await deaths.deathOf(payment.personHash);
+    if (!death || !isAfterDeath(payment.period, death.dateOfDeath)) return false;
+    if ((payment.handOffs ?? 1) > 1) {
+      const known = await provider.lookup(payment.paymentId);
+      if (known) {
+        const recorded = await recordOutcome(payment, known);
+        if (recorded) work.moves.push(recorded);
+        await batches.flagPaidAfterDeath(payment, death.dateOfDeath);
+        return true;
+      }
+    }
+    if (await move(payment, ['QUEUED'], 'CANCELLED', 'DECEASED')) {
+      work.moves.push({ batchId: payment.batchId, from: 'QUEUED', to: 'CANCELLED', amount: payment.amount });
+    }
+    return true;
   }
 
   /** A released held payment makes a COMPLETED batch APPROVED again until it settles. */
@@ -398,6 +438,12 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
         if (known) {
           const moved = await recordOutcome(payment, known);
           if (moved) work.moves.push(moved);
+          return;
+        }
+        // Never taken, and its beneficiary died before its period: CANCELLED DECEASED rather than FAILED.
+        const death = await deaths.deathOf(payment.personHash);
+        if (death && isAfterDeath(payment.period, death.dateOfDeath)) {
+          if (await move(payment, ['QUEUED'], 'CANCELLED', 'DECEASED')) work.moves.push({ batchId: payment.batchId, from: 'QUEUED', to: 'CANCELLED', amount: payment.amount });
           return;
         }
         if (await move(payment, ['QUEUED'], 'FAILED', 'RETRIES_EXHAUSTED')) {

@@ -51,6 +51,7 @@ export const repairKinds = [
   'completed',
   'counters-recounted',
   'entitlements-released',
+  'register-event-finished',
 ] as const;
 export type RepairKind = (typeof repairKinds)[number];
 
@@ -76,6 +77,8 @@ export interface RepairDependencies {
   disbursementQueue: WorkQueue<DisbursementMessage>;
   clock: Clock;
   settings: RepairSettings;
+  /** Register events left PENDING by a delivery that died (shared/app/register-events.ts); absent where none arrive. */
+  registerEvents?: { resumePending(quietBefore: string): Promise<number> };
 }
 
 const sameCounters = (batch: BatchRecord, census: Census) =>
@@ -226,6 +229,10 @@ export function createRepairUseCases(deps: RepairDependencies) {
       const watched = await batches.listWatchedBatches();
       const repairs: Repair[] = [];
       let examined = 0;
+      // Register events first: finishing one can cancel payments of the batches looked at next.
+      // Quiet as batches are: received longer ago than any delivery runs (or any time, after a restart).
+      const resumed = (await deps.registerEvents?.resumePending(options.nothingInFlight === true ? now.toISOString() : ago(now, settings.quietMs))) ?? 0;
+      if (resumed > 0) repairs.push({ batchId: '', kind: 'register-event-finished', count: resumed });
       for (const batch of watched) {
         if (await repairBatch(batch, now, options.nothingInFlight === true, repairs)) examined++;
       }

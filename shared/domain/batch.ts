@@ -113,6 +113,10 @@ export interface PaymentRecord {
   history: PaymentHistoryEntry[];
   createdAt: string;
   updatedAt: string;
+  /** Hand-offs to the provider claimed by the disbursement worker (absent before the first). */
+  handOffs?: number | undefined;
+  /** The date of death, on a payment that reached the provider for a period after its beneficiary died. */
+  paidAfterDeath?: string | undefined;
 }
 
 /** Positions per chunk in `seq` (chunks hold at most 5,000 payments). */

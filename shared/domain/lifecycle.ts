@@ -72,6 +72,10 @@ export const paymentTransitions: readonly Transition<PaymentStatus>[] = [
   { from: 'SENT', to: 'PAID', cause: 'settled' },
   { from: 'SENT', to: 'FAILED', cause: 'failed' },
   { from: 'PAID', to: 'RETURNED', cause: 'returned' },
+  // A death registered (issue 16): a payment not yet handed to the provider, for a period after the
+  // month of death, is CANCELLED DECEASED (held, or queued and not yet handed off; docs/decisions.md 130-).
+  { from: 'ON_HOLD', to: 'CANCELLED', cause: 'deceased' },
+  { from: 'QUEUED', to: 'CANCELLED', cause: 'deceased' },
 ];
 
 export const batchTransitions: readonly Transition<BatchStatus>[] = [

@@ -150,11 +150,13 @@ export interface UnitOfWork {
   unit<T>(who: { actor: string; requestId: string; action: string }, work: () => Promise<T>): Promise<T>;
 }
 
-/** Who acts: the token's subject, or for a signed provider callback the provider (its signature was checked). */
+/** Who acts: the token's subject, or for a signed callback the provider or the register (its signature was checked). */
 function actorOf(request: ApiRequest): string {
   if (request.principal) return request.principal.sub;
   const providerCode = request.event.pathParameters?.providerCode;
-  return request.route.auth === 'signature' && providerCode ? `provider:${providerCode}` : 'anonymous';
+  if (request.route.auth === 'signature' && providerCode) return `provider:${providerCode}`;
+  // The other signed route: the population register's events (signed with the register's secret).
+  return request.route.auth === 'signature' ? 'register:population' : 'anonymous';
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   resourceIdSchema,
   unlinkAccountQuerySchema,
 } from '../domain/schemas.js';
+import { deathRegisteredEventSchema } from '../domain/register-events.js';
 import { corsPolicy } from './cors.js';
 import { BEARER_REALM, PROBLEM_CONTENT_TYPE } from './problem.js';
 import { routes, type OperationId, type RouteDefinition } from './routes.js';
@@ -46,6 +47,20 @@ const callbackResultSchema = z
     transfer: z.object({ transferRef: z.string(), status: z.string(), reasonCode: z.string().nullable(), updatedAt: z.iso.datetime() }),
   })
   .meta({ id: 'ProviderCallbackResult', description: 'The transfer as the system records it after the callback; nothing about the person.' });
+
+const registerEventAnswerSchema = z
+  .object({
+    eventId: z.string(),
+    cancelledPayments: z.int().min(0).meta({ description: "The deceased's payments for periods after the month of death that are CANCELLED DECEASED (nothing of them had been handed to a provider)." }),
+    funeralAllowance: z
+      .object({ batchId: z.string() })
+      .nullable()
+      .meta({ description: 'The batch of the province holding the funeral allowance to the arranger, waiting for approval; null without `funeral`.' }),
+    paidAfterDeath: z
+      .array(z.object({ paymentId: z.string(), batchId: z.string(), provinceCode: z.string(), status: z.string() }))
+      .meta({ description: 'Payments for periods after the death that had already been handed to a provider (QUEUED and handed off, SENT, PAID): left as they are and flagged for their province.' }),
+  })
+  .meta({ id: 'RegisterEventAnswer', description: 'What the event did; the same answer for the same eventId. Keys only: no personal data.' });
 
 const appendResultSchema = z
   .object({ accepted: z.int().min(0), alreadyStored: z.int().min(0), batch: batchSchema })
@@ -216,6 +231,13 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
       'No token: signed with x-timestamp (unix seconds) and x-signature (hex HMAC-SHA256 of timestamp + "." + raw body, with the provider\'s shared secret). Bad signature or a timestamp more than 300 s away: 401. Repeated: 200, no change. Backwards from a terminal state: 409 CONFLICT. A transfer this provider was not sent: 404.',
     body: { [JSON_TYPE]: providerCallbackSchema },
     responses: { 200: { description: 'Applied (or already applied): the transfer as the system now records it, nothing about the person.', content: { [JSON_TYPE]: callbackResultSchema } } },
+    problems: { 409: ['CONFLICT'] },
+  },
+  receiveRegisterEvent: {
+    description:
+      "No token: signed by the population register as provider callbacks are (x-timestamp, x-signature = hex HMAC-SHA256 of timestamp + \".\" + raw body) with the register's secret (locally LOCAL_REGISTER_SECRET, default local-register-secret). Bad signature or a timestamp more than 300 s away: 401, nothing changed. A DEATH_REGISTERED event: the deceased's payments not yet sent (RECEIVED, VERIFIED, ON_HOLD, QUEUED not yet handed to the provider) for periods after the month of death become CANCELLED DECEASED, the account link is closed (history kept), payments already handed over are listed in paidAfterDeath; with `funeral`, a FUNERAL_ALLOWANCE payment to the arranger is prepared in a batch of the province that waits for approval. The same eventId again: 202 with the same answer, nothing changed; the same eventId with another content: 409 CONFLICT. A date of death in the future: 422.",
+    body: { [JSON_TYPE]: deathRegisteredEventSchema },
+    responses: { 202: { description: 'Applied (or applied before, for the same eventId).', content: { [JSON_TYPE]: registerEventAnswerSchema } } },
     problems: { 409: ['CONFLICT'] },
   },
   getPayment: {
@@ -402,6 +424,7 @@ const tagDescriptions: Record<string, string> = {
   'Provincial systems': "A province's batches: create, upload, seal, read, report, audit, approve (a second official), cancel; and one payment.",
   Beneficiaries: "A person's own payments and social security account, and the account routes a province uses for the people in its care.",
   'Payment providers': 'Settlement callbacks from banks and mobile-money operators, signed with HMAC.',
+  'Population register': "Events of the national population register (a death registered), signed with HMAC with the register's secret.",
 };
 
 export interface OpenApiOptions {

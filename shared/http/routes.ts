@@ -21,7 +21,7 @@ export interface RouteDefinition {
   /**
    * `none`: public. `jwt`: a valid token (API Gateway's JWT authorizer when
    * deployed, the local server's verifier locally); handlers check scopes.
-   * `signature`: provider callbacks, authenticated by HMAC in the handler.
+   * `signature`: provider callbacks and register events, authenticated by HMAC in the handler.
    */
   auth: 'none' | 'jwt' | 'signature';
   /** Any one of these scopes grants access; empty means any valid token. */
@@ -250,6 +250,16 @@ export const routes = [
     scopes: [],
     summary: 'Settlement report from a payment provider (HMAC-signed)',
     tag: 'Payment providers',
+  },
+  {
+    operationId: 'receiveRegisterEvent',
+    method: 'POST',
+    path: '/v1/register-events',
+    functionName: 'register-events',
+    auth: 'signature',
+    scopes: [],
+    summary: 'An event of the population register (HMAC-signed): a death registered',
+    tag: 'Population register',
   },
 ] as const satisfies readonly RouteDefinition[];
 

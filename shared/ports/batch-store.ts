@@ -21,6 +21,8 @@ export interface PaymentChange {
   at: string;
   /** Other attributes set in the same write (name-match kind, duplicate holder, account). */
   set?: Partial<Pick<PaymentRecord, 'nameMatch' | 'duplicateOf' | 'account' | 'payout'>>;
+  /** Only if the disbursement worker has not claimed the payment's hand-off (`claimHandOff`): a death event's cancel. */
+  unlessHandedOff?: boolean;
 }
 
 export interface CounterDelta {
@@ -158,6 +160,19 @@ export interface BatchStore {
    * undefined when there was nothing to add.
    */
   addToCounters(batchId: string, deltas: CounterDelta[], now: string, rejections?: Partial<Record<ReasonCode, number>>): Promise<BatchRecord | undefined>;
+
+  /**
+   * The disbursement worker's claim, just before it calls the provider: counts
+   * a hand-off on a QUEUED payment (`handOffs`, 1 on the first). Returns the
+   * payment after it, or undefined when it is not QUEUED any more. A death
+   * event cancels a QUEUED payment only while it has no hand-off
+   * (`unlessHandedOff`), and the worker reads the death marker after its claim:
+   * so whichever write comes first, a payment for a period after a recorded
+   * death is never sent (docs/decisions.md 131).
+   */
+  claimHandOff(key: PaymentKey): Promise<PaymentRecord | undefined>;
+  /** Marks a payment that reached the provider for a period after its beneficiary's death (listed for its province). */
+  flagPaidAfterDeath(key: PaymentKey, dateOfDeath: string): Promise<void>;
 
   /** A person's payments, newest first (any batch, any province). */
   listPaymentsByPerson(personHash: string, query: { limit: number; after?: PagePosition | undefined }): Promise<Page<PaymentRecord>>;

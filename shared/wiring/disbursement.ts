@@ -1,6 +1,7 @@
 import { DynamoAccountStore } from '../adapters/dynamodb/account-store.js';
 import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
 import { DynamoEntitlementStore } from '../adapters/dynamodb/entitlement-store.js';
+import { DynamoRegisterEventStore } from '../adapters/dynamodb/register-event-store.js';
 import { auditedBatchStore } from '../app/audit.js';
 import { createDisbursementUseCases, type DisbursementMessage } from '../app/disbursement.js';
 import { systemClock } from '../domain/dates.js';
@@ -36,6 +37,7 @@ export async function createDisbursementContext(options: { provider?: (core: Cor
         ? { send: () => Promise.reject(new Error('This function does not send to the disbursement queue')) }
         : workQueue<DisbursementMessage>('disbursement'),
     clock: systemClock,
+    deaths: new DynamoRegisterEventStore(core.client, core.config.CORE_TABLE_NAME),
   });
   return { disbursement, batches, audit: createAudit(core).trail, core };
 }

@@ -11,6 +11,8 @@ import { systemClock } from '../domain/dates.js';
 import { createAudit } from './audit.js';
 import { createCore } from './core.js';
 import { workQueue } from './queues.js';
+import { registerEventUseCasesOver } from './register-events.js';
+import { createRegistry } from './registry.js';
 
 /** The reconciler's timing, in seconds (the stack derives them from the queues' and functions' timeouts; docs/decisions.md). */
 const repairConfigSchema = z.object({
@@ -21,7 +23,8 @@ const repairConfigSchema = z.object({
 
 /** Composition root of the reconciler (deployed: a scheduled function; locally: a timer of the local server). */
 export async function createRepairContext() {
-  const core = await createCore();
+  const building = createCore();
+  const [core, registry] = await Promise.all([building, createRegistry(building)]);
   const config = loadConfig(repairConfigSchema);
   const repair = createRepairUseCases({
     batches: auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME)),
@@ -30,6 +33,8 @@ export async function createRepairContext() {
     verificationQueue: workQueue<VerificationMessage>('verification'),
     disbursementQueue: workQueue<DisbursementMessage>('disbursement'),
     clock: systemClock,
+    // Register events whose delivery died part way (issue 16): finished by the same use case.
+    registerEvents: registerEventUseCasesOver(core, registry),
     settings: {
       quietMs: config.REPAIR_QUIET_SECONDS * 1000,
       redriveAfterMs: config.REPAIR_REDRIVE_AFTER_SECONDS * 1000,

@@ -279,6 +279,15 @@ const matrix: Record<OperationId, Row> = {
       };
     },
   },
+  receiveRegisterEvent: {
+    // Signature-authenticated (the register's secret): a bearer token is irrelevant; a wrong signature is 401 for all.
+    expected: everyone(401),
+    request: (world) => {
+      const json = { eventId: `matrix-${Date.now()}`, type: 'DEATH_REGISTERED', personalId: world.x.personalId, dateOfDeath: '2026-01-01', registeredAt: new Date().toISOString() };
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      return { json, headers: { 'x-timestamp': timestamp, 'x-signature': callbackSignature('not-the-register-secret', timestamp, JSON.stringify(json)) } };
+    },
+  },
 };
 
 let server: RunningServer;

@@ -42,6 +42,8 @@ describe('npm run demo', () => {
       expect(proxy.violations, 'answers to the demo off openapi.json').toEqual([]);
       expect(output).toContain('COMPLETED');
       expect(output).toContain('✓ amounts per status add up to the control total');
+      expect(output).toMatch(/✓ the held payment for \d{4}-\d{2} is now CANCELLED DECEASED/);
+      expect(output).toContain('10,000,000 VND PAID');
       expect(output).not.toMatch(/(?<!\d)\d{12}(?!\d)/);
     }
   }, 150_000);

@@ -26,6 +26,7 @@
 // First: the logger's level is fixed when its module loads.
 import '../support/debug-logging.js';
 import { DynamoDBClient, ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,9 +65,10 @@ const hai = person('066', 'Đặng Thị Hải', '1952-11-11', 'F', 410_007); //
 const unknown = person('079', 'Ngô Thị Xuân', '1970-01-01', 'F', 410_008); // not in the register: ID_NOT_FOUND
 // Digits 5-6 say 1971, the birth date 1970: INVALID_ID offline.
 const inconsistentId = makePersonalId({ prefix: '079', gender: 'F', birthYear: 1971, serial: 410_009 });
+const khanh = person('079', 'Trịnh Văn Khánh', '1947-07-07', 'M', 410_011); // arranges Bình's funeral (issue 16): allowance paid to his account
 // Only ever sent in bad input.
 const stranger = makePersonalId({ prefix: '031', gender: 'M', birthYear: 1966, serial: 410_010 });
-const usedIds = [anh, binh, cuc, dung, em, giang, hai, unknown].map((who) => who.personalId).concat(inconsistentId, stranger);
+const usedIds = [anh, binh, cuc, dung, em, giang, hai, unknown, khanh].map((who) => who.personalId).concat(inconsistentId, stranger);
 
 const accounts = {
   anh: '00112233447890',
@@ -74,6 +76,7 @@ const accounts = {
   cuc: '00112233463210',
   giang: '00112233479999',
   hai: '00112233480000',
+  khanh: '00112233496666',
 };
 
 const PLANTED = 'PLANTED-SELF-CHECK';
@@ -136,6 +139,12 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+function registerEvent(label: string, body: Record<string, unknown>, key = 'local-register-secret', at = Math.floor(Date.now() / 1000)) {
+  const raw = JSON.stringify(body);
+  const timestamp = String(at);
+  return http(label, 'POST', '/v1/register-events', { raw, headers: { 'x-timestamp': timestamp, 'x-signature': callbackSignature(key, timestamp, raw) } });
 }
 
 function signedCallback(label: string, body: Record<string, unknown>, key = sandbox.providerSecret) {
@@ -301,7 +310,7 @@ describe('personal ID numbers stay out of logs, errors, queues, keys and metrics
     const asCuc = await token({ role: 'beneficiary', personalId: cuc.personalId, sub: 'cuc' });
     const asGiang = await token({ role: 'beneficiary', personalId: giang.personalId, sub: 'giang' });
     const asHai = await token({ role: 'beneficiary', personalId: hai.personalId, sub: 'hai' });
-    await expectStatus(http('register people', 'POST', '/local/population', { json: { citizens: [anh, binh, cuc, dung, em, giang, hai] } }), 200);
+    await expectStatus(http('register people', 'POST', '/local/population', { json: { citizens: [anh, binh, cuc, dung, em, giang, hai, khanh] } }), 200);
 
     // Act: a batch in two chunks (JSON, then CSV), people the verification rejects among them.
     const chunk1 = [item('P-ANH', anh), item('P-BINH', binh), item('P-CUC', cuc), item('P-DUNG', dung), item('P-GIANG', giang)];
@@ -409,6 +418,52 @@ describe('personal ID numbers stay out of logs, errors, queues, keys and metrics
     ];
     const provokedAnswers = await Promise.all(provoked.map(async ([answer, status]) => [await answer, status] as const));
 
+    // Death registration (issue 16): Bình dies after his payment was sent; Khánh arranges the funeral. The signed
+    // event over HTTP, refused ones with IDs in them, a replay, the funeral batch verified, approved and paid, the
+    // local deaths route (ops), and the register pushing an event to its queue (an EventBridge envelope).
+    const asKhanh = await token({ role: 'beneficiary', personalId: khanh.personalId, sub: 'khanh' });
+    const ops = await token({ role: 'ops', sub: 'ops-1' });
+    await expectStatus(http('link khanh', 'PUT', `/v1/accounts/${khanh.personalId}`, { token: asKhanh, json: linkBody(khanh, accounts.khanh) }), 200);
+    const death = { eventId: 'pd-death-1', type: 'DEATH_REGISTERED', personalId: binh.personalId, dateOfDeath: '2026-11-10', registeredAt: '2026-11-11T02:00:00Z', funeral: { arrangerPersonalId: khanh.personalId, arrangerName: khanh.fullName, provinceCode: '79' } };
+    const registered = await expectStatus(registerEvent('death event', death), 202);
+    await expectStatus(registerEvent('death event replayed', death), 202);
+    const deathErrors: [Promise<Answer>, number][] = [
+      [registerEvent('death event, another content', { ...death, dateOfDeath: '2026-11-09' }), 409],
+      [registerEvent('death event, wrong secret', { ...death, eventId: 'pd-death-2' }, 'not-the-register-secret'), 401],
+      [registerEvent('death event, stale', { ...death, eventId: 'pd-death-3' }, undefined, Math.floor(Date.now() / 1000) - 400), 401],
+      [registerEvent('death event, bad body', { ...death, eventId: 'pd-death-4', personalId: `${stranger}9`, funeral: { arrangerPersonalId: stranger.slice(2), arrangerName: stranger, provinceCode: stranger } }), 422],
+      [registerEvent('death event, arranger is the deceased', { ...death, eventId: 'pd-death-5', funeral: { ...death.funeral, arrangerPersonalId: binh.personalId } }), 422],
+      [http('local death without ops', 'POST', '/local/population/deaths', { token: maker, json: { personalId: hai.personalId, dateOfDeath: '2026-11-01' } }), 403],
+      [http('local death, bad ID', 'POST', '/local/population/deaths', { token: ops, json: { personalId: `${stranger}1`, dateOfDeath: '2026-11-01' } }), 422],
+      [http('local death, unknown person', 'POST', '/local/population/deaths', { token: ops, json: { personalId: stranger, dateOfDeath: '2026-11-01' } }), 404],
+    ];
+    const deathErrorAnswers = await Promise.all(deathErrors.map(async ([answer, status]) => [await answer, status] as const));
+    await expectStatus(http('local death of Hải', 'POST', '/local/population/deaths', { token: ops, json: { personalId: hai.personalId, dateOfDeath: '2026-11-01' } }), 200);
+    const sqs = new SQSClient({ endpoint: sandbox.sqsEndpoint, region: 'ap-southeast-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: sandbox.queueUrls.registerEvents,
+        MessageBody: JSON.stringify({ version: '0', id: 'pd-eb-1', 'detail-type': 'DEATH_REGISTERED', source: 'vn.population-register', detail: { eventId: 'pd-death-queue', type: 'DEATH_REGISTERED', personalId: giang.personalId, dateOfDeath: '2026-11-02', registeredAt: '2026-11-03T00:00:00Z' } }),
+      }),
+    );
+    sqs.destroy();
+    const funeralBatchId = String((registered.json.funeralAllowance as { batchId: string }).batchId);
+    await waitFor('funeral batch verified', async () => {
+      const batch = await http('poll funeral batch', 'GET', `/v1/batches/${funeralBatchId}`, { token: maker });
+      return batch.json.status === 'AWAITING_APPROVAL' ? batch.json : undefined;
+    });
+    await expectStatus(http('approve the funeral batch', 'POST', `/v1/batches/${funeralBatchId}/approve`, { token: checker }), 200);
+    const funeralPaid = await waitFor('funeral allowance paid', async () => {
+      const batch = await http('poll funeral batch', 'GET', `/v1/batches/${funeralBatchId}`, { token: maker });
+      return batch.json.status === 'COMPLETED' ? batch.json : undefined;
+    });
+    await expectStatus(http('funeral batch payments', 'GET', `/v1/batches/${funeralBatchId}/payments`, { token: maker }), 200);
+    // The queued event was received by its consumer (Giang's link, if any, is closed; the event is stored DONE).
+    await waitFor('queued register event', async () => {
+      const link = await http('giang link after the queued death', 'GET', '/v1/me/account', { token: asGiang });
+      return link.status === 404 ? true : undefined;
+    });
+
     // Log lines through the real logger with an ID where none belongs: redacted by construction.
     logger.info('self-check: an ID in free text', { note: `about ${stranger}`, personalId: stranger });
     logger.debug('self-check: debug lines are captured', { note: `about ${stranger}` });
@@ -421,6 +476,9 @@ describe('personal ID numbers stay out of logs, errors, queues, keys and metrics
     expect(payments['P-CUC']).toMatchObject({ status: 'PAID' });
     expect(payments['P-GIANG']).toMatchObject({ status: 'FAILED', reasonCode: 'RETRIES_EXHAUSTED' });
     expect(payments['P-HAI']).toMatchObject({ status: 'FAILED', reasonCode: 'ACCOUNT_CLOSED' });
+    expect(registered.json).toMatchObject({ cancelledPayments: 0, paidAfterDeath: [{ status: 'PAID' }] });
+    expect((funeralPaid.amounts as Record<string, number>).PAID).toBe(10_000_000);
+    for (const [answer, status] of deathErrorAnswers) expect(answer.status, `${answer.label}: ${answer.text}`).toBe(status);
     for (const [answer, status] of provokedAnswers) {
       if (status === 0) expect(answer.status, `${answer.label}: ${answer.text}`).toBeGreaterThanOrEqual(400);
       else expect(answer.status, `${answer.label}: ${answer.text}`).toBe(status);
@@ -481,8 +539,15 @@ describe('personal ID numbers stay out of logs, errors, queues, keys and metrics
     // Prepare
     const queues = new Set(sentMessages.map((message) => message.queueName));
 
+    // The population register's own inbound feed (issue 16) carries its events, personal IDs included: the
+    // register's data in transit to us, not a message this system writes (docs/decisions.md 135). Every
+    // message the system itself sends is scanned; the inbound queue is checked to hold only what the test pushed.
+    const inbound = sandbox.queueUrls.registerEvents.slice(sandbox.queueUrls.registerEvents.lastIndexOf('/') + 1);
+    const ours = sentMessages.filter((message) => message.queueName !== inbound);
+    expect(sentMessages.filter((message) => message.queueName === inbound)).toHaveLength(1);
+
     // Act
-    const findings = scanner.scanAll(sentMessages.map((message, index) => ({ source: `message #${index + 1} to ${message.queueName}`, text: JSON.stringify(message.entry) })));
+    const findings = scanner.scanAll(ours.map((message, index) => ({ source: `message #${index + 1} to ${message.queueName}`, text: JSON.stringify(message.entry) })));
 
     // Assess: every work queue got messages (verification and disbursement both ran).
     const workQueues = Object.values(sandbox.queueUrls).map((url) => url.slice(url.lastIndexOf('/') + 1));

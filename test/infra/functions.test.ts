@@ -81,6 +81,24 @@ const routeAndQueueFunctions: Record<string, Expected> = {
     memorySize: 1024,
     timeout: 29,
   },
+  // Register events (issue 16): the signed route and the queue feed run one use case (claim, death marker,
+  // cancellations, unlink, the funeral batch written as a province's create writes it).
+  'register-events': {
+    tables: { core: actions(put, update, batchWrite, del), audit: append },
+    registry: true,
+    sendsTo: ['verification'],
+    secrets: ['pepper', 'registerEvents'],
+    memorySize: 1024,
+    timeout: 29,
+  },
+  'register-events-consumer': {
+    tables: { core: actions(put, update, batchWrite, del), audit: append },
+    registry: true,
+    sendsTo: ['verification'],
+    secrets: ['pepper'],
+    memorySize: 1024,
+    timeout: 60,
+  },
   'verify-worker': {
     tables: { core: actions(update, del), audit: append },
     registry: true,
@@ -109,7 +127,8 @@ const routeAndQueueFunctions: Record<string, Expected> = {
 
 /** The reconciler (self-repair), on its schedule in every stage. */
 const scheduled: Record<string, Expected> = {
-  reconciler: { tables: { core: actions(update, del), audit: append }, sendsTo: ['disbursement', 'verification'], secrets: ['pepper'], memorySize: 1024, timeout: 300 },
+  // It also finishes register events whose delivery died: the same writes as register-events, and the register lookup.
+  reconciler: { tables: { core: actions(put, update, batchWrite, del), audit: append }, registry: true, sendsTo: ['disbursement', 'verification'], secrets: ['pepper'], memorySize: 1024, timeout: 300 },
 };
 
 /**
@@ -198,7 +217,7 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
       if (granted.has(put)) writers.push(name);
     }
     // Every function that changes state records it; the read-only ones do not write the trail.
-    expect(writers.sort()).toEqual(['accounts', 'batches-approve', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'reconciler', 'verify-worker']);
+    expect(writers.sort()).toEqual(['accounts', 'batches-approve', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'reconciler', 'register-events', 'register-events-consumer', 'verify-worker']);
   });
 
   it.each(Object.keys(expected))('%s has exactly its DynamoDB actions, per table, and Query on each named core index', (name) => {
@@ -309,9 +328,11 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
     const notAudit = (s: PolicyStatementJson) => !list(s.Resource).some((resource) => JSON.stringify(resource).includes(auditArn));
     const holders = (action: string) =>
       Object.keys(expected).filter((name) => statementsOf(name).some((s) => notAudit(s) && list(s.Action).includes(action))).sort();
-    expect(holders(del)).toEqual(['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'reconciler', 'verify-worker']);
-    expect(holders(batchWrite)).toEqual(sandbox ? ['batches-write', 'sandbox-seed'] : ['batches-write']);
-    expect(holders(put)).toEqual(sandbox ? ['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker'] : ['accounts', 'batches-write']);
+    const register = ['reconciler', 'register-events', 'register-events-consumer'];
+    expect(holders(del)).toEqual(['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', ...register, 'verify-worker']);
+    // The funeral batch's one payment is written as an upload's are (register events, and the reconciler finishing one).
+    expect(holders(batchWrite)).toEqual(sandbox ? ['batches-write', ...register, 'sandbox-seed'] : ['batches-write', ...register]);
+    expect(holders(put)).toEqual(sandbox ? ['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', ...register] : ['accounts', 'batches-write', ...register]);
   });
 
   describe('queue consumers', () => {
@@ -320,9 +341,10 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
       { name: 'verify-worker', queue: 'verification', source: 'queue', batchSize: 10, concurrency: 20 },
       { name: 'disburse-worker', queue: 'disbursement', source: 'queue', batchSize: 10, concurrency: 20 },
       { name: 'disburse-exhausted', queue: 'disbursement', source: 'deadLetterQueue', batchSize: 1, concurrency: 2 },
+      { name: 'register-events-consumer', queue: 'registerEvents', source: 'queue', batchSize: 1, concurrency: 5 },
     ] as const;
 
-    it('has exactly three event source mappings', () => {
+    it('has exactly one event source mapping per consumer', () => {
       expect(mappings()).toHaveLength(consumers.length);
     });
 
@@ -422,7 +444,7 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
       const readers = [...synth.stack.functions.keys()].filter((name) =>
         statementsOf(name).some((s) => JSON.stringify(s).includes('"NationalRegistryCredentialsSecret"')),
       );
-      expect(readers.sort()).toEqual(['accounts', 'verify-worker']);
+      expect(readers.sort()).toEqual(['accounts', 'reconciler', 'register-events', 'register-events-consumer', 'verify-worker']);
     });
 
     it('passes no register URL unless the stage has one', () => {
@@ -503,7 +525,7 @@ describe('national population register URL', () => {
       const id = synth.stack.getLogicalId(fn.function.node.defaultChild as CfnElement);
       return functions[id]?.Properties?.Environment?.Variables?.[nationalRegistryUrlVariable] === url;
     });
-    expect(withUrl.map(([name]) => name).sort()).toEqual(['accounts', 'verify-worker']);
+    expect(withUrl.map(([name]) => name).sort()).toEqual(['accounts', 'reconciler', 'register-events', 'register-events-consumer', 'verify-worker']);
     // The variable names the stack sets are the ones the adapter reads.
     const parsed = nationalRegistryConfigSchema.safeParse({
       [nationalRegistryUrlVariable]: url,

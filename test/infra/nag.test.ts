@@ -33,7 +33,7 @@ describe.each(['sandbox', 'prod'] as const)('cdk-nag on %s', (stageName) => {
     const secretIds = Object.values(secretDefinitions)
       .filter((d) => !('outsideSandboxOnly' in d && d.outsideSandboxOnly) || stageName !== 'sandbox')
       .map((d) => d.id);
-    expect(secretIds.length).toBe(stageName === 'sandbox' ? 2 : 4);
+    expect(secretIds.length).toBe(stageName === 'sandbox' ? 3 : 5);
     const userPools = stageName === 'sandbox' ? ['AwsSolutions-COG8'] : [];
     // One more APIG4 per path: its ANY route answers 405 to the methods it does not serve, with no authorizer.
     const paths = [...new Set(routes.map((route) => route.path))];
@@ -65,8 +65,8 @@ describe.each(['sandbox', 'prod'] as const)('cdk-nag on %s', (stageName) => {
       expect(reason).toContain(route.path);
       expect(reason.length).toBeGreaterThan(60);
     }
-    // The provider callback route is open to API Gateway because the handler checks a signature.
-    expect(unauthenticated.map((r) => r.operationId).sort()).toEqual(['getHealth', 'getOpenApi', 'providerCallback']);
+    // The provider callback and register event routes are open to API Gateway because the handler checks a signature.
+    expect(unauthenticated.map((r) => r.operationId).sort()).toEqual(['getHealth', 'getOpenApi', 'providerCallback', 'receiveRegisterEvent']);
     const callback = must(acks.find((a) => a.id === 'AwsSolutions-APIG4' && a.reason.includes('/v1/provider-callbacks/')), 'callback acknowledgement');
     expect(callback.reason).toMatch(/HMAC-SHA256 signature/);
     expect(new Set(acks.map((a) => a.reason)).size).toBe(acks.length);

@@ -51,12 +51,15 @@ import { functionPolicyStatements, must, synthStage, type SynthesizedStage } fro
 
 /** Functions of the stack the local server never runs, and what covers them instead. */
 const notRunLocally: Record<string, string> = {
+  'register-events-consumer':
+    "runs only when the population register pushes to its queue (the register's integration, not the local flow); it runs the register-events function's use case, whose calls are observed here, and test/e2e/personal-data.test.ts drives it through the local queue",
   [sandboxTokenClaimsFunction]: 'the sandbox user pool trigger: locally POST /local/token stands in for Cognito; unit-tested (test/unit/http/token-claims.test.ts) and loaded with its own variables by test/infra/cold-start.test.ts',
 };
 
 const SECRET_VALUES = {
   pepper: 'observed-calls-pepper-not-secret-0123456789',
   providerCallbacks: JSON.stringify({ '970436': 'observed-calls-callback-secret-01', VIETTELMONEY: 'observed-calls-callback-secret-02' }),
+  registerEvents: JSON.stringify({ secret: 'observed-calls-register-secret-01' }),
 };
 const secretArn = (name: string) => `arn:aws:secretsmanager:ap-southeast-1:000000000000:secret:observed-${name}`;
 
@@ -65,6 +68,7 @@ async function startSecretsStub(): Promise<{ endpoint: string; stop(): Promise<v
   const values = new Map([
     [secretArn('pepper'), SECRET_VALUES.pepper],
     [secretArn('provider-callbacks'), SECRET_VALUES.providerCallbacks],
+    [secretArn('register-events'), SECRET_VALUES.registerEvents],
   ]);
   const server: Server = createServer((request, response) => {
     let body = '';
@@ -208,6 +212,23 @@ async function moreRequests(api: Api, token: (request: TokenRequest) => Promise<
   );
   const one = must(sent.get('L1'), 'L1').paymentId;
   expectStatus(await api('GET', `/v1/payments/${one}`, { token: province }), 200, 'one payment');
+
+  // A death registered (issue 16), signed with the register's secret: cancels, unlinks, prepares a funeral batch.
+  const registerSecret = (JSON.parse(SECRET_VALUES.registerEvents) as { secret: string }).secret;
+  const deathBody = JSON.stringify({
+    eventId: `observed-${Date.now()}`,
+    type: 'DEATH_REGISTERED',
+    personalId: SETTLED_BY_CALLBACK.personalId,
+    dateOfDeath: '2001-01-01',
+    registeredAt: '2001-01-02T00:00:00Z',
+    funeral: { arrangerPersonalId: ALWAYS_FAILING.personalId, arrangerName: ALWAYS_FAILING.fullName, provinceCode: '79' },
+  });
+  const deathAt = String(Math.floor(Date.now() / 1000));
+  expectStatus(
+    await api('POST', '/v1/register-events', { body: deathBody, headers: { 'content-type': 'application/json', 'x-timestamp': deathAt, 'x-signature': callbackSignature(registerSecret, deathAt, deathBody) } }),
+    202,
+    'register event',
+  );
 }
 
 /** The dedicated recording run: a local server recording to a file, driven through every function. */
@@ -221,6 +242,7 @@ async function recordRun(): Promise<FunctionRecord[]> {
     HASH_PEPPER: '',
     HASH_PEPPER_SECRET_ARN: secretArn('pepper'),
     PROVIDER_SECRETS_ARN: secretArn('provider-callbacks'),
+    REGISTER_SECRET_ARN: secretArn('register-events'),
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     // A message failing every time reaches the dead-letter queue in seconds.
     LOCAL_VISIBILITY_TIMEOUT_SECONDS: '1',

@@ -1,3 +1,5 @@
+import { DynamoRegisterEventStore } from '../../shared/adapters/dynamodb/register-event-store.js';
+import type { DeathMarkers } from '../../shared/ports/register-events.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
@@ -108,6 +110,8 @@ export interface World {
   entitlements: DynamoEntitlementStore;
   provider: SandboxPaymentProvider;
   clock: Clock;
+  /** Death markers (register events): the worker reads them at hand-off. */
+  deaths: DynamoRegisterEventStore;
   stop(): Promise<void>;
 }
 
@@ -127,6 +131,7 @@ export async function startWorld(): Promise<World> {
     client,
     batches: new DynamoBatchStore(client, dynamo.tableNames.core),
     accounts: new DynamoAccountStore(client, dynamo.tableNames.core),
+    deaths: new DynamoRegisterEventStore(client, dynamo.tableNames.core),
     entitlements: new DynamoEntitlementStore(client, dynamo.tableNames.core),
     provider: new SandboxPaymentProvider(client, dynamo.tableNames.sandboxProvider, () => clock.now()),
     clock,
@@ -142,6 +147,7 @@ export interface Ports {
   accounts?: AccountStore;
   entitlements?: EntitlementStore;
   provider?: PaymentProvider;
+  deaths?: DeathMarkers;
 }
 
 /** The real use cases over the world's adapters, with some ports replaced by decorated ones. */
@@ -153,6 +159,7 @@ export function useCases(world: World, queue: RecordingQueue<DisbursementMessage
     provider: ports.provider ?? world.provider,
     queue,
     clock: world.clock,
+    deaths: ports.deaths ?? world.deaths,
   });
 }
 

@@ -957,6 +957,35 @@ function providerCallbackRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     });
 }
 
+/**
+ * Register events (api.md 1.1): any body, signed wrongly in one of the ways a
+ * replay or a forgery is (a valid signature would change state, which the
+ * register-events suite covers): always refused, nothing changed.
+ */
+function registerEventRequest(): fc.Arbitrary<FuzzRequest> {
+  const registerSecret = 'local-register-secret';
+  const how = fc.constantFrom('stale', 'future', 'no-timestamp', 'no-signature', 'signature-junk', 'wrong-secret', 'provider-secret', 'other-body');
+  return fc.record({ body: anyBody, how, contentType: jsonContentType(true), headers: extraHeaders }).map(({ body: chosen, how: way, contentType, headers }) => {
+    const now = Math.floor(Date.now() / 1000);
+    const timestamp = way === 'stale' ? String(now - 400) : way === 'future' ? String(now + 400) : String(now);
+    const secret = way === 'wrong-secret' ? `${registerSecret}x` : way === 'provider-secret' ? 'local-provider-secret' : registerSecret;
+    let mac = sign(secret, timestamp, way === 'other-body' ? utf8('{}') : chosen.bytes);
+    if (way === 'signature-junk') mac = mac.slice(0, 63);
+    const signed: Record<string, string> = {
+      ...(way === 'no-timestamp' ? {} : { 'x-timestamp': timestamp }),
+      ...(way === 'no-signature' ? {} : { 'x-signature': mac }),
+    };
+    return build('receiveRegisterEvent', {
+      auth: { headers: signed, refused: false, kind: 'signature' },
+      body: chosen.bytes,
+      contentType: contentType.header,
+      headers,
+      mustReject: true,
+      kind: `${chosen.kind}+signature-${way}`,
+    });
+  });
+}
+
 /** Requests for paths and methods no route serves: unknown paths, and known paths with a method they do not serve (405). */
 export function unroutedRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   const fixtures: Record<string, string> = { batchId: ctx.batchIds.open, paymentId: ctx.paymentId, personalId: ctx.linkedPersonalId, providerCode: ctx.payoutProviderCode };
@@ -1184,6 +1213,7 @@ export function routeFuzzers(ctx: FuzzContext): Record<OperationId, fc.Arbitrary
     // No batch is AWAITING_APPROVAL; the creator's own sub is refused (403); the one who approved is left out (a retry is a no-op).
     approveBatch: batchCommand(ctx, 'approveBatch', Object.values(batchIds), [tokens.otherApprover, tokens.creatorApprover], [tokens.province, tokens.beneficiary]),
     providerCallback: providerCallbackRequest(ctx),
+    receiveRegisterEvent: registerEventRequest(),
   };
 }
 

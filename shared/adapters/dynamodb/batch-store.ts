@@ -651,7 +651,8 @@ export class DynamoBatchStore implements BatchStore {
           TableName: this.tableName,
           Key: keys.payment(key.batchId, key.shard, key.refDigest),
           UpdateExpression: updateExpression(sets, removes),
-          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
+          // unlessHandedOff (a death event): only while the disbursement worker has not claimed the hand-off.
+          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}${change.unlessHandedOff ? ' AND attribute_not_exists(handOffs)' : ''}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -662,6 +663,38 @@ export class DynamoBatchStore implements BatchStore {
       if (isConditionFailure(error)) return undefined;
       throw error;
     }
+  }
+
+  async claimHandOff(key: PaymentKey): Promise<PaymentRecord | undefined> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.payment(key.batchId, key.shard, key.refDigest),
+          UpdateExpression: 'ADD handOffs :one',
+          ConditionExpression: 'attribute_exists(pk) AND #status = :queued',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':one': 1, ':queued': 'QUEUED' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return paymentRecord(result.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async flagPaidAfterDeath(key: PaymentKey, dateOfDeath: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.payment(key.batchId, key.shard, key.refDigest),
+        UpdateExpression: 'SET paidAfterDeath = :date',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':date': dateOfDeath },
+      }),
+    );
   }
 
   async addToCounters(batchId: string, deltas: CounterDelta[], now: string, rejections: Partial<Record<ReasonCode, number>> = {}): Promise<BatchRecord | undefined> {

@@ -12,6 +12,8 @@ export const entity = {
   account: 'ACCOUNT',
   accountHistory: 'ACCOUNT_HISTORY',
   auditRecord: 'AUDIT_RECORD',
+  registerEvent: 'REGISTER_EVENT',
+  death: 'DEATH',
 } as const;
 
 export const keys = {
@@ -49,6 +51,13 @@ export const keys = {
   /** A payment ON_HOLD, in its batch's partition of gsi3, oldest hold first (sparse: only while held). */
   heldPayment: (batchId: string, heldAt: string, paymentId: string) => ({ gsi3pk: `HELD#${batchId}`, gsi3sk: `${heldAt}#${paymentId}` }),
   heldPaymentsPartition: (batchId: string) => `HELD#${batchId}`,
+  /** An event of the population register, by the keyed hash of its eventId (the register's text never enters a key). */
+  registerEvent: (eventKey: string) => ({ pk: `REGEVENT#${eventKey}`, sk: 'REGEVENT' }),
+  /** A register event still being processed, in gsi3 (sparse: only while PENDING), oldest first: the reconciler finishes it. */
+  pendingRegisterEvent: (receivedAt: string, eventKey: string) => ({ gsi3pk: 'REGEVENT_PENDING', gsi3sk: `${receivedAt}#${eventKey}` }),
+  pendingRegisterEventsPartition: 'REGEVENT_PENDING',
+  /** A person's death marker, in the person's partition (the disbursement worker reads it at hand-off). */
+  death: (personHash: string) => ({ pk: `PERSON#${personHash}`, sk: 'DEATH' }),
   /** A person's payments, newest first (gsi1, keys only). */
   paymentByPerson: (personHash: string, createdAt: string, paymentId: string) => ({
     gsi1pk: `PERSON#${personHash}`,

@@ -42,6 +42,24 @@ export const queueDefinitions = {
     batchSize: 10,
     maximumConcurrency: 20,
   },
+  /**
+   * Events of the population register pushed by its integration (SQS
+   * SendMessage, or an EventBridge rule targeting this queue): the same use
+   * case as POST /v1/register-events (shared/app/register-events.ts). Unlike
+   * the work queues above, its bodies are the register's events and hold
+   * personal IDs: the queue is KMS-encrypted, only the register's principal
+   * may send to it, and nothing logs a body (docs/decisions.md 135).
+   */
+  registerEvents: {
+    id: 'RegisterEvents',
+    envVar: 'REGISTER_EVENTS_QUEUE_URL',
+    consumer: 'register-events-consumer',
+    consumerTimeoutSeconds: 60,
+    visibilityTimeoutSeconds: 360,
+    maxReceiveCount: 5,
+    batchSize: 1,
+    maximumConcurrency: 5,
+  },
 } as const satisfies Record<string, QueueDefinition>;
 
 export type QueueKey = keyof typeof queueDefinitions;

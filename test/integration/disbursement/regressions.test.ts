@@ -111,6 +111,7 @@ describe('regressions found by fault injection', () => {
       provider: world.provider,
       queue,
       clock: world.clock,
+      deaths: world.deaths,
     });
     await expect(appWithFlakyQueue.approve(approver('checker'), seeded.batch.batchId)).rejects.toThrow(InjectedCrash);
     // The approver (or the API client) retries: 200 with the APPROVED batch.

@@ -29,16 +29,18 @@ function countingPorts(calls: Counter) {
     transitionPayment: (key, from, to, change) => (calls.hit(`transitionPayment ${to}`), world.batches.transitionPayment(key, from, to, change)),
     addToCounters: (batchId, deltas, now, rejections) => (calls.hit('addToCounters'), world.batches.addToCounters(batchId, deltas, now, rejections)),
     tallyPayments: (batch) => (calls.hit('tallyPayments'), world.batches.tallyPayments(batch)),
+    claimHandOff: (key) => (calls.hit('claimHandOff'), world.batches.claimHandOff(key)),
   });
+  const deaths = { deathOf: (personHash: string) => (calls.hit('deathOf'), world.deaths.deathOf(personHash)) };
   const accounts = decorate<AccountStore>(world.accounts, {
     getCurrent: (personHash) => (calls.hit('getCurrent'), world.accounts.getCurrent(personHash)),
     getCurrentMany: (personHashes) => (calls.hit('getCurrentMany'), world.accounts.getCurrentMany(personHashes)),
   });
-  return { batches, accounts };
+  return { batches, accounts, deaths };
 }
 
 describe('disbursement request budget', () => {
-  it('a full group: two batched reads, two status writes per payment, one counter update, no other read', async () => {
+  it('a full group: two batched reads, two status writes and the hand-off claim and death check per payment, one counter update, no other read', async () => {
     // Prepare: one shard of exactly one group, every payment paid at once.
     const profiles: Profile[] = Array.from({ length: PAYMENT_GROUP_SIZE }, () => 'paid');
     const seeded = await seedVerifiedBatch(world, profiles, 1);
@@ -55,8 +57,11 @@ describe('disbursement request budget', () => {
     await counted.handle(groups[0]!);
 
     // Assess
-    expect(Object.fromEntries(['getPayments', 'getCurrentMany', 'transitionPayment QUEUED', 'transitionPayment PAID', 'addToCounters', 'getPayment', 'getBatch', 'getCurrent'].map((name) => [name, calls.get(name)]))).toEqual({
+    expect(Object.fromEntries(['getPayments', 'getCurrentMany', 'transitionPayment QUEUED', 'claimHandOff', 'deathOf', 'transitionPayment PAID', 'addToCounters', 'getPayment', 'getBatch', 'getCurrent'].map((name) => [name, calls.get(name)]))).toEqual({
       getPayments: 1,
+      // The hand-off (docs/decisions.md 131): one conditional write and one read of the person's death marker per payment sent.
+      claimHandOff: PAYMENT_GROUP_SIZE,
+      deathOf: PAYMENT_GROUP_SIZE,
       getCurrentMany: 1,
       'transitionPayment QUEUED': PAYMENT_GROUP_SIZE,
       'transitionPayment PAID': PAYMENT_GROUP_SIZE,

@@ -292,6 +292,7 @@ describe('issue 11: what a death leaves behind is repaired', () => {
       provider: world.provider,
       queue: deadQueue,
       clock: world.clock,
+      deaths: world.deaths,
     });
     await expect(approvingThenDying.approve(approver('hcm-checker'), seeded.batch.batchId)).rejects.toThrow(InjectedCrash);
     expect((await batchOf(seeded)).status).toBe('APPROVED');

@@ -117,7 +117,7 @@ describe('provinces (2025)', () => {
 
 describe('programs', () => {
   it('ships the three sandbox programs with their legal basis and a limit that covers the standard level', () => {
-    expect(programs.map((program) => program.code)).toEqual(['SOCIAL_ALLOWANCE', 'MERITORIOUS_SERVICE', 'TET_GIFT']);
+    expect(programs.map((program) => program.code)).toEqual(['SOCIAL_ALLOWANCE', 'MERITORIOUS_SERVICE', 'TET_GIFT', 'FUNERAL_ALLOWANCE']);
     expect(findProgram('SOCIAL_ALLOWANCE')).toMatchObject({ maxAmount: 3_000_000, standardLevel: 500_000 });
     expect(findProgram('SOCIAL_ALLOWANCE')?.legalBasis).toMatch(/20\/2021\/ND-CP[\s\S]*76\/2024\/ND-CP/);
     expect(findProgram('MERITORIOUS_SERVICE')).toMatchObject({ maxAmount: 15_000_000, standardLevel: 2_789_000 });

@@ -30,6 +30,9 @@ const allowedPaymentSteps = new Set([
   'SENT>PAID',
   'SENT>FAILED',
   'PAID>RETURNED',
+  // api.md 1.1, "Events from the population register": a held, or queued and not yet sent, payment after a death.
+  'ON_HOLD>CANCELLED',
+  'QUEUED>CANCELLED',
 ]);
 
 const allowedBatchSteps = new Set([
@@ -81,8 +84,8 @@ describe('payment lifecycle', () => {
     for (const status of paymentStatuses) expect(canTransition('payment', status, status)).toBe(false);
   });
 
-  it('cancels only before QUEUED and never a held payment (ON_HOLD exists only in approved batches)', () => {
-    expect(paymentStatuses.filter((from) => canTransition('payment', from, 'CANCELLED'))).toEqual(['RECEIVED', 'VERIFIED']);
+  it('cancels before anything is sent: with the batch (RECEIVED, VERIFIED) or after a death (ON_HOLD, QUEUED not yet handed off)', () => {
+    expect(paymentStatuses.filter((from) => canTransition('payment', from, 'CANCELLED'))).toEqual(['RECEIVED', 'VERIFIED', 'QUEUED', 'ON_HOLD']);
   });
 
   it('records a cause for every step', () => {
