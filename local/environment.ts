@@ -24,6 +24,9 @@ const defaults: Record<string, string> = {
   // and a failing message reaches the dead-letter queue after about 10 s (queues.ts), so a batch quiet for
   // 10 s has nothing in flight, and a payment QUEUED for 30 s has lost its message.
   REPAIR_QUIET_SECONDS: '10',
+  // A local delivery calls the sandbox provider within milliseconds of claiming its hand-off; deployed, the
+  // dead-letter handler waits the worker's whole timeout (functions/disburse-exhausted).
+  LOCAL_HANDOFF_WINDOW_SECONDS: '2',
   REPAIR_REDRIVE_AFTER_SECONDS: '30',
   REPAIR_RECHECK_SECONDS: '30',
   // Development pepper: deployed, the pepper comes from Secrets Manager.

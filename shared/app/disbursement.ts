@@ -52,6 +52,21 @@ export interface DisbursementDependencies {
   clock: Clock;
   /** Death markers written by register events: read at every hand-off (docs/decisions.md 131). */
   deaths: DeathMarkers;
+  /**
+   * How long after a hand-off is claimed a provider call of that delivery may still arrive: the
+   * disbursement worker's timeout (deployed), shorter locally. The dead-letter handler decides
+   * nothing from a provider lookup within it (docs/decisions.md 87). Default 0 (tests that race
+   * nothing).
+   */
+  handOffWindowMs?: number;
+}
+
+/** A delivery claimed the payment's hand-off too recently for a lookup to be the truth: decide later. */
+export class HandOffInFlightError extends Error {
+  constructor(count: number) {
+    super(`${count} payment(s) were handed to the provider moments ago; the dead-letter message is retried after its visibility timeout`);
+    this.name = 'HandOffInFlightError';
+  }
 }
 
 /** What happened to one payment, for the batch's counters. */
@@ -131,8 +146,15 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
   const newWork = (): Work => ({ moves: [], batchIds: new Set() });
 
   /** A status write guarded by the lifecycle (narrowed to `only`, the status just read), releasing the entitlement of a payment that gives it up. */
-  async function move(payment: PaymentRecord, only: PaymentStatus[], to: PaymentStatus, reasonCode: FailureReasonCode | 'NO_LINKED_ACCOUNT' | 'DECEASED' | null, set?: Parameters<BatchStore['transitionPayment']>[3]['set']) {
-    const moved = await batches.transitionPayment(payment, allowedFrom('payment', to, only), to, { reasonCode, at: clock.now().toISOString(), ...(set ? { set } : {}) });
+  async function move(
+    payment: PaymentRecord,
+    only: PaymentStatus[],
+    to: PaymentStatus,
+    reasonCode: FailureReasonCode | 'NO_LINKED_ACCOUNT' | 'DECEASED' | null,
+    set?: Parameters<BatchStore['transitionPayment']>[3]['set'],
+    guard: Pick<Parameters<BatchStore['transitionPayment']>[3], 'handOffsStill'> = {},
+  ) {
+    const moved = await batches.transitionPayment(payment, allowedFrom('payment', to, only), to, { reasonCode, at: clock.now().toISOString(), ...(set ? { set } : {}), ...guard });
     if (moved && (to === 'FAILED' || to === 'REJECTED' || to === 'CANCELLED')) {
       await entitlements.release({ personHash: payment.personHash, programCode: payment.programCode, period: payment.period, paymentId: payment.paymentId });
     }
@@ -203,7 +225,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     // The hand-off: claimed first (a death event cancels a QUEUED payment only while it has no claim),
     // then the death marker read. Whichever of the claim and the event's marker comes first, nothing for
     // a period after a recorded death reaches the provider (docs/decisions.md 131).
-    const claimed = await batches.claimHandOff(current);
+    const claimed = await batches.claimHandOff(current, clock.now().toISOString());
     if (!claimed) {
       // Not QUEUED any more: cancelled by a death event, or another delivery got there first.
       const again = await batches.getPayment(current);
@@ -423,6 +445,8 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
       const payments = await batches.getPayments(message.payments.map((item) => keyOf(item.paymentId)));
       const work = newWork();
       const neverQueued: PaymentToSend[] = [];
+      const handOffHorizon = new Date(clock.now().getTime() - (deps.handOffWindowMs ?? 0)).toISOString();
+      let inFlight = 0;
       await inParallel(payments, PARALLEL_SENDS, async (payment) => {
         work.batchIds.add(payment.batchId);
         if (payment.status === 'VERIFIED' || payment.status === 'ON_HOLD') {
@@ -433,6 +457,14 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
           await repairAfterRedelivery(payment);
           return;
         }
+        // Another delivery (a re-drive, a duplicate) may be calling the provider right now: a lookup
+        // before its call arrives would say "unknown" and this would fail a payment the provider then takes.
+        if (payment.handOffAt !== undefined && payment.handOffAt > handOffHorizon) {
+          inFlight++;
+          return;
+        }
+        // Every end decided below holds only if no delivery claimed a hand-off since the payment was read.
+        const unlessHandedOffSince = { handOffsStill: { count: payment.handOffs } };
         // A transfer the provider accepted on some attempt is recorded, never failed.
         const known = await provider.lookup(payment.paymentId);
         if (known) {
@@ -443,16 +475,19 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
         // Never taken, and its beneficiary died before its period: CANCELLED DECEASED rather than FAILED.
         const death = await deaths.deathOf(payment.personHash);
         if (death && isAfterDeath(payment.period, death.dateOfDeath)) {
-          if (await move(payment, ['QUEUED'], 'CANCELLED', 'DECEASED')) work.moves.push({ batchId: payment.batchId, from: 'QUEUED', to: 'CANCELLED', amount: payment.amount });
+          if (await move(payment, ['QUEUED'], 'CANCELLED', 'DECEASED', undefined, unlessHandedOffSince)) {
+            work.moves.push({ batchId: payment.batchId, from: 'QUEUED', to: 'CANCELLED', amount: payment.amount });
+          }
           return;
         }
-        if (await move(payment, ['QUEUED'], 'FAILED', 'RETRIES_EXHAUSTED')) {
+        if (await move(payment, ['QUEUED'], 'FAILED', 'RETRIES_EXHAUSTED', undefined, unlessHandedOffSince)) {
           work.moves.push({ batchId: payment.batchId, from: 'QUEUED', to: 'FAILED', amount: payment.amount });
         }
       });
       await settle(work);
       // Never queued: try once more from here, and let a failure keep the message in the dead-letter queue.
       if (neverQueued.length > 0) await disburseGroup(neverQueued);
+      if (inFlight > 0) throw new HandOffInFlightError(inFlight);
     },
 
     /** Settlement reported by a provider (signed callback), and batch completion. */

@@ -115,6 +115,8 @@ export interface PaymentRecord {
   updatedAt: string;
   /** Hand-offs to the provider claimed by the disbursement worker (absent before the first). */
   handOffs?: number | undefined;
+  /** When the last hand-off was claimed (a provider call may follow it until the worker's timeout). */
+  handOffAt?: string | undefined;
   /** The date of death, on a payment that reached the provider for a period after its beneficiary died. */
   paidAfterDeath?: string | undefined;
 }

@@ -23,6 +23,12 @@ export interface PaymentChange {
   set?: Partial<Pick<PaymentRecord, 'nameMatch' | 'duplicateOf' | 'account' | 'payout'>>;
   /** Only if the disbursement worker has not claimed the payment's hand-off (`claimHandOff`): a death event's cancel. */
   unlessHandedOff?: boolean;
+  /**
+   * Only if the payment's hand-off count is still this one (undefined: none): the dead-letter
+   * handler's FAILED, decided from a provider lookup, loses to a delivery that claimed a hand-off
+   * since it read the payment (docs/decisions.md 87).
+   */
+  handOffsStill?: { count: number | undefined };
 }
 
 export interface CounterDelta {
@@ -170,7 +176,7 @@ export interface BatchStore {
    * so whichever write comes first, a payment for a period after a recorded
    * death is never sent (docs/decisions.md 131).
    */
-  claimHandOff(key: PaymentKey): Promise<PaymentRecord | undefined>;
+  claimHandOff(key: PaymentKey, now: string): Promise<PaymentRecord | undefined>;
   /** Marks a payment that reached the provider for a period after its beneficiary's death (listed for its province). */
   flagPaidAfterDeath(key: PaymentKey, dateOfDeath: string): Promise<void>;
 

@@ -18,7 +18,7 @@ import { workQueue } from './queues.js';
  * queues anything, and the stack neither lets them send to the disbursement
  * queue nor gives them its URL (reading it at cold start would fail deployed).
  */
-export async function createDisbursementContext(options: { provider?: (core: Core) => Promise<PaymentProvider>; sendsToQueue?: boolean } = {}) {
+export async function createDisbursementContext(options: { provider?: (core: Core) => Promise<PaymentProvider>; sendsToQueue?: boolean; handOffWindowMs?: number } = {}) {
   const core = await createCore();
   const batches = auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME));
   const provider: PaymentProvider = options.provider
@@ -38,6 +38,7 @@ export async function createDisbursementContext(options: { provider?: (core: Cor
         : workQueue<DisbursementMessage>('disbursement'),
     clock: systemClock,
     deaths: new DynamoRegisterEventStore(core.client, core.config.CORE_TABLE_NAME),
+    ...(options.handOffWindowMs === undefined ? {} : { handOffWindowMs: options.handOffWindowMs }),
   });
   return { disbursement, batches, audit: createAudit(core).trail, core };
 }

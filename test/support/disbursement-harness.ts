@@ -148,6 +148,8 @@ export interface Ports {
   entitlements?: EntitlementStore;
   provider?: PaymentProvider;
   deaths?: DeathMarkers;
+  /** The dead-letter handler's hand-off window (default 0). */
+  handOffWindowMs?: number;
 }
 
 /** The real use cases over the world's adapters, with some ports replaced by decorated ones. */
@@ -160,6 +162,7 @@ export function useCases(world: World, queue: RecordingQueue<DisbursementMessage
     queue,
     clock: world.clock,
     deaths: ports.deaths ?? world.deaths,
+    ...(ports.handOffWindowMs === undefined ? {} : { handOffWindowMs: ports.handOffWindowMs }),
   });
 }
 

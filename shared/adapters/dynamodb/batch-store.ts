@@ -652,7 +652,7 @@ export class DynamoBatchStore implements BatchStore {
           Key: keys.payment(key.batchId, key.shard, key.refDigest),
           UpdateExpression: updateExpression(sets, removes),
           // unlessHandedOff (a death event): only while the disbursement worker has not claimed the hand-off.
-          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}${change.unlessHandedOff ? ' AND attribute_not_exists(handOffs)' : ''}`,
+          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}${change.unlessHandedOff ? ' AND attribute_not_exists(handOffs)' : ''}${handOffsCondition(change.handOffsStill, values)}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -665,16 +665,16 @@ export class DynamoBatchStore implements BatchStore {
     }
   }
 
-  async claimHandOff(key: PaymentKey): Promise<PaymentRecord | undefined> {
+  async claimHandOff(key: PaymentKey, now: string): Promise<PaymentRecord | undefined> {
     try {
       const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.payment(key.batchId, key.shard, key.refDigest),
-          UpdateExpression: 'ADD handOffs :one',
+          UpdateExpression: 'SET handOffAt = :now ADD handOffs :one',
           ConditionExpression: 'attribute_exists(pk) AND #status = :queued',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':one': 1, ':queued': 'QUEUED' },
+          ExpressionAttributeValues: { ':one': 1, ':queued': 'QUEUED', ':now': now },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -921,4 +921,12 @@ export class DynamoBatchStore implements BatchStore {
     items.sort((a, b) => (order.get(`${a.pk}|${a.sk}`) ?? 0) - (order.get(`${b.pk}|${b.sk}`) ?? 0));
     return { items: items.map((item) => paymentRecord(item)), next: result.LastEvaluatedKey };
   }
+}
+
+/** `handOffsStill` of a payment change: the hand-off count as it was read. */
+function handOffsCondition(still: PaymentChange['handOffsStill'], values: Record<string, unknown>): string {
+  if (!still) return '';
+  if (still.count === undefined) return ' AND attribute_not_exists(handOffs)';
+  values[':handOffsStill'] = still.count;
+  return ' AND handOffs = :handOffsStill';
 }

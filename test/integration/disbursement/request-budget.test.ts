@@ -29,7 +29,7 @@ function countingPorts(calls: Counter) {
     transitionPayment: (key, from, to, change) => (calls.hit(`transitionPayment ${to}`), world.batches.transitionPayment(key, from, to, change)),
     addToCounters: (batchId, deltas, now, rejections) => (calls.hit('addToCounters'), world.batches.addToCounters(batchId, deltas, now, rejections)),
     tallyPayments: (batch) => (calls.hit('tallyPayments'), world.batches.tallyPayments(batch)),
-    claimHandOff: (key) => (calls.hit('claimHandOff'), world.batches.claimHandOff(key)),
+    claimHandOff: (key, now) => (calls.hit('claimHandOff'), world.batches.claimHandOff(key, now)),
   });
   const deaths = { deathOf: (personHash: string) => (calls.hit('deathOf'), world.deaths.deathOf(personHash)) };
   const accounts = decorate<AccountStore>(world.accounts, {

@@ -77,9 +77,9 @@ describe('a death racing the disbursement worker', () => {
     let answer: DeathEventAnswer | undefined;
     const late = apps();
     const batches = decorate<BatchStore>(world.batches, {
-      claimHandOff: async (key) => {
+      claimHandOff: async (key, now) => {
         answer ??= await late.registerEvents.receive(deathOf(target.personalId));
-        return world.batches.claimHandOff(key);
+        return world.batches.claimHandOff(key, now);
       },
     });
     const { queue, disbursement } = apps({ batches });
@@ -100,8 +100,8 @@ describe('a death racing the disbursement worker', () => {
     const late = apps();
     // Right after the claim, before the worker reads the marker.
     const batches = decorate<BatchStore>(world.batches, {
-      claimHandOff: async (key) => {
-        const claimed = await world.batches.claimHandOff(key);
+      claimHandOff: async (key, now) => {
+        const claimed = await world.batches.claimHandOff(key, now);
         answer ??= await late.registerEvents.receive(deathOf(target.personalId));
         return claimed;
       },

@@ -423,6 +423,62 @@ describe('issue 11: what a death leaves behind is repaired', () => {
     }
   });
 
+  // Found by the chaos suite (seed 582605): the dead-letter handler looked a QUEUED payment up, the provider did
+  // not know it yet, and it wrote FAILED RETRIES_EXHAUSTED (releasing the entitlement) while a re-driven delivery
+  // of the same payment was handing it to the provider, which then took it: a FAILED payment the provider paid.
+  it('5b. the dead-letter handler never fails a payment that a racing delivery hands to the provider', async () => {
+    const seeded = await seedVerifiedBatch(world, ['paid', 'paid'], 1);
+    const [racing, recent] = seeded.payments as [PaymentRecord, PaymentRecord];
+    const messageOf = (payment: PaymentRecord): DisbursementMessage => ({ kind: 'payments', payments: [{ paymentId: payment.paymentId, personHash: payment.personHash }] });
+    const queue = new RecordingQueue<DisbursementMessage>();
+    // Every delivery until now claimed the hand-off and then failed before the provider got the call.
+    const refusing: PaymentProvider = { send: () => Promise.reject(new Error('connection reset')), lookup: (reference) => world.provider.lookup(reference) };
+    const failing = useCases(world, queue, { provider: refusing });
+    await failing.approve(approver('hcm-checker'), seeded.batch.batchId);
+    for (let messages = queue.take(); messages.length > 0; messages = queue.take()) {
+      for (const message of messages) await failing.handle(message).catch(() => undefined);
+    }
+    for (const payment of [racing, recent]) expect((await world.batches.getPayment(payment))?.status).toBe('QUEUED');
+
+    // A re-driven delivery claims the hand-off and is on its way to the provider when the dead-letter
+    // handler's lookup gets there first ("unknown"); its call arrives after the handler's write.
+    let reachedSend: () => void = () => undefined;
+    const atSend = new Promise<void>((resolve) => (reachedSend = resolve));
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const slow: PaymentProvider = {
+      send: async (instruction) => {
+        reachedSend();
+        await gate;
+        return world.provider.send(instruction);
+      },
+      lookup: (reference) => world.provider.lookup(reference),
+    };
+    let delivery: Promise<unknown> | undefined;
+    const racedLookup: PaymentProvider = {
+      send: (instruction) => world.provider.send(instruction),
+      lookup: async (reference) => {
+        delivery ??= useCases(world, queue, { provider: slow }).handle(messageOf(racing));
+        await atSend;
+        return world.provider.lookup(reference);
+      },
+    };
+    await useCases(world, queue, { provider: racedLookup }).exhausted(messageOf(racing));
+    openGate();
+    await delivery;
+    const after = (await world.batches.getPayment(racing))!;
+    expect(after.status, 'the provider took it: the payment says so').toBe('PAID');
+    expect(await entitlementHolder(world, after)).toBe(racing.paymentId);
+
+    // A hand-off claimed moments ago: the handler decides nothing and is retried later.
+    await failing.handle(messageOf(recent)).catch(() => undefined);
+    let looked = 0;
+    const counting: PaymentProvider = { send: (instruction) => world.provider.send(instruction), lookup: (reference) => (looked++, world.provider.lookup(reference)) };
+    await expect(useCases(world, queue, { provider: counting, handOffWindowMs: 60_000 }).exhausted(messageOf(recent))).rejects.toThrow(/moments ago/);
+    expect(looked, 'no lookup within the window').toBe(0);
+    expect((await world.batches.getPayment(recent))?.status).toBe('QUEUED');
+  });
+
   // Old code: every caller passed its own `from` list and the store wrote whatever it was given, so a
   // write naming a step the lifecycle lacks (PAID -> QUEUED) was performed.
   it('6. the store refuses a status write the lifecycle tables lack', async () => {
