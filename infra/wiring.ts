@@ -99,8 +99,8 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   'batches-write': {
     tables: { core: 'readWriteDelete', audit: 'append' },
     secrets: ['pepper'],
-    // Sealing a batch queues its first verification page per shard.
-    sendsTo: ['verification'],
+    // Sealing a batch queues its first verification page per shard; a finished cancel is announced (webhook).
+    sendsTo: ['verification', 'webhook'],
     memorySize: 1024,
     timeoutSeconds: 29,
   },
@@ -116,7 +116,8 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   'batches-approve': {
     tables: { core: 'readUpdate', audit: 'append' },
     secrets: ['pepper'],
-    sendsTo: ['disbursement'],
+    // The approval (and an immediate completion) is announced to the province's webhook.
+    sendsTo: ['disbursement', 'webhook'],
     memorySize: 1024,
     timeoutSeconds: 29,
   },
@@ -154,9 +155,15 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   'provider-callbacks': {
     tables: { core: 'readUpdateDelete', audit: 'append' },
     secrets: ['pepper', 'providerCallbacks'],
+    // Progress (25, 50, 75 %) and completion are announced to the province's webhook.
+    sendsTo: ['webhook'],
     memorySize: 1024,
     timeoutSeconds: 29,
   },
+  // The province's webhook (shared/app/webhooks.ts): the endpoint item (PutItem, GetItem, DeleteItem),
+  // the delivery log (Query), a redelivery (UpdateItem, a message to the webhook queue). The pepper
+  // opens the delivery log's cursors.
+  webhooks: { tables: { core: 'readPutUpdateDelete' }, secrets: ['pepper'], sendsTo: ['webhook'] },
 };
 
 /**
@@ -174,7 +181,8 @@ export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
     tables: { core: 'readUpdateDelete', audit: 'append' },
     populationRegistry: true,
     secrets: ['pepper'],
-    sendsTo: ['verification'],
+    // AWAITING_APPROVAL is announced to the province's webhook.
+    sendsTo: ['verification', 'webhook'],
   },
   // Disbursement: fan-out pages (re-queued to this queue) and single payments:
   // transitions and counters (UpdateItem), entitlement release of a FAILED
@@ -184,8 +192,13 @@ export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
     tables: { core: 'readUpdateDelete', audit: 'append' },
     paymentProvider: true,
     secrets: ['pepper'],
-    sendsTo: ['disbursement'],
+    // Progress and completion are announced to the province's webhook.
+    sendsTo: ['disbursement', 'webhook'],
   },
+  // Webhook deliveries: reads the delivery and the endpoint (GetItem), records the attempt (UpdateItem),
+  // queues the next attempt (its own queue, delayed). Calls the province's receiver over the internet
+  // (https only, public addresses only, 5 s: shared/adapters/webhook/http-sender.ts).
+  webhook: { tables: { core: 'readUpdate' }, secrets: ['pepper'], sendsTo: ['webhook'], memorySize: 512 },
 };
 
 /**
@@ -202,8 +215,12 @@ export const deadLetterConsumerWiring: Partial<Record<QueueKey, FunctionWiring>>
     tables: { core: 'readUpdateDelete', audit: 'append' },
     paymentProvider: true,
     secrets: ['pepper'],
-    sendsTo: ['disbursement'],
+    // Progress and completion are announced to the province's webhook.
+    sendsTo: ['disbursement', 'webhook'],
   },
+  // webhook-exhausted: a delivery whose message kept failing ends FAILED (GetItem, UpdateItem). Builds the
+  // same webhook use cases as the worker, so it gets the queue's URL too.
+  webhook: { tables: { core: 'readUpdate' }, secrets: ['pepper'], sendsTo: ['webhook'], memorySize: 256 },
 };
 
 /**
@@ -222,7 +239,8 @@ export const reconcilerFunction = 'reconciler';
 export const reconcilerWiring: FunctionWiring = {
   tables: { core: 'readUpdateDelete', audit: 'append' },
   secrets: ['pepper'],
-  sendsTo: ['verification', 'disbursement'],
+  // Completions and finished cancels it repairs are announced to the province's webhook.
+  sendsTo: ['verification', 'disbursement', 'webhook'],
   memorySize: 1024,
   timeoutSeconds: 300,
 };

@@ -25,6 +25,11 @@ import {
   providerListSchema,
   resourceIdSchema,
   unlinkAccountQuerySchema,
+  putWebhookRequestSchema,
+  webhookDeliveryListSchema,
+  webhookDeliverySchema,
+  webhookSchema,
+  webhookSecretSchema,
 } from '../domain/schemas.js';
 import { corsPolicy } from './cors.js';
 import { BEARER_REALM, PROBLEM_CONTENT_TYPE } from './problem.js';
@@ -222,6 +227,31 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
     description: "Scope batches:read (the payment's province) or beneficiary (its owner). Anyone else: 404.",
     responses: { 200: { description: 'The payment with its history.', content: { [JSON_TYPE]: paymentSchema } } },
   },
+  putWebhook: {
+    description:
+      "Scope batches:write, a provincial system (else 403). Sets the province's one endpoint and answers a new secret, shown on this answer only; PUT again rotates it (events are signed with the secret current when they are sent). Events are POSTed as JSON `{ eventId, type, occurredAt, batch }` with x-event-id, x-timestamp (unix seconds) and x-signature (hex HMAC-SHA256 of x-timestamp + \".\" + raw body, with the secret). Any 2xx is delivered; anything else (a redirect included: none is followed) is retried with backoff for 24 hours, then FAILED. A url that is not https, names a private, loopback or link-local address, or a non-public host: 422 VALIDATION_FAILED (the local server takes http://127.0.0.1 and http://localhost only).",
+    body: { [JSON_TYPE]: putWebhookRequestSchema },
+    responses: { 200: { description: 'The endpoint with its new secret.', content: { [JSON_TYPE]: webhookSecretSchema } } },
+  },
+  getWebhook: {
+    description: "Scope batches:read, a provincial system. The province's endpoint without its secret; 404 when it has none.",
+    responses: { 200: { description: 'The endpoint.', content: { [JSON_TYPE]: webhookSchema } } },
+    problems: { 404: ['NOT_FOUND'] },
+  },
+  deleteWebhook: {
+    description: 'Scope batches:write, a provincial system. Events not yet delivered end FAILED. 404 when there is none.',
+    responses: { 204: { description: 'Removed.' } },
+    problems: { 404: ['NOT_FOUND'] },
+  },
+  listWebhookDeliveries: {
+    description: "Scope batches:read, a provincial system. The events of the province's batches and how their delivery went, newest batch first.",
+    query: listQuerySchema,
+    responses: { 200: { description: 'One page.', content: { [JSON_TYPE]: webhookDeliveryListSchema } } },
+  },
+  redeliverWebhookEvent: {
+    description: 'Scope batches:write, a provincial system. Sends the event again, whatever its status (the same eventId and body, signed anew), with a new 24-hour retry window. Another province\'s event or an unknown eventId: 404.',
+    responses: { 202: { description: 'Queued: the delivery as it now stands (RETRYING).', content: { [JSON_TYPE]: webhookDeliverySchema } } },
+  },
 };
 
 const problemDescriptions: Record<number, string> = {
@@ -295,6 +325,7 @@ function pathParameterNames(path: string): string[] {
 const pathParameterDescriptions: Record<string, string> = {
   batchId: 'The batch: the batchId its create answered.',
   paymentId: "A payment's paymentId (from a batch's payments, the report, or the beneficiary's list).",
+  eventId: 'The eventId of a webhook event (GET /v1/webhook/deliveries, or x-event-id).',
   providerCode: "The provider's code (GET /v1/providers): a bank's six-digit BIN or an operator's code.",
 };
 

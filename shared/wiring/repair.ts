@@ -11,6 +11,7 @@ import { systemClock } from '../domain/dates.js';
 import { createAudit } from './audit.js';
 import { createCore } from './core.js';
 import { workQueue } from './queues.js';
+import { announcing } from './webhooks.js';
 
 /** The reconciler's timing, in seconds (the stack derives them from the queues' and functions' timeouts; docs/decisions.md). */
 const repairConfigSchema = z.object({
@@ -24,7 +25,7 @@ export async function createRepairContext() {
   const core = await createCore();
   const config = loadConfig(repairConfigSchema);
   const repair = createRepairUseCases({
-    batches: auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME)),
+    batches: announcing(core, auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME))),
     entitlements: new DynamoEntitlementStore(core.client, core.config.CORE_TABLE_NAME),
     accounts: new DynamoAccountStore(core.client, core.config.CORE_TABLE_NAME),
     verificationQueue: workQueue<VerificationMessage>('verification'),

@@ -148,7 +148,44 @@ const accountNotFound: { where: string; shape: string }[] = [];
 
 const items = (answer: ApiAnswer) => (answer.body.items ?? []) as Record<string, unknown>[];
 
+/** Each province's webhook (a loopback port nothing listens on), set before the cells that read, list or remove it. */
+async function ensureWebhooks(): Promise<void> {
+  for (const province of ['provinceA', 'provinceB'] as const) {
+    const put = await clients[province].call('PUT', '/v1/webhook', { json: { url: 'http://127.0.0.1:9/matrix-hook' } });
+    if (put.status !== 200) throw new Error(`webhook of ${province}: ${put.status} ${put.text}`);
+  }
+}
+
 const matrix: Record<OperationId, Row> = {
+  putWebhook: {
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: () => ({ json: { url: 'http://127.0.0.1:9/matrix-hook' } }),
+    check: (_principal, answer) => (typeof answer.body.secret === 'string' && answer.body.url === 'http://127.0.0.1:9/matrix-hook' ? undefined : `put ${answer.text}`),
+  },
+  getWebhook: {
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    before: ensureWebhooks,
+    request: () => ({}),
+    check: (_principal, answer) => (answer.body.secret === undefined ? undefined : 'the secret is shown again'),
+  },
+  deleteWebhook: {
+    expected: jwt({ provinceA: 204, provinceB: 204, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    before: ensureWebhooks,
+    request: () => ({}),
+  },
+  listWebhookDeliveries: {
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: () => ({}),
+    check: (principal, answer, world) =>
+      principal === 'provinceB' && items(answer).some((delivery) => [world.mainBatchId, world.approveBatchId, world.cancelBatchId].includes(String(delivery.batchId)))
+        ? "province B sees province 79's deliveries"
+        : undefined,
+  },
+  redeliverWebhookEvent: {
+    // An eventId of the right shape that no province has: 404 to both, as another province's event would be.
+    expected: jwt({ provinceA: 404, provinceB: 404, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { eventId: `${world.mainBatchId}-approved` } }),
+  },
   getHealth: { expected: everyone(200), request: () => ({}) },
   getOpenApi: { expected: everyone(200), request: () => ({}) },
   listPrograms: {

@@ -12,6 +12,8 @@ export const entity = {
   account: 'ACCOUNT',
   accountHistory: 'ACCOUNT_HISTORY',
   auditRecord: 'AUDIT_RECORD',
+  webhookEndpoint: 'WEBHOOK_ENDPOINT',
+  webhookDelivery: 'WEBHOOK_DELIVERY',
 } as const;
 
 export const keys = {
@@ -49,6 +51,11 @@ export const keys = {
   /** A payment ON_HOLD, in its batch's partition of gsi3, oldest hold first (sparse: only while held). */
   heldPayment: (batchId: string, heldAt: string, paymentId: string) => ({ gsi3pk: `HELD#${batchId}`, gsi3sk: `${heldAt}#${paymentId}` }),
   heldPaymentsPartition: (batchId: string) => `HELD#${batchId}`,
+  /** A province's webhook endpoint (one per province). */
+  webhookEndpoint: (provinceCode: string) => ({ pk: `WEBHOOK#${provinceCode}`, sk: 'ENDPOINT' }),
+  /** One event for a province and its delivery; eventIds start with the batchId (a ULID), so the partition reads newest batch first backwards. */
+  webhookDelivery: (provinceCode: string, eventId: string) => ({ pk: `WEBHOOK#${provinceCode}`, sk: `DELIVERY#${eventId}` }),
+  webhookPartition: (provinceCode: string) => `WEBHOOK#${provinceCode}`,
   /** A person's payments, newest first (gsi1, keys only). */
   paymentByPerson: (personHash: string, createdAt: string, paymentId: string) => ({
     gsi1pk: `PERSON#${personHash}`,
