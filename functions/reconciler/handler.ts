@@ -37,5 +37,6 @@ export const handler = async (event: unknown, context: Context) => {
     metrics.publishStoredMetrics();
     logger.warn('reconciler repaired what a failure left behind', { watched: report.watched, examined: report.examined, repairs: report.repairs });
   }
-  return { watched: report.watched, examined: report.examined, repairs: report.repairs.length };
+  if (report.started.length > 0) logger.info('scheduled batches started', { batchIds: report.started });
+  return { watched: report.watched, examined: report.examined, repairs: report.repairs.length, started: report.started.length };
 };

@@ -13,7 +13,7 @@ import {
   type WebhookEventType,
 } from '../domain/webhooks.js';
 import type { BatchStatus } from '../domain/lifecycle.js';
-import type { BatchStore, CounterDelta } from '../ports/batch-store.js';
+import type { BatchStore, CounterDelta, TransitionOptions } from '../ports/batch-store.js';
 import type { WebhookDelivery, WebhookSender, WebhookStore } from '../ports/webhook-store.js';
 import { callbackSignature } from './callbacks.js';
 import type { CursorCodec } from './cursor.js';
@@ -148,8 +148,8 @@ export function createWebhookUseCases(deps: WebhookDependencies) {
      */
     announcingBatchStore(inner: BatchStore): BatchStore {
       return Object.assign(Object.create(inner) as BatchStore, {
-        async transitionBatch(batchId: string, from: readonly BatchStatus[], to: BatchStatus, changes: Partial<BatchRecord>, now: string) {
-          const batch = await inner.transitionBatch(batchId, from, to, changes, now);
+        async transitionBatch(batchId: string, from: readonly BatchStatus[], to: BatchStatus, changes: Partial<BatchRecord>, now: string, options?: TransitionOptions) {
+          const batch = await inner.transitionBatch(batchId, from, to, changes, now, options);
           const type = statusEvents[to];
           // A refresh of counters (APPROVED -> APPROVED) and a reopened completed batch announce nothing.
           if (type && !(from.length === 1 && from[0] === to) && !(to === 'APPROVED' && from.includes('COMPLETED') && !from.includes('AWAITING_APPROVAL'))) {

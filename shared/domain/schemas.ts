@@ -301,6 +301,10 @@ export function createRequestSchemas(clock: Clock = systemClock) {
         })
         .meta({ id: 'ControlTotals', description: 'Given up front by the province; sealing fails unless the uploaded payments add up to them exactly.' }),
       payments: paymentList.optional(),
+      scheduledFor: z.iso
+        .datetime({ offset: true })
+        .optional()
+        .meta({ description: 'The payment date and time (ISO 8601 with Z or an offset). An approved batch sends nothing before it (its payments stay VERIFIED) and may be cancelled until then. Absent, or already past at approval: sent at approval.' }),
     })
     .superRefine((body, ctx) => {
       if (body.payments && body.payments.length > body.control.itemCount) {
@@ -661,6 +665,7 @@ export const batchSchema = z
     rejections: someKeys(allReasonCodes, count).meta({ description: 'Number of payments per reason code.' }),
     createdBy: z.string(),
     approvedBy: z.string().nullable(),
+    scheduledFor: timestamp.nullable().meta({ description: 'Nothing is sent before this time (UTC); null: sent at approval.' }),
     createdAt: timestamp,
     updatedAt: timestamp,
   })

@@ -113,7 +113,7 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
   },
   createBatch: {
     description:
-      "Scope batches:write; provinceCode must be the caller's (else 403). Same batchRef and same body again answers 200 with the existing batch; same batchRef with another body is 409 BATCH_REF_CONFLICT; an identical create still in flight may be answered 409 CONFLICT with Retry-After. With `payments` holding control.itemCount items the batch is sealed at once, and payments whose totals do not match control are 422 CONTROL_TOTALS_MISMATCH (nothing stored). Rules the schema cannot say: `payments` holds at most control.itemCount items, paymentRefs are unique in the request, and no dateOfBirth is after today (422 VALIDATION_FAILED naming each).",
+      "Scope batches:write; provinceCode must be the caller's (else 403). Same batchRef and same body again answers 200 with the existing batch; same batchRef with another body is 409 BATCH_REF_CONFLICT; an identical create still in flight may be answered 409 CONFLICT with Retry-After. With `scheduledFor`, the approved batch sends nothing before that time (its payments stay VERIFIED) and can be cancelled until then. With `payments` holding control.itemCount items the batch is sealed at once, and payments whose totals do not match control are 422 CONTROL_TOTALS_MISMATCH (nothing stored). Rules the schema cannot say: `payments` holds at most control.itemCount items, paymentRefs are unique in the request, and no dateOfBirth is after today (422 VALIDATION_FAILED naming each).",
     body: { [JSON_TYPE]: createBatchRequestSchema },
     responses: {
       201: { description: 'Created.', content: { [JSON_TYPE]: batchSchema }, headers: locationHeader },
@@ -174,7 +174,7 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
   },
   cancelBatch: {
     description:
-      'Scope batches:write. Only before APPROVED (else 409 INVALID_STATE); every payment not yet terminal becomes CANCELLED and releases its entitlement. While a chunk is being stored: 429 with Retry-After.',
+      'Scope batches:write. Only before APPROVED, or APPROVED with a scheduledFor that has not come yet (else 409 INVALID_STATE); every payment not yet terminal becomes CANCELLED and releases its entitlement. While a chunk is being stored: 429 with Retry-After.',
     responses: { 200: { description: 'The cancelled batch.', content: { [JSON_TYPE]: batchSchema } } },
     problems: { 409: ['INVALID_STATE'] },
   },

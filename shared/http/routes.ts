@@ -158,7 +158,7 @@ export const routes = [
     functionName: 'batches-write',
     auth: 'jwt',
     scopes: ['batches:write'],
-    summary: "Cancel a batch that is not yet approved",
+    summary: "Cancel a batch that is not yet approved (or not yet at its scheduledFor)",
     tag: 'Provincial systems',
   },
   {

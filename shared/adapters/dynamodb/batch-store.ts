@@ -21,6 +21,7 @@ import {
   type PaymentKey,
   type PaymentSummary,
   type Tally,
+  type TransitionOptions,
 } from '../../ports/batch-store.js';
 import { isWatched, zeroByStatus, type UploadLease } from '../../domain/batch.js';
 import { entity, keys } from './keys.js';
@@ -218,6 +219,12 @@ function statusIn(statuses: readonly string[], values: Record<string, unknown>, 
     return `:${prefix}${index}`;
   });
   return `#status IN (${names.join(', ')})`;
+}
+
+/** An APPROVED batch only while not started and before its scheduledFor (uses `:now`, set by the caller). */
+function beforeScheduledStart(values: Record<string, unknown>): string {
+  values[':approvedStatus'] = 'APPROVED';
+  return '(#status <> :approvedStatus OR (attribute_not_exists(startedAt) AND scheduledFor > :now))';
 }
 
 export class DynamoBatchStore implements BatchStore {
@@ -569,7 +576,27 @@ export class DynamoBatchStore implements BatchStore {
     return { items, next };
   }
 
-  async transitionBatch(batchId: string, from: readonly BatchStatus[], to: BatchStatus, changes: Partial<BatchRecord>, now: string): Promise<BatchRecord> {
+  async startScheduledBatch(batchId: string, now: string): Promise<BatchRecord | undefined> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batch(batchId),
+          UpdateExpression: 'SET startedAt = :now, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND #status = :approved AND attribute_not_exists(startedAt) AND scheduledFor <= :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':now': now, ':approved': 'APPROVED' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<BatchRecord>(result.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async transitionBatch(batchId: string, from: readonly BatchStatus[], to: BatchStatus, changes: Partial<BatchRecord>, now: string, options: TransitionOptions = {}): Promise<BatchRecord> {
     assertTransitions('batch', from, to);
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = { ':to': to, ':now': now };
@@ -593,7 +620,7 @@ export class DynamoBatchStore implements BatchStore {
           TableName: this.tableName,
           Key: keys.batch(batchId),
           UpdateExpression: updateExpression(sets, removes),
-          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
+          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}${options.beforeScheduledStart ? ' AND ' + beforeScheduledStart(values) : ''}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
