@@ -164,6 +164,17 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   // the delivery log (Query), a redelivery (UpdateItem, a message to the webhook queue). The pepper
   // opens the delivery log's cursors.
   webhooks: { tables: { core: 'readPutUpdateDelete' }, secrets: ['pepper'], sendsTo: ['webhook'] },
+  // G2P Connect (shared/app/g2p.ts): a disburse creates a batch exactly as batches-write does (same
+  // table access, the verification queue at the seal); resolve reads links under the account routes'
+  // care rule (the person's payments, the population register); reads the webhook endpoint (GetItem).
+  g2p: {
+    tables: { core: 'readWriteDelete', audit: 'append' },
+    populationRegistry: true,
+    secrets: ['pepper'],
+    sendsTo: ['verification'],
+    memorySize: 1024,
+    timeoutSeconds: 29,
+  },
 };
 
 /**

@@ -219,7 +219,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
   }
 
   /** The create's steps after the claim: the batch, its payments, the seal. Each one is a no-op when already done. */
-  async function completeCreate(principal: Principal, request: CreateBatchRequest, batchId: string, fingerprint: string, now: string): Promise<BatchRecord> {
+  async function completeCreate(principal: Principal, request: CreateBatchRequest, batchId: string, fingerprint: string, now: string, extra: Pick<BatchRecord, 'g2p'> = {}): Promise<BatchRecord> {
     let batch = await store.getBatch(batchId);
     if (!batch) {
       await store.putBatchIfAbsent({
@@ -240,6 +240,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
         createdBy: principal.sub,
         approvedBy: null,
         scheduledFor: request.scheduledFor ? new Date(request.scheduledFor).toISOString() : null,
+        ...(extra.g2p ? { g2p: extra.g2p } : {}),
         createdAt: now,
         updatedAt: now,
       });
@@ -265,7 +266,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
      * create lease expired). Payments that cannot match `control` are refused
      * before anything is stored.
      */
-    async createBatch(principal: Principal, request: CreateBatchRequest): Promise<{ created: boolean; batch: BatchRecord }> {
+    async createBatch(principal: Principal, request: CreateBatchRequest, extra: Pick<BatchRecord, 'g2p'> = {}): Promise<{ created: boolean; batch: BatchRecord }> {
       if (!principal.provinceCode || principal.provinceCode !== request.provinceCode) {
         throw new ForbiddenError('provinceCode must be the province of the calling system.');
       }
@@ -298,7 +299,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
         // The first request died: this one finishes what it started (every step below is idempotent).
       }
       try {
-        const batch = await completeCreate(principal, request, claim.batchId, fingerprint, now.toISOString());
+        const batch = await completeCreate(principal, request, claim.batchId, fingerprint, now.toISOString(), extra);
         await store.releaseCreateLease(request.provinceCode, batchRefHash, lease.owner);
         return { created: claim.claimed, batch };
       } catch (error) {

@@ -3,6 +3,7 @@ import type { Clock } from '../domain/dates.js';
 import { ForbiddenError, NotFoundError, ValidationFailedError } from '../domain/errors.js';
 import {
   EVENT_ID_PATTERN,
+  g2pCallbackId,
   crossedThresholds,
   nextAttemptDelaySeconds,
   receiverUrlProblem,
@@ -57,6 +58,8 @@ export interface WebhookDependencies {
   newSecret?: () => string;
   /** Where an announcement that could not be stored or queued is reported (name only). */
   onEmitError?: (error: unknown) => void;
+  /** The worker: the body of a G2P on-disburse callback, built when it is sent (the batch's current statuses). */
+  g2pBody?: (delivery: WebhookDelivery) => Promise<unknown>;
 }
 
 export function endpointView(endpoint: { url: string; createdAt: string }) {
@@ -128,9 +131,37 @@ export function createWebhookUseCases(deps: WebhookDependencies) {
     await schedule({ provinceCode: batch.provinceCode, eventId, since: now }, 0);
   }
 
+  /**
+   * A batch created by an asynchronous G2P Connect disburse: its on-disburse callback to the sender_uri,
+   * once verified (statuses PDNG or RJCT), once complete or cancelled (final statuses). Delivered like
+   * the webhook events (same queue, backoff, signature with the province's webhook secret).
+   */
+  async function announceG2p(batch: BatchRecord, type: WebhookEventType): Promise<void> {
+    const url = batch.g2p?.senderUri;
+    if (!url || !['batch.awaiting_approval', 'batch.completed', 'batch.cancelled'].includes(type)) return;
+    if (!(await store.getEndpoint(batch.provinceCode))) return;
+    const now = clock.now().toISOString();
+    const eventId = g2pCallbackId(batch.batchId, type);
+    const stored = await store.putDeliveryIfAbsent({
+      provinceCode: batch.provinceCode,
+      eventId,
+      type,
+      batchId: batch.batchId,
+      event: { eventId, type, occurredAt: now, batch: { batchId: batch.batchId } },
+      attempts: 0,
+      status: 'RETRYING',
+      lastStatusCode: null,
+      lastAttemptAt: null,
+      createdAt: now,
+      url,
+    });
+    if (stored) await schedule({ provinceCode: batch.provinceCode, eventId, since: now }, 0);
+  }
+
   async function emitSafely(batch: BatchRecord, type: WebhookEventType, marker?: string): Promise<void> {
     try {
       await announce(batch, type, marker);
+      await announceG2p(batch, type);
     } catch (error) {
       // The batch change is done and must stand: its announcement is at most lost, never the change.
       deps.onEmitError?.(error);
@@ -234,10 +265,11 @@ export function createWebhookUseCases(deps: WebhookDependencies) {
         return;
       }
       if (!deps.sender) throw new Error('deliver needs a sender');
-      const body = JSON.stringify(delivery.event);
+      if (delivery.url && !deps.g2pBody) throw new Error('deliver needs g2pBody for G2P callbacks');
+      const body = JSON.stringify(delivery.url && deps.g2pBody ? await deps.g2pBody(delivery) : delivery.event);
       const timestamp = String(Math.floor(now.getTime() / 1000));
       const answer = await deps.sender.post(
-        endpoint.url,
+        delivery.url ?? endpoint.url,
         {
           'content-type': 'application/json',
           'user-agent': 'social-payments-webhooks/1',

@@ -51,6 +51,8 @@ export interface BatchRecord {
   scheduledFor?: string | null | undefined;
   /** When a scheduled batch started sending (set once, by a conditional write that a cancel cannot pass). */
   startedAt?: string | undefined;
+  /** A batch created by a G2P Connect disburse: who sent it and where its on-disburse callbacks go (async only). */
+  g2p?: { senderId: string; senderUri?: string | undefined; transactionId: string } | undefined;
 }
 
 /** Whether an approved batch may send: unscheduled, or started at its scheduledFor. */

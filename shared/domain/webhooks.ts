@@ -29,6 +29,11 @@ export function webhookEventId(batchId: string, type: WebhookEventType, marker?:
 
 export const EVENT_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}-[a-z]+(?:-[a-z]+)?(?:-[0-9]{1,16})?$/;
 
+/** A G2P Connect on-disburse callback of a batch (kept apart from the webhook log: `g2p-` ids). */
+export function g2pCallbackId(batchId: string, type: WebhookEventType): string {
+  return `g2p-${webhookEventId(batchId, type)}`;
+}
+
 /**
  * The approved amount of an approved batch (every payment neither REJECTED nor
  * CANCELLED: VERIFIED ones are approved and not fanned out yet) and the part

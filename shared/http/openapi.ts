@@ -32,6 +32,17 @@ import {
   webhookSecretSchema,
 } from '../domain/schemas.js';
 import { corsPolicy } from './cors.js';
+import {
+  ackSchema,
+  disburseRequestSchema,
+  disburseResponseSchema,
+  mapperChangeRequestSchema,
+  mapperChangeResponseSchema,
+  resolveRequestSchema,
+  resolveResponseSchema,
+  txnStatusRequestSchema,
+  txnStatusResponseSchema,
+} from '../domain/g2p.js';
 import { BEARER_REALM, PROBLEM_CONTENT_TYPE } from './problem.js';
 import { routes, type OperationId, type RouteDefinition } from './routes.js';
 
@@ -247,6 +258,53 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
     description: "Scope batches:read, a provincial system. The events of the province's batches and how their delivery went, newest batch first.",
     query: listQuerySchema,
     responses: { 200: { description: 'One page.', content: { [JSON_TYPE]: webhookDeliveryListSchema } } },
+  },
+  g2pDisburse: {
+    description:
+      "G2P Connect `disburse` (src/disburse v1.0.0; departures: docs/decisions.md 120-127). Scope batches:write. The disbursements become a batch of the caller's province, exactly as POST /v1/batches with its payments: batchRef = message.transaction_id, program and month from payer_fa `program:<PROGRAM>.<YYYY-MM>@...`, each payee `pid:<12-digit ID>` with payee_name and payee_dob, control totals from header.total_count and the sum of the amounts (a mismatch: 422 CONTROL_TOTALS_MISMATCH, nothing stored), then verification and maker-checker approval (POST /v1/batches/{batchId}/approve). header.sender_uri is required (the webhook policy's receivers only), and the province needs a webhook secret (PUT /v1/webhook): on-disburse callbacks are POSTed there signed as webhook events (x-timestamp, x-signature), once verified and once complete or cancelled. The same transaction_id with the same content again: ACK, nothing new.",
+    body: { [JSON_TYPE]: disburseRequestSchema },
+    responses: { 200: { description: 'ACK; correlation_id is the batchId.', content: { [JSON_TYPE]: ackSchema } } },
+    problems: { 409: ['BATCH_REF_CONFLICT', 'CONFLICT'], 422: ['CONTROL_TOTALS_MISMATCH'] },
+  },
+  g2pDisburseSync: {
+    description: 'The synchronous variant of g2pDisburse: answers on-disburse with the statuses of the disbursements as stored (RCVD: received, to be verified). No sender_uri needed, no callbacks.',
+    body: { [JSON_TYPE]: disburseRequestSchema },
+    responses: { 200: { description: 'The disbursements as stored.', content: { [JSON_TYPE]: disburseResponseSchema } } },
+    problems: { 409: ['BATCH_REF_CONFLICT', 'CONFLICT'], 422: ['CONTROL_TOTALS_MISMATCH'] },
+  },
+  g2pTxnStatus: {
+    description:
+      "G2P Connect `txn/status`, scope batches:read: attribute_type `transaction_id` (the disburse's) gives every disbursement; `reference_id_list` takes paymentIds (each status's instruction `paymentId=...`); another province's or an unknown one is RJCT rjct.reference_id.invalid. Answered at once (on-status in the answer, no callback).",
+    body: { [JSON_TYPE]: txnStatusRequestSchema },
+    responses: { 200: { description: 'on-status.', content: { [JSON_TYPE]: txnStatusResponseSchema } } },
+    problems: { 404: ['NOT_FOUND'] },
+  },
+  g2pTxnStatusSync: {
+    description: 'The synchronous variant of g2pTxnStatus (the same answer).',
+    body: { [JSON_TYPE]: txnStatusRequestSchema },
+    responses: { 200: { description: 'on-status.', content: { [JSON_TYPE]: txnStatusResponseSchema } } },
+    problems: { 404: ['NOT_FOUND'] },
+  },
+  g2pMapperResolve: {
+    description:
+      "G2P Connect mapper `resolve`, scope accounts:write: for each `pid:<12-digit ID>` (in id or fa), succ.fa.active with the provider and the masked account number, or succ.fa.not_found; a person outside the caller's care (the account routes' rule) is answered exactly as one without a link. Anything but a pid: RJCT rjct.id.invalid.",
+    body: { [JSON_TYPE]: resolveRequestSchema },
+    responses: { 200: { description: 'on-resolve.', content: { [JSON_TYPE]: resolveResponseSchema } } },
+  },
+  g2pMapperLink: {
+    description: 'G2P Connect mapper `link`: RJCT rjct.action.not_supported. Links belong to the beneficiary (PUT /v1/accounts/{personalId}, with consent).',
+    body: { [JSON_TYPE]: mapperChangeRequestSchema },
+    responses: { 200: { description: 'RJCT rjct.action.not_supported.', content: { [JSON_TYPE]: mapperChangeResponseSchema } } },
+  },
+  g2pMapperUnlink: {
+    description: 'G2P Connect mapper `unlink`: RJCT rjct.action.not_supported.',
+    body: { [JSON_TYPE]: mapperChangeRequestSchema },
+    responses: { 200: { description: 'RJCT rjct.action.not_supported.', content: { [JSON_TYPE]: mapperChangeResponseSchema } } },
+  },
+  g2pMapperUpdate: {
+    description: 'G2P Connect mapper `update`: RJCT rjct.action.not_supported.',
+    body: { [JSON_TYPE]: mapperChangeRequestSchema },
+    responses: { 200: { description: 'RJCT rjct.action.not_supported.', content: { [JSON_TYPE]: mapperChangeResponseSchema } } },
   },
   redeliverWebhookEvent: {
     description: 'Scope batches:write, a provincial system. Sends the event again, whatever its status (the same eventId and body, signed anew), with a new 24-hour retry window. Another province\'s event or an unknown eventId: 404.',

@@ -94,6 +94,8 @@ export interface BatchStore {
   takeOverCreate(provinceCode: string, batchRefHash: string, lease: UploadLease, now: string): Promise<boolean>;
   /** The create request has finished (the batch is stored, its payments uploaded and sealed as asked). */
   releaseCreateLease(provinceCode: string, batchRefHash: string, owner: string): Promise<void>;
+  /** The batch a batchRef of the province names (any state of its create), if any. */
+  findBatchIdByRef(provinceCode: string, batchRefHash: string): Promise<string | undefined>;
   /** Writes the batch unless it exists (a retried create after a crash); true when this call wrote it. */
   putBatchIfAbsent(batch: BatchRecord): Promise<boolean>;
   getBatch(batchId: string): Promise<BatchRecord | undefined>;

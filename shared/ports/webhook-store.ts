@@ -29,6 +29,8 @@ export interface WebhookDelivery {
   lastStatusCode: number | null;
   lastAttemptAt: string | null;
   createdAt: string;
+  /** A G2P Connect on-disburse callback (eventId `g2p-...`): sent to the disburse's sender_uri, its body built when sent. */
+  url?: string | undefined;
 }
 
 export interface WebhookStore {

@@ -5,6 +5,9 @@ import { sqsClient } from '../adapters/sqs/client.js';
 import { queueDefinitions } from '../adapters/sqs/queues.js';
 import { SqsWorkQueue } from '../adapters/sqs/work-queue.js';
 import { HttpWebhookSender } from '../adapters/webhook/http-sender.js';
+import { DynamoBatchStore } from '../adapters/dynamodb/batch-store.js';
+import { onDisburseEnvelope } from '../app/g2p.js';
+import { ulid } from 'ulid';
 import { createWebhookUseCases, type DelayingQueue, type WebhookMessage } from '../app/webhooks.js';
 import { loadConfig } from '../config/env.js';
 import { systemClock } from '../domain/dates.js';
@@ -45,7 +48,18 @@ export function createWebhooks(core: Pick<Core, 'client' | 'config' | 'cursors'>
       maxSeconds: config.WEBHOOK_RETRY_MAX_SECONDS,
       windowSeconds: config.WEBHOOK_RETRY_WINDOW_SECONDS,
     },
-    ...(options.delivers ? { sender: new HttpWebhookSender({ policy: config.WEBHOOK_RECEIVER_POLICY, timeoutMs: config.WEBHOOK_TIMEOUT_MS }) } : {}),
+    ...(options.delivers
+      ? {
+          sender: new HttpWebhookSender({ policy: config.WEBHOOK_RECEIVER_POLICY, timeoutMs: config.WEBHOOK_TIMEOUT_MS }),
+          g2pBody: async (delivery) => {
+            const store = new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME);
+            const batch = await store.getBatch(delivery.batchId);
+            if (!batch) throw new Error('A G2P callback names a batch that does not exist');
+            // The signature is in the x-signature header (over x-timestamp and this very body): docs/decisions.md 122.
+            return onDisburseEnvelope({ clock: systemClock, newMessageId: ulid, store }, batch, 'x-signature');
+          },
+        }
+      : {}),
     ...(options.configures ? { cursors: core.cursors, newSecret: () => `whsec_${randomBytes(32).toString('base64url')}` } : {}),
     // Name only: the message of a store error may quote keys.
     onEmitError: (error) => logger.error('webhook announcement lost', { errorName: error instanceof Error ? error.name : 'unknown' }),

@@ -252,6 +252,11 @@ export class DynamoBatchStore implements BatchStore {
     return { claimed: false, batchId: item.batchId, fingerprint: item.fingerprint, lease: item.createLease };
   }
 
+  async findBatchIdByRef(provinceCode: string, batchRefHash: string): Promise<string | undefined> {
+    const existing = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.batchRef(provinceCode, batchRefHash), ConsistentRead: true }));
+    return (existing.Item as { batchId?: string } | undefined)?.batchId;
+  }
+
   async takeOverCreate(provinceCode: string, batchRefHash: string, lease: UploadLease, now: string): Promise<boolean> {
     try {
       await this.client.send(

@@ -54,7 +54,7 @@ export const keys = {
   /** A province's webhook endpoint (one per province). */
   webhookEndpoint: (provinceCode: string) => ({ pk: `WEBHOOK#${provinceCode}`, sk: 'ENDPOINT' }),
   /** One event for a province and its delivery; eventIds start with the batchId (a ULID), so the partition reads newest batch first backwards. */
-  webhookDelivery: (provinceCode: string, eventId: string) => ({ pk: `WEBHOOK#${provinceCode}`, sk: `DELIVERY#${eventId}` }),
+  webhookDelivery: (provinceCode: string, eventId: string) => ({ pk: `WEBHOOK#${provinceCode}`, sk: `${eventId.startsWith('g2p-') ? 'CALLBACK' : 'DELIVERY'}#${eventId}` }),
   webhookPartition: (provinceCode: string) => `WEBHOOK#${provinceCode}`,
   /** A person's payments, newest first (gsi1, keys only). */
   paymentByPerson: (personHash: string, createdAt: string, paymentId: string) => ({
