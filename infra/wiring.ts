@@ -77,7 +77,26 @@ export interface FunctionWiring {
    * second, not calls in flight when the downstream slows down).
    */
   reservedConcurrency?: Partial<Record<StageName, number>>;
+  /**
+   * Gets the webhook settings (`webhookSettings`) without sending to the webhook queue: G2P Connect,
+   * which checks a disburse's sender_uri by the receiver policy. Functions that send to the webhook
+   * queue get them anyway.
+   */
+  webhookPolicy?: true;
 }
+
+/**
+ * Webhook delivery deployed (docs/decisions.md 112-113): public https receivers only, the first
+ * retry after 30 s, doubling to at most an hour, for 24 hours; 5 s per attempt. The local server
+ * sets its own (local/environment.ts).
+ */
+export const webhookSettings = {
+  WEBHOOK_RECEIVER_POLICY: 'public-https',
+  WEBHOOK_RETRY_BASE_SECONDS: '30',
+  WEBHOOK_RETRY_MAX_SECONDS: '3600',
+  WEBHOOK_RETRY_WINDOW_SECONDS: '86400',
+  WEBHOOK_TIMEOUT_MS: '5000',
+} as const;
 
 export const httpDefaults = { memorySize: 512, timeoutSeconds: 10 } as const;
 export const consumerDefaults = { memorySize: 1024 } as const;
@@ -172,6 +191,7 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
     populationRegistry: true,
     secrets: ['pepper'],
     sendsTo: ['verification'],
+    webhookPolicy: true,
     memorySize: 1024,
     timeoutSeconds: 29,
   },
