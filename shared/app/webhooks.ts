@@ -294,6 +294,25 @@ export function createWebhookUseCases(deps: WebhookDependencies) {
       await schedule(message, nextAttemptDelaySeconds(recorded.attempts, settings));
     },
 
+    /**
+     * Deliveries RETRYING whose message may be lost, queued again (the reconciler's run; docs/decisions.md 129):
+     * every one when nothing can be in flight (the local server just started on new queues), else those
+     * neither attempted nor created for `lostAfterSeconds` (longer than any wait between attempts). A
+     * duplicate message is harmless: the worker sends nothing for a delivery no longer RETRYING, and
+     * receivers deduplicate by eventId.
+     */
+    async redrivePending(options: { nothingInFlight: boolean; lostAfterSeconds: number }): Promise<number> {
+      const now = clock.now();
+      let queued = 0;
+      for (const delivery of await store.listPending()) {
+        const last = Date.parse(delivery.lastAttemptAt ?? delivery.createdAt);
+        if (!options.nothingInFlight && now.getTime() - last < options.lostAfterSeconds * 1000) continue;
+        await schedule({ provinceCode: delivery.provinceCode, eventId: delivery.eventId, since: now.toISOString() }, 0);
+        queued++;
+      }
+      return queued;
+    },
+
     /** A message that kept failing (the dead-letter queue): its delivery is FAILED (a redelivery request can send it again). */
     async exhausted(message: Pick<WebhookMessage, 'provinceCode' | 'eventId'>): Promise<void> {
       const delivery = await store.getDelivery(message.provinceCode, message.eventId);

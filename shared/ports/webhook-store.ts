@@ -45,6 +45,8 @@ export interface WebhookStore {
   recordAttempt(provinceCode: string, eventId: string, outcome: { status: DeliveryStatus; statusCode: number | null; at: string }): Promise<WebhookDelivery | undefined>;
   /** Sets the status without an attempt (FAILED when the retry window closed; RETRYING on a redelivery request). */
   setStatus(provinceCode: string, eventId: string, status: DeliveryStatus): Promise<void>;
+  /** Every delivery still RETRYING (the pending index), with when it was last attempted or created. */
+  listPending(): Promise<WebhookDelivery[]>;
   /** The province's deliveries, newest batch first. */
   listDeliveries(provinceCode: string, query: { limit: number; after?: PagePosition | undefined }): Promise<Page<WebhookDelivery>>;
 }

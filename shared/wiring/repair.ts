@@ -11,7 +11,7 @@ import { systemClock } from '../domain/dates.js';
 import { createAudit } from './audit.js';
 import { createCore } from './core.js';
 import { workQueue } from './queues.js';
-import { announcing } from './webhooks.js';
+import { announcing, createWebhooks } from './webhooks.js';
 
 /** The reconciler's timing, in seconds (the stack derives them from the queues' and functions' timeouts; docs/decisions.md). */
 const repairConfigSchema = z.object({
@@ -37,5 +37,12 @@ export async function createRepairContext() {
       recheckMs: config.REPAIR_RECHECK_SECONDS * 1000,
     },
   });
-  return { repair, audit: createAudit(core).trail };
+  const webhooks = createWebhooks(core);
+  const webhookConfig = loadConfig(z.object({ WEBHOOK_RETRY_MAX_SECONDS: z.coerce.number().int().min(1).default(3600) }));
+  return {
+    repair,
+    audit: createAudit(core).trail,
+    /** Deliveries whose message may be lost: longer than twice the longest wait between attempts, plus the queue's own redelivery horizon. */
+    redriveWebhooks: (nothingInFlight: boolean) => webhooks.redrivePending({ nothingInFlight, lostAfterSeconds: 2 * webhookConfig.WEBHOOK_RETRY_MAX_SECONDS + 900 }),
+  };
 }

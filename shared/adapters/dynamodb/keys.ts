@@ -56,6 +56,9 @@ export const keys = {
   /** One event for a province and its delivery; eventIds start with the batchId (a ULID), so the partition reads newest batch first backwards. */
   webhookDelivery: (provinceCode: string, eventId: string) => ({ pk: `WEBHOOK#${provinceCode}`, sk: `${eventId.startsWith('g2p-') ? 'CALLBACK' : 'DELIVERY'}#${eventId}` }),
   webhookPartition: (provinceCode: string) => `WEBHOOK#${provinceCode}`,
+  /** A delivery still RETRYING (gsi3, sparse, keys only): the reconciler re-queues one whose message was lost. */
+  pendingDelivery: (provinceCode: string, eventId: string) => ({ gsi3pk: 'WEBHOOK_PENDING', gsi3sk: `${provinceCode}#${eventId}` }),
+  pendingDeliveriesPartition: 'WEBHOOK_PENDING',
   /** A person's payments, newest first (gsi1, keys only). */
   paymentByPerson: (personHash: string, createdAt: string, paymentId: string) => ({
     gsi1pk: `PERSON#${personHash}`,

@@ -1,4 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll } from './batching.js';
 import type { DeliveryStatus } from '../../domain/webhooks.js';
 import type { Page, PagePosition } from '../../ports/batch-store.js';
 import type { WebhookDelivery, WebhookEndpoint, WebhookStore } from '../../ports/webhook-store.js';
@@ -6,7 +7,7 @@ import { isConditionFailure } from './conditions.js';
 import { entity, keys } from './keys.js';
 
 function strip(item: Record<string, unknown>): Record<string, unknown> {
-  const { pk: _pk, sk: _sk, entity: _entity, ...rest } = item;
+  const { pk: _pk, sk: _sk, entity: _entity, gsi3pk: _gsi3pk, gsi3sk: _gsi3sk, ...rest } = item;
   return rest;
 }
 
@@ -37,7 +38,7 @@ export class DynamoWebhookStore implements WebhookStore {
   }
 
   async putDeliveryIfAbsent(delivery: WebhookDelivery): Promise<boolean> {
-    const fields = { entity: entity.webhookDelivery, ...delivery };
+    const fields = { entity: entity.webhookDelivery, ...delivery, ...keys.pendingDelivery(delivery.provinceCode, delivery.eventId) };
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const sets = Object.entries(fields).map(([name, value], index) => {
@@ -75,7 +76,11 @@ export class DynamoWebhookStore implements WebhookStore {
           TableName: this.tableName,
           Key: keys.webhookDelivery(provinceCode, eventId),
           // Once DELIVERED, a late attempt's failure does not undo it.
-          UpdateExpression: 'SET attempts = attempts + :one, #status = :status, lastStatusCode = :code, lastAttemptAt = :at',
+          // Out of the pending index once DELIVERED or FAILED, in it while RETRYING.
+          UpdateExpression:
+            outcome.status === 'RETRYING'
+              ? 'SET attempts = attempts + :one, #status = :status, lastStatusCode = :code, lastAttemptAt = :at'
+              : 'SET attempts = attempts + :one, #status = :status, lastStatusCode = :code, lastAttemptAt = :at REMOVE gsi3pk, gsi3sk',
           ConditionExpression: 'attribute_exists(pk) AND (#status <> :delivered OR :status = :delivered)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':one': 1, ':status': outcome.status, ':code': outcome.statusCode, ':at': outcome.at, ':delivered': 'DELIVERED' },
@@ -95,15 +100,41 @@ export class DynamoWebhookStore implements WebhookStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.webhookDelivery(provinceCode, eventId),
-          UpdateExpression: 'SET #status = :status',
+          UpdateExpression: status === 'RETRYING' ? 'SET #status = :status, gsi3pk = :pendingPk, gsi3sk = :pendingSk' : 'SET #status = :status REMOVE gsi3pk, gsi3sk',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': status },
+          ExpressionAttributeValues:
+            status === 'RETRYING'
+              ? { ':status': status, ':pendingPk': keys.pendingDeliveriesPartition, ':pendingSk': keys.pendingDelivery(provinceCode, eventId).gsi3sk }
+              : { ':status': status },
         }),
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
+  }
+
+  async listPending(): Promise<WebhookDelivery[]> {
+    const found: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'gsi3',
+          KeyConditionExpression: 'gsi3pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.pendingDeliveriesPartition },
+          ExclusiveStartKey: start,
+        }),
+      );
+      found.push(...(result.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk })));
+      start = result.LastEvaluatedKey;
+    } while (start);
+    const items = await batchGetAll(this.client, this.tableName, found);
+    return items.map((item) => {
+      const { gsi3pk: _pk, gsi3sk: _sk, ...rest } = strip(item);
+      return rest as unknown as WebhookDelivery;
+    });
   }
 
   async listDeliveries(provinceCode: string, query: { limit: number; after?: PagePosition | undefined }): Promise<Page<WebhookDelivery>> {

@@ -36,6 +36,9 @@ class MemoryWebhookStore implements WebhookStore {
     const delivery = this.deliveries.get(eventId);
     if (delivery) delivery.status = status;
   }
+  async listPending() {
+    return [...this.deliveries.values()].filter((delivery) => delivery.status === 'RETRYING');
+  }
   async listDeliveries() {
     return { items: [...this.deliveries.values()], next: undefined };
   }
