@@ -32,6 +32,7 @@ import {
   sandboxTokenClaimsFunction,
   sandboxTokenClaimsWiring,
   unauthenticatedRouteReasons,
+  webhookSettings,
   type FunctionWiring,
 } from './wiring.js';
 
@@ -179,6 +180,11 @@ export class PaymentsStack extends Stack {
     }
     for (const queueKey of options.wiring.sendsTo ?? []) {
       this.queues.grantSend(fn, queueKey);
+    }
+    // Webhook delivery settings (shared/wiring/webhooks.ts, docs/decisions.md 112-113), set explicitly where they are
+    // read: every function that announces or delivers events, and G2P Connect (which checks sender_uri by the policy).
+    if ((options.wiring.sendsTo ?? []).includes('webhook') || options.wiring.webhookPolicy) {
+      for (const [variable, value] of Object.entries(webhookSettings)) fn.addEnvironment(variable, value);
     }
     if (options.wiring.populationRegistry) this.grantPopulationRegistry(name, fn);
     if (options.wiring.paymentProvider) this.grantPaymentProvider(name, fn);

@@ -77,7 +77,26 @@ export interface FunctionWiring {
    * second, not calls in flight when the downstream slows down).
    */
   reservedConcurrency?: Partial<Record<StageName, number>>;
+  /**
+   * Gets the webhook settings (`webhookSettings`) without sending to the webhook queue: G2P Connect,
+   * which checks a disburse's sender_uri by the receiver policy. Functions that send to the webhook
+   * queue get them anyway.
+   */
+  webhookPolicy?: true;
 }
+
+/**
+ * Webhook delivery deployed (docs/decisions.md 112-113): public https receivers only, the first
+ * retry after 30 s, doubling to at most an hour, for 24 hours; 5 s per attempt. The local server
+ * sets its own (local/environment.ts).
+ */
+export const webhookSettings = {
+  WEBHOOK_RECEIVER_POLICY: 'public-https',
+  WEBHOOK_RETRY_BASE_SECONDS: '30',
+  WEBHOOK_RETRY_MAX_SECONDS: '3600',
+  WEBHOOK_RETRY_WINDOW_SECONDS: '86400',
+  WEBHOOK_TIMEOUT_MS: '5000',
+} as const;
 
 export const httpDefaults = { memorySize: 512, timeoutSeconds: 10 } as const;
 export const consumerDefaults = { memorySize: 1024 } as const;
@@ -99,8 +118,8 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   'batches-write': {
     tables: { core: 'readWriteDelete', audit: 'append' },
     secrets: ['pepper'],
-    // Sealing a batch queues its first verification page per shard.
-    sendsTo: ['verification'],
+    // Sealing a batch queues its first verification page per shard; a finished cancel is announced (webhook).
+    sendsTo: ['verification', 'webhook'],
     memorySize: 1024,
     timeoutSeconds: 29,
   },
@@ -116,7 +135,8 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   'batches-approve': {
     tables: { core: 'readUpdate', audit: 'append' },
     secrets: ['pepper'],
-    sendsTo: ['disbursement'],
+    // The approval (and an immediate completion) is announced to the province's webhook.
+    sendsTo: ['disbursement', 'webhook'],
     memorySize: 1024,
     timeoutSeconds: 29,
   },
@@ -154,6 +174,24 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
   'provider-callbacks': {
     tables: { core: 'readUpdateDelete', audit: 'append' },
     secrets: ['pepper', 'providerCallbacks'],
+    // Progress (25, 50, 75 %) and completion are announced to the province's webhook.
+    sendsTo: ['webhook'],
+    memorySize: 1024,
+    timeoutSeconds: 29,
+  },
+  // The province's webhook (shared/app/webhooks.ts): the endpoint item (PutItem, GetItem, DeleteItem),
+  // the delivery log (Query), a redelivery (UpdateItem, a message to the webhook queue). The pepper
+  // opens the delivery log's cursors.
+  webhooks: { tables: { core: 'readPutUpdateDelete' }, secrets: ['pepper'], sendsTo: ['webhook'] },
+  // G2P Connect (shared/app/g2p.ts): a disburse creates a batch exactly as batches-write does (same
+  // table access, the verification queue at the seal); resolve reads links under the account routes'
+  // care rule (the person's payments, the population register); reads the webhook endpoint (GetItem).
+  g2p: {
+    tables: { core: 'readWriteDelete', audit: 'append' },
+    populationRegistry: true,
+    secrets: ['pepper'],
+    sendsTo: ['verification'],
+    webhookPolicy: true,
     memorySize: 1024,
     timeoutSeconds: 29,
   },
@@ -189,7 +227,8 @@ export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
     tables: { core: 'readUpdateDelete', audit: 'append' },
     populationRegistry: true,
     secrets: ['pepper'],
-    sendsTo: ['verification'],
+    // AWAITING_APPROVAL is announced to the province's webhook.
+    sendsTo: ['verification', 'webhook'],
   },
   // Disbursement: fan-out pages (re-queued to this queue) and single payments:
   // transitions and counters (UpdateItem), entitlement release of a FAILED
@@ -199,7 +238,8 @@ export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
     tables: { core: 'readUpdateDelete', audit: 'append' },
     paymentProvider: true,
     secrets: ['pepper'],
-    sendsTo: ['disbursement'],
+    // Progress and completion are announced to the province's webhook.
+    sendsTo: ['disbursement', 'webhook'],
   },
   // The population register's events pushed to a queue (SQS or EventBridge):
   // the same use case and permissions as the signed route, without its secret
@@ -210,6 +250,10 @@ export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
     secrets: ['pepper'],
     sendsTo: ['verification'],
   },
+  // Webhook deliveries: reads the delivery and the endpoint (GetItem), records the attempt (UpdateItem),
+  // queues the next attempt (its own queue, delayed). Calls the province's receiver over the internet
+  // (https only, public addresses only, 5 s: shared/adapters/webhook/http-sender.ts).
+  webhook: { tables: { core: 'readUpdate' }, secrets: ['pepper'], sendsTo: ['webhook'], memorySize: 512 },
 };
 
 /**
@@ -226,8 +270,12 @@ export const deadLetterConsumerWiring: Partial<Record<QueueKey, FunctionWiring>>
     tables: { core: 'readUpdateDelete', audit: 'append' },
     paymentProvider: true,
     secrets: ['pepper'],
-    sendsTo: ['disbursement'],
+    // Progress and completion are announced to the province's webhook.
+    sendsTo: ['disbursement', 'webhook'],
   },
+  // webhook-exhausted: a delivery whose message kept failing ends FAILED (GetItem, UpdateItem). Builds the
+  // same webhook use cases as the worker, so it gets the queue's URL too.
+  webhook: { tables: { core: 'readUpdate' }, secrets: ['pepper'], sendsTo: ['webhook'], memorySize: 256 },
 };
 
 /**
@@ -250,7 +298,8 @@ export const reconcilerWiring: FunctionWiring = {
   tables: { core: 'readWriteDelete', audit: 'append' },
   populationRegistry: true,
   secrets: ['pepper'],
-  sendsTo: ['verification', 'disbursement'],
+  // Completions and finished cancels it repairs are announced to the province's webhook.
+  sendsTo: ['verification', 'disbursement', 'webhook'],
   memorySize: 1024,
   timeoutSeconds: 300,
 };

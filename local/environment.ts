@@ -29,6 +29,13 @@ const defaults: Record<string, string> = {
   LOCAL_HANDOFF_WINDOW_SECONDS: '2',
   REPAIR_REDRIVE_AFTER_SECONDS: '30',
   REPAIR_RECHECK_SECONDS: '30',
+  // Webhooks locally (docs/decisions.md 112): loopback receivers only (http://127.0.0.1 or localhost),
+  // retries at local speed: first after 1 s, doubling up to 30 s, given up after 10 minutes; 3 s per attempt.
+  WEBHOOK_RECEIVER_POLICY: 'loopback',
+  WEBHOOK_RETRY_BASE_SECONDS: '1',
+  WEBHOOK_RETRY_MAX_SECONDS: '30',
+  WEBHOOK_RETRY_WINDOW_SECONDS: '600',
+  WEBHOOK_TIMEOUT_MS: '3000',
   // Development pepper: deployed, the pepper comes from Secrets Manager.
   HASH_PEPPER: 'local-development-pepper-not-secret',
   // The SDK's notice that its releases after January 2027 need Node 22: true, and said once in the

@@ -9,7 +9,7 @@ import { workQueue } from '../../shared/wiring/queues.js';
 import { verificationMessagesFor, type VerificationMessage } from '../../shared/app/verification.js';
 
 const verificationQueue = workQueue<VerificationMessage>('verification');
-const { batches, audit } = await createBatchContext({ startVerification: (batch) => verificationQueue.send(verificationMessagesFor(batch)) });
+const { batches, audit } = await createBatchContext({ startVerification: (batch) => verificationQueue.send(verificationMessagesFor(batch)), announces: true });
 
 /** Provincial writes: create, append a chunk (JSON or CSV), seal, cancel. */
 export const handler = apiHandler(async (request) => {

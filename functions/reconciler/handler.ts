@@ -7,7 +7,7 @@ import { logger } from '../../shared/observability/logger.js';
 import { metrics } from '../../shared/observability/metrics.js';
 import { createRepairContext } from '../../shared/wiring/repair.js';
 
-const { repair, audit } = await createRepairContext();
+const { repair, audit, redriveWebhooks } = await createRepairContext();
 
 /**
  * The scheduler's input: `{}` deployed (EventBridge Scheduler, every few
@@ -37,5 +37,9 @@ export const handler = async (event: unknown, context: Context) => {
     metrics.publishStoredMetrics();
     logger.warn('reconciler repaired what a failure left behind', { watched: report.watched, examined: report.examined, repairs: report.repairs });
   }
-  return { watched: report.watched, examined: report.examined, repairs: report.repairs.length };
+  if (report.started.length > 0) logger.info('scheduled batches started', { batchIds: report.started });
+  // Webhook deliveries whose message was lost (locally: every pending one after a restart, the queues being new).
+  const redriven = await redriveWebhooks(nothingInFlight === true);
+  if (redriven > 0) logger.warn('webhook deliveries queued again', { count: redriven });
+  return { watched: report.watched, examined: report.examined, repairs: report.repairs.length, started: report.started.length };
 };

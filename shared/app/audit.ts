@@ -107,6 +107,11 @@ export function auditedBatchStore(inner: BatchStore): BatchStore {
   const batchChange = (batch: BatchRecord, from: string | null, at: string, details?: Record<string, string | number | boolean | null>) =>
     record(batchScope(batch.batchId), { subject: 'batch', batchId: batch.batchId, from, to: batch.status, at, ...(details ? { details } : {}) });
   const audited: Partial<BatchStore> = {
+    async startScheduledBatch(batchId, now) {
+      const batch = await inner.startScheduledBatch(batchId, now);
+      if (batch) batchChange(batch, 'APPROVED', now, { startedAt: now });
+      return batch;
+    },
     async putBatchIfAbsent(batch) {
       const created = await inner.putBatchIfAbsent(batch);
       if (created) batchChange(batch, null, batch.createdAt, { batchRef: batch.batchRef, itemCount: batch.control.itemCount, totalAmount: batch.control.totalAmount });
@@ -127,8 +132,8 @@ export function auditedBatchStore(inner: BatchStore): BatchStore {
       batchChange(batch, 'OPEN', now.toISOString());
       return batch;
     },
-    async transitionBatch(batchId, from, to, changes, now) {
-      const batch = await inner.transitionBatch(batchId, from, to, changes, now);
+    async transitionBatch(batchId, from, to, changes, now, options) {
+      const batch = await inner.transitionBatch(batchId, from, to, changes, now, options);
       // A tally refreshing an APPROVED batch's counters changes no state: not an audit event.
       if (!(from.length === 1 && from[0] === to)) {
         batchChange(batch, from.length === 1 ? (from[0] ?? null) : null, now, changes.approvedBy ? { approvedBy: changes.approvedBy } : undefined);

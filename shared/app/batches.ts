@@ -2,6 +2,7 @@ import type { BatchRecord, PaymentRecord, Totals } from '../domain/batch.js';
 import {
   SEQ_PER_CHUNK,
   createRequestFingerprint,
+  hasStarted,
   parsePaymentId,
   paymentIdentity,
   personHash,
@@ -218,7 +219,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
   }
 
   /** The create's steps after the claim: the batch, its payments, the seal. Each one is a no-op when already done. */
-  async function completeCreate(principal: Principal, request: CreateBatchRequest, batchId: string, fingerprint: string, now: string): Promise<BatchRecord> {
+  async function completeCreate(principal: Principal, request: CreateBatchRequest, batchId: string, fingerprint: string, now: string, extra: Pick<BatchRecord, 'g2p'> = {}): Promise<BatchRecord> {
     let batch = await store.getBatch(batchId);
     if (!batch) {
       await store.putBatchIfAbsent({
@@ -238,6 +239,8 @@ export function createBatchUseCases(deps: BatchDependencies) {
         fingerprint,
         createdBy: principal.sub,
         approvedBy: null,
+        scheduledFor: request.scheduledFor ? new Date(request.scheduledFor).toISOString() : null,
+        ...(extra.g2p ? { g2p: extra.g2p } : {}),
         createdAt: now,
         updatedAt: now,
       });
@@ -263,7 +266,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
      * create lease expired). Payments that cannot match `control` are refused
      * before anything is stored.
      */
-    async createBatch(principal: Principal, request: CreateBatchRequest): Promise<{ created: boolean; batch: BatchRecord }> {
+    async createBatch(principal: Principal, request: CreateBatchRequest, extra: Pick<BatchRecord, 'g2p'> = {}): Promise<{ created: boolean; batch: BatchRecord }> {
       if (!principal.provinceCode || principal.provinceCode !== request.provinceCode) {
         throw new ForbiddenError('provinceCode must be the province of the calling system.');
       }
@@ -296,7 +299,7 @@ export function createBatchUseCases(deps: BatchDependencies) {
         // The first request died: this one finishes what it started (every step below is idempotent).
       }
       try {
-        const batch = await completeCreate(principal, request, claim.batchId, fingerprint, now.toISOString());
+        const batch = await completeCreate(principal, request, claim.batchId, fingerprint, now.toISOString(), extra);
         await store.releaseCreateLease(request.provinceCode, batchRefHash, lease.owner, { finished: true });
         return { created: claim.claimed, batch };
       } catch (error) {
@@ -363,7 +366,14 @@ export function createBatchUseCases(deps: BatchDependencies) {
       if (batch.status === 'CANCELLED') return batch.cancelPending ? finishCancellation(deps, batch, { resumed: true }) : batch;
       const cancellable = allowedFrom('batch', 'CANCELLED');
       if (!cancellable.includes(batch.status)) {
-        throw new InvalidStateError(`The batch is ${batch.status}; only a batch that is not yet approved can be cancelled.`);
+        throw new InvalidStateError(`The batch is ${batch.status}; only a batch that is not yet approved (or approved and not yet at its scheduledFor) can be cancelled.`);
+      }
+      if (batch.status === 'APPROVED' && (hasStarted(batch) || Date.parse(batch.scheduledFor ?? '') <= clock.now().getTime())) {
+        throw new InvalidStateError(
+          batch.scheduledFor
+            ? 'The batch is APPROVED and its scheduledFor has come: it is being sent and can no longer be cancelled.'
+            : 'The batch is APPROVED; only a batch that is not yet approved (or approved and not yet at its scheduledFor) can be cancelled.',
+        );
       }
       if (batch.uploadLease && batch.uploadLease.expiresAt >= clock.now().toISOString()) {
         throw new RateLimitedError('A chunk of this batch is being uploaded right now. Cancel once it has finished.', {
@@ -373,7 +383,8 @@ export function createBatchUseCases(deps: BatchDependencies) {
       let cancelled: BatchRecord;
       try {
         // cancelPending puts the batch in the reconciler's watch until every payment is cancelled.
-        cancelled = await store.transitionBatch(batchId, cancellable, 'CANCELLED', { cancelPending: true }, clock.now().toISOString());
+        // An APPROVED batch only while not started and before its scheduledFor: the same write that the start's cannot pass.
+        cancelled = await store.transitionBatch(batchId, cancellable, 'CANCELLED', { cancelPending: true }, clock.now().toISOString(), { beforeScheduledStart: true });
       } catch (error) {
         if (error instanceof ConditionFailed && error.current?.status === 'CANCELLED') return this.cancelBatch(principal, batchId);
         if (error instanceof ConditionFailed) throw new InvalidStateError(`The batch is ${error.current?.status}; it can no longer be cancelled.`);

@@ -1,6 +1,6 @@
 import { inParallel } from './concurrency.js';
 import type { BatchRecord, PaymentRecord } from '../domain/batch.js';
-import { parsePaymentId } from '../domain/batch.js';
+import { hasStarted, parsePaymentId } from '../domain/batch.js';
 import type { Clock } from '../domain/dates.js';
 import { ForbiddenError, InvalidStateError, NotFoundError } from '../domain/errors.js';
 import type { PaymentStatus } from '../domain/lifecycle.js';
@@ -302,6 +302,8 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
   async function fanOut(message: Extract<DisbursementMessage, { kind: 'shard' }>): Promise<void> {
     const batch = await batches.getBatch(message.batchId);
     if (!batch || (batch.status !== 'APPROVED' && batch.status !== 'COMPLETED')) return;
+    // Nothing of a scheduled batch is sent before it starts at its scheduledFor (a stray page does nothing).
+    if (!hasStarted(batch)) return;
     const page = await batches.listPayments(
       { batchId: batch.batchId, shardCount: message.shard + 1 },
       { status: 'VERIFIED', limit: FAN_OUT_PAGE_SIZE, after: message.after ?? { shard: message.shard } },
@@ -408,22 +410,28 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
       }
       if ((batch.status === 'APPROVED' || batch.status === 'COMPLETED') && batch.approvedBy === principal.sub) {
         // A retried approval: fan out again, in case the first attempt died before it could (fan-out
-        // only lists VERIFIED payments, so this sends nothing twice that matters).
-        await queue.send(shardMessages(batch));
+        // only lists VERIFIED payments, so this sends nothing twice that matters). A scheduled batch
+        // not yet started is left to its start.
+        if (hasStarted(batch)) await queue.send(shardMessages(batch));
         return batch;
       }
       if (batch.status !== 'AWAITING_APPROVAL') throw new InvalidStateError(`The batch is ${batch.status}; only a batch AWAITING_APPROVAL can be approved.`);
       let approved: BatchRecord;
+      const now = clock.now().toISOString();
+      // A batch whose scheduledFor has already come starts with its approval; a later one is started by the
+      // reconciler at its time (docs/decisions.md 115) and sends nothing before.
+      const startsNow = Boolean(batch.scheduledFor) && (batch.scheduledFor ?? '') <= now;
       try {
-        approved = await batches.transitionBatch(batchId, allowedFrom('batch', 'APPROVED', ['AWAITING_APPROVAL']), 'APPROVED', { approvedBy: principal.sub }, clock.now().toISOString());
+        approved = await batches.transitionBatch(batchId, allowedFrom('batch', 'APPROVED', ['AWAITING_APPROVAL']), 'APPROVED', { approvedBy: principal.sub, ...(startsNow ? { startedAt: now } : {}) }, now);
       } catch (error) {
         if (!(error instanceof ConditionFailed)) throw error;
         if (error.current && error.current.approvedBy === principal.sub && error.current.status !== 'AWAITING_APPROVAL') {
-          await queue.send(shardMessages(error.current));
+          if (hasStarted(error.current)) await queue.send(shardMessages(error.current));
           return error.current;
         }
         throw new InvalidStateError(`The batch is ${error.current?.status ?? 'gone'}; it was approved or changed meanwhile.`);
       }
+      if (!hasStarted(approved)) return approved; // scheduled: its payments stay VERIFIED until scheduledFor
       await queue.send(shardMessages(approved));
       // A batch with nothing to pay (every payment rejected) is complete at once.
       if (approved.counts.VERIFIED === 0) return completeIfSettled(approved, true);

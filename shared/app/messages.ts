@@ -40,3 +40,11 @@ export function parseMessage<S extends z.ZodType>(schema: S, body: string): z.ou
   if (!result.success) throw new Error(`Message body does not match its schema: ${result.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
   return result.data;
 }
+
+/** The webhook queue: which delivery to attempt (a province code and an eventId derived from a batchId; no event body). */
+export const webhookMessageSchema = z.strictObject({
+  provinceCode: z.string().regex(/^\d{2}$/),
+  eventId: z.string().regex(/^(?:g2p-)?[0-9A-HJKMNP-TV-Z]{26}-[a-z-]{1,30}(?:-[0-9]{1,16})?$/),
+  since: z.iso.datetime(),
+  notBefore: z.iso.datetime().optional(),
+});

@@ -1,4 +1,4 @@
-import type { BatchRecord } from '../domain/batch.js';
+import { hasStarted, isDue, type BatchRecord } from '../domain/batch.js';
 import type { Clock } from '../domain/dates.js';
 import { allowedFrom, paymentStatuses, unsettledPaymentStatuses, type PaymentStatus } from '../domain/lifecycle.js';
 import type { AccountStore } from '../ports/account-store.js';
@@ -67,6 +67,8 @@ export interface RepairReport {
   /** Watched batches read in full (a census of their payments) this run. */
   examined: number;
   repairs: Repair[];
+  /** Scheduled batches this run started at their scheduledFor (their work, not a repair). */
+  started: string[];
 }
 
 export interface RepairDependencies {
@@ -174,8 +176,27 @@ export function createRepairUseCases(deps: RepairDependencies) {
     return repairs.length > found ? 'repaired' : 'waiting';
   }
 
+  /**
+   * A scheduled batch is started here, by the run that finds it due (docs/decisions.md 115): the
+   * conditional write of `startedAt` (which a cancel cannot pass, nor a second run), then its fan-out.
+   * A death between the two leaves an APPROVED, started batch with VERIFIED payments: the census
+   * below resumes its fan-out once it is quiet, as for any approval that died before fanning out.
+   */
+  async function startScheduled(batch: BatchRecord, now: Date, started: string[]): Promise<void> {
+    if (!isDue(batch, now)) return;
+    const startedBatch = await batches.startScheduledBatch(batch.batchId, now.toISOString());
+    if (!startedBatch) return;
+    await deps.disbursementQueue.send(shardMessages(startedBatch));
+    started.push(batch.batchId);
+  }
+
   /** What one watched batch needs; true when its payments were read in full (a census). */
-  async function repairBatch(batch: BatchRecord, now: Date, nothingInFlight: boolean, repairs: Repair[]): Promise<boolean> {
+  async function repairBatch(batch: BatchRecord, now: Date, nothingInFlight: boolean, repairs: Repair[], started: string[]): Promise<boolean> {
+    // Approved, waiting for its scheduledFor: nothing moves before it (no re-drive), and it starts when due.
+    if (batch.status === 'APPROVED' && !hasStarted(batch)) {
+      await startScheduled(batch, now, started);
+      return false;
+    }
     const quiet = nothingInFlight || (batch.updatedAt < ago(now, settings.quietMs) && (batch.checkedAt ?? '') < ago(now, settings.quietMs));
     if (!quiet) return false;
     const checkedRecently = !nothingInFlight && batch.checkedAt !== undefined && batch.checkedAt > ago(now, settings.recheckMs);
@@ -228,15 +249,16 @@ export function createRepairUseCases(deps: RepairDependencies) {
       const now = clock.now();
       const watched = await batches.listWatchedBatches();
       const repairs: Repair[] = [];
+      const started: string[] = [];
       let examined = 0;
       // Register events first: finishing one can cancel payments of the batches looked at next.
       // Quiet as batches are: received longer ago than any delivery runs (or any time, after a restart).
       const resumed = (await deps.registerEvents?.resumePending(options.nothingInFlight === true ? now.toISOString() : ago(now, settings.quietMs))) ?? 0;
       if (resumed > 0) repairs.push({ batchId: '', kind: 'register-event-finished', count: resumed });
       for (const batch of watched) {
-        if (await repairBatch(batch, now, options.nothingInFlight === true, repairs)) examined++;
+        if (await repairBatch(batch, now, options.nothingInFlight === true, repairs, started)) examined++;
       }
-      return { watched: watched.length, examined, repairs };
+      return { watched: watched.length, examined, repairs, started };
     },
   };
 }

@@ -18,6 +18,7 @@ export function batchView(batch: BatchRecord) {
     rejections: batch.rejections,
     createdBy: batch.createdBy,
     approvedBy: batch.approvedBy,
+    scheduledFor: batch.scheduledFor ?? null,
     createdAt: batch.createdAt,
     updatedAt: batch.updatedAt,
   };

@@ -47,6 +47,22 @@ export interface BatchRecord {
   checkedAt?: string | undefined;
   /** A change outside the batch's own work (a return) may have been counted or not: the reconciler recounts. */
   recountDue?: boolean | undefined;
+  /** api.md "Scheduled payment date": nothing is sent before this time (ISO 8601, UTC); null or absent: at approval. */
+  scheduledFor?: string | null | undefined;
+  /** When a scheduled batch started sending (set once, by a conditional write that a cancel cannot pass). */
+  startedAt?: string | undefined;
+  /** A batch created by a G2P Connect disburse: who sent it and where its on-disburse callbacks go (async only). */
+  g2p?: { senderId: string; senderUri?: string | undefined; transactionId: string } | undefined;
+}
+
+/** Whether an approved batch may send: unscheduled, or started at its scheduledFor. */
+export function hasStarted(batch: Pick<BatchRecord, 'scheduledFor' | 'startedAt'>): boolean {
+  return !batch.scheduledFor || batch.startedAt !== undefined;
+}
+
+/** Whether a scheduled batch that has not started is due at `now`. */
+export function isDue(batch: Pick<BatchRecord, 'status' | 'scheduledFor' | 'startedAt'>, now: Date): boolean {
+  return batch.status === 'APPROVED' && !hasStarted(batch) && Date.parse(batch.scheduledFor ?? '') <= now.getTime();
 }
 
 /**

@@ -26,7 +26,8 @@
  *   terminal status is PAID -> RETURNED.
  *
  * Batch: OPEN -> SUBMITTED -> AWAITING_APPROVAL -> APPROVED -> COMPLETED, CANCELLED
- * from OPEN, SUBMITTED or AWAITING_APPROVAL, and COMPLETED -> APPROVED when one of
+ * from OPEN, SUBMITTED or AWAITING_APPROVAL (and from APPROVED while a scheduled
+ * batch has not started: its payments are still VERIFIED), and COMPLETED -> APPROVED when one of
  * its ON_HOLD payments is released (it completes again when that one settles).
  * So COMPLETED is not terminal; only CANCELLED is.
  */
@@ -86,6 +87,9 @@ export const batchTransitions: readonly Transition<BatchStatus>[] = [
   { from: 'AWAITING_APPROVAL', to: 'APPROVED', cause: 'approved' },
   { from: 'AWAITING_APPROVAL', to: 'CANCELLED', cause: 'cancelled' },
   { from: 'APPROVED', to: 'COMPLETED', cause: 'settled' },
+  // A scheduled batch (api.md "Scheduled payment date") may be cancelled after approval, until it starts
+  // at its scheduledFor: the store's write is conditional on `startedAt` being absent (docs/decisions.md 116).
+  { from: 'APPROVED', to: 'CANCELLED', cause: 'cancelled-before-scheduled-start' },
   { from: 'COMPLETED', to: 'APPROVED', cause: 'held-payment-released' },
 ];
 

@@ -301,6 +301,10 @@ export function createRequestSchemas(clock: Clock = systemClock) {
         })
         .meta({ id: 'ControlTotals', description: 'Given up front by the province; sealing fails unless the uploaded payments add up to them exactly.' }),
       payments: paymentList.optional(),
+      scheduledFor: z.iso
+        .datetime({ offset: true })
+        .optional()
+        .meta({ description: 'The payment date and time (ISO 8601 with Z or an offset). An approved batch sends nothing before it (its payments stay VERIFIED) and may be cancelled until then. Absent, or already past at approval: sent at approval.' }),
     })
     .superRefine((body, ctx) => {
       if (body.payments && body.payments.length > body.control.itemCount) {
@@ -661,6 +665,7 @@ export const batchSchema = z
     rejections: someKeys(allReasonCodes, count).meta({ description: 'Number of payments per reason code.' }),
     createdBy: z.string(),
     approvedBy: z.string().nullable(),
+    scheduledFor: timestamp.nullable().meta({ description: 'Nothing is sent before this time (UTC); null: sent at approval.' }),
     createdAt: timestamp,
     updatedAt: timestamp,
   })
@@ -805,3 +810,38 @@ export type Batch = z.output<typeof batchSchema>;
 export type Payment = z.output<typeof paymentSchema>;
 export type AccountLink = z.output<typeof accountLinkSchema>;
 export type PaymentCounts = Record<PaymentStatus, number>;
+
+// ---------------------------------------------------------------------------
+// Webhooks (api.md "Version 1.1 additions", signed notifications to provincial systems)
+
+export const webhookEventTypeSchema = z.enum(['batch.awaiting_approval', 'batch.approved', 'batch.progress', 'batch.completed', 'batch.cancelled']);
+
+export const putWebhookRequestSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .min(1)
+      .max(2048)
+      .meta({ description: 'The receiver: https deployed (a public host; resolving to a private, loopback or link-local address is refused); http://127.0.0.1:<port> or http://localhost:<port> on the local server.' }),
+  })
+  .meta({ id: 'PutWebhookRequest' });
+
+export const webhookSecretSchema = z
+  .object({ url: z.string(), secret: z.string().meta({ description: 'Signs every event (x-signature). Shown on this answer only; PUT again to rotate it.' }), createdAt: timestamp })
+  .meta({ id: 'WebhookWithSecret' });
+
+export const webhookSchema = z.object({ url: z.string(), createdAt: timestamp }).meta({ id: 'Webhook' });
+
+export const webhookDeliverySchema = z
+  .object({
+    eventId: z.string().meta({ description: 'The event; the receiver deduplicates by it (also sent as x-event-id).' }),
+    type: webhookEventTypeSchema,
+    batchId: z.string(),
+    attempts: count,
+    status: z.enum(['DELIVERED', 'RETRYING', 'FAILED']),
+    lastStatusCode: z.int().nullable().meta({ description: 'The HTTP status of the last attempt; null when none answered (timeout, refused connection, refused address).' }),
+    lastAttemptAt: timestamp.nullable(),
+  })
+  .meta({ id: 'WebhookDelivery' });
+
+export const webhookDeliveryListSchema = listEnvelope(webhookDeliverySchema, 'WebhookDeliveryList');

@@ -25,9 +25,25 @@ import {
   providerListSchema,
   resourceIdSchema,
   unlinkAccountQuerySchema,
+  putWebhookRequestSchema,
+  webhookDeliveryListSchema,
+  webhookDeliverySchema,
+  webhookSchema,
+  webhookSecretSchema,
 } from '../domain/schemas.js';
 import { deathRegisteredEventSchema } from '../domain/register-events.js';
 import { corsPolicy } from './cors.js';
+import {
+  ackSchema,
+  disburseRequestSchema,
+  disburseResponseSchema,
+  mapperChangeRequestSchema,
+  mapperChangeResponseSchema,
+  resolveRequestSchema,
+  resolveResponseSchema,
+  txnStatusRequestSchema,
+  txnStatusResponseSchema,
+} from '../domain/g2p.js';
 import { BEARER_REALM, PROBLEM_CONTENT_TYPE } from './problem.js';
 import { routes, type OperationId, type RouteDefinition } from './routes.js';
 
@@ -123,7 +139,7 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
   },
   createBatch: {
     description:
-      "Scope batches:write; provinceCode must be the caller's (else 403). Same batchRef and same body again answers 200 with the existing batch; same batchRef with another body is 409 BATCH_REF_CONFLICT; an identical create still in flight may be answered 409 CONFLICT with Retry-After. With `payments` holding control.itemCount items the batch is sealed at once, and payments whose totals do not match control are 422 CONTROL_TOTALS_MISMATCH (nothing stored). Rules the schema cannot say: `payments` holds at most control.itemCount items, paymentRefs are unique in the request, and no dateOfBirth is after today (422 VALIDATION_FAILED naming each).",
+      "Scope batches:write; provinceCode must be the caller's (else 403). Same batchRef and same body again answers 200 with the existing batch; same batchRef with another body is 409 BATCH_REF_CONFLICT; an identical create still in flight may be answered 409 CONFLICT with Retry-After. With `scheduledFor`, the approved batch sends nothing before that time (its payments stay VERIFIED) and can be cancelled until then. With `payments` holding control.itemCount items the batch is sealed at once, and payments whose totals do not match control are 422 CONTROL_TOTALS_MISMATCH (nothing stored). Rules the schema cannot say: `payments` holds at most control.itemCount items, paymentRefs are unique in the request, and no dateOfBirth is after today (422 VALIDATION_FAILED naming each).",
     body: { [JSON_TYPE]: createBatchRequestSchema },
     responses: {
       201: { description: 'Created.', content: { [JSON_TYPE]: batchSchema }, headers: locationHeader },
@@ -184,7 +200,7 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
   },
   cancelBatch: {
     description:
-      'Scope batches:write. Only before APPROVED (else 409 INVALID_STATE); every payment not yet terminal becomes CANCELLED and releases its entitlement. While a chunk is being stored: 429 with Retry-After.',
+      'Scope batches:write. Only before APPROVED, or APPROVED with a scheduledFor that has not come yet (else 409 INVALID_STATE); every payment not yet terminal becomes CANCELLED and releases its entitlement. While a chunk is being stored: 429 with Retry-After.',
     responses: { 200: { description: 'The cancelled batch.', content: { [JSON_TYPE]: batchSchema } } },
     problems: { 409: ['INVALID_STATE'] },
   },
@@ -243,6 +259,78 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
   getPayment: {
     description: "Scope batches:read (the payment's province) or beneficiary (its owner). Anyone else: 404.",
     responses: { 200: { description: 'The payment with its history.', content: { [JSON_TYPE]: paymentSchema } } },
+  },
+  putWebhook: {
+    description:
+      "Scope batches:write, a provincial system (else 403). Sets the province's one endpoint and answers a new secret, shown on this answer only; PUT again rotates it (events are signed with the secret current when they are sent). Events are POSTed as JSON `{ eventId, type, occurredAt, batch }` with x-event-id, x-timestamp (unix seconds) and x-signature (hex HMAC-SHA256 of x-timestamp + \".\" + raw body, with the secret). Any 2xx is delivered; anything else (a redirect included: none is followed) is retried with backoff for 24 hours, then FAILED. A url that is not https, names a private, loopback or link-local address, or a non-public host: 422 VALIDATION_FAILED (the local server takes http://127.0.0.1 and http://localhost only).",
+    body: { [JSON_TYPE]: putWebhookRequestSchema },
+    responses: { 200: { description: 'The endpoint with its new secret.', content: { [JSON_TYPE]: webhookSecretSchema } } },
+  },
+  getWebhook: {
+    description: "Scope batches:read, a provincial system. The province's endpoint without its secret; 404 when it has none.",
+    responses: { 200: { description: 'The endpoint.', content: { [JSON_TYPE]: webhookSchema } } },
+    problems: { 404: ['NOT_FOUND'] },
+  },
+  deleteWebhook: {
+    description: 'Scope batches:write, a provincial system. Events not yet delivered end FAILED. 404 when there is none.',
+    responses: { 204: { description: 'Removed.' } },
+    problems: { 404: ['NOT_FOUND'] },
+  },
+  listWebhookDeliveries: {
+    description: "Scope batches:read, a provincial system. The events of the province's batches and how their delivery went, newest batch first.",
+    query: listQuerySchema,
+    responses: { 200: { description: 'One page.', content: { [JSON_TYPE]: webhookDeliveryListSchema } } },
+  },
+  g2pDisburse: {
+    description:
+      "G2P Connect `disburse` (src/disburse v1.0.0; departures: docs/decisions.md 120-127). Scope batches:write. The disbursements become a batch of the caller's province, exactly as POST /v1/batches with its payments: batchRef = message.transaction_id, program and month from payer_fa `program:<PROGRAM>.<YYYY-MM>@...`, each payee `pid:<12-digit ID>` with payee_name and payee_dob, control totals from header.total_count and the sum of the amounts (a mismatch: 422 CONTROL_TOTALS_MISMATCH, nothing stored), then verification and maker-checker approval (POST /v1/batches/{batchId}/approve). header.sender_uri is required (the webhook policy's receivers only), and the province needs a webhook secret (PUT /v1/webhook): on-disburse callbacks are POSTed there signed as webhook events (x-timestamp, x-signature), once verified and once complete or cancelled. The same transaction_id with the same content again: ACK, nothing new.",
+    body: { [JSON_TYPE]: disburseRequestSchema },
+    responses: { 200: { description: 'ACK; correlation_id is the batchId.', content: { [JSON_TYPE]: ackSchema } } },
+    problems: { 409: ['BATCH_REF_CONFLICT', 'CONFLICT'], 422: ['CONTROL_TOTALS_MISMATCH'] },
+  },
+  g2pDisburseSync: {
+    description: 'The synchronous variant of g2pDisburse: answers on-disburse with the statuses of the disbursements as stored (RCVD: received, to be verified). No sender_uri needed, no callbacks.',
+    body: { [JSON_TYPE]: disburseRequestSchema },
+    responses: { 200: { description: 'The disbursements as stored.', content: { [JSON_TYPE]: disburseResponseSchema } } },
+    problems: { 409: ['BATCH_REF_CONFLICT', 'CONFLICT'], 422: ['CONTROL_TOTALS_MISMATCH'] },
+  },
+  g2pTxnStatus: {
+    description:
+      "G2P Connect `txn/status`, scope batches:read: attribute_type `transaction_id` (the disburse's) gives every disbursement; `reference_id_list` takes paymentIds (each status's instruction `paymentId=...`); another province's or an unknown one is RJCT rjct.reference_id.invalid. Answered at once (on-status in the answer, no callback).",
+    body: { [JSON_TYPE]: txnStatusRequestSchema },
+    responses: { 200: { description: 'on-status.', content: { [JSON_TYPE]: txnStatusResponseSchema } } },
+    problems: { 404: ['NOT_FOUND'] },
+  },
+  g2pTxnStatusSync: {
+    description: 'The synchronous variant of g2pTxnStatus (the same answer).',
+    body: { [JSON_TYPE]: txnStatusRequestSchema },
+    responses: { 200: { description: 'on-status.', content: { [JSON_TYPE]: txnStatusResponseSchema } } },
+    problems: { 404: ['NOT_FOUND'] },
+  },
+  g2pMapperResolve: {
+    description:
+      "G2P Connect mapper `resolve`, scope accounts:write: for each `pid:<12-digit ID>` (in id or fa), succ.fa.active with the provider and the masked account number, or succ.fa.not_found; a person outside the caller's care (the account routes' rule) is answered exactly as one without a link. Anything but a pid: RJCT rjct.id.invalid.",
+    body: { [JSON_TYPE]: resolveRequestSchema },
+    responses: { 200: { description: 'on-resolve.', content: { [JSON_TYPE]: resolveResponseSchema } } },
+  },
+  g2pMapperLink: {
+    description: 'G2P Connect mapper `link`: RJCT rjct.action.not_supported. Links belong to the beneficiary (PUT /v1/accounts/{personalId}, with consent).',
+    body: { [JSON_TYPE]: mapperChangeRequestSchema },
+    responses: { 200: { description: 'RJCT rjct.action.not_supported.', content: { [JSON_TYPE]: mapperChangeResponseSchema } } },
+  },
+  g2pMapperUnlink: {
+    description: 'G2P Connect mapper `unlink`: RJCT rjct.action.not_supported.',
+    body: { [JSON_TYPE]: mapperChangeRequestSchema },
+    responses: { 200: { description: 'RJCT rjct.action.not_supported.', content: { [JSON_TYPE]: mapperChangeResponseSchema } } },
+  },
+  g2pMapperUpdate: {
+    description: 'G2P Connect mapper `update`: RJCT rjct.action.not_supported.',
+    body: { [JSON_TYPE]: mapperChangeRequestSchema },
+    responses: { 200: { description: 'RJCT rjct.action.not_supported.', content: { [JSON_TYPE]: mapperChangeResponseSchema } } },
+  },
+  redeliverWebhookEvent: {
+    description: 'Scope batches:write, a provincial system. Sends the event again, whatever its status (the same eventId and body, signed anew), with a new 24-hour retry window. Another province\'s event or an unknown eventId: 404.',
+    responses: { 202: { description: 'Queued: the delivery as it now stands (RETRYING).', content: { [JSON_TYPE]: webhookDeliverySchema } } },
   },
 };
 
@@ -317,6 +405,7 @@ function pathParameterNames(path: string): string[] {
 const pathParameterDescriptions: Record<string, string> = {
   batchId: 'The batch: the batchId its create answered.',
   paymentId: "A payment's paymentId (from a batch's payments, the report, or the beneficiary's list).",
+  eventId: 'The eventId of a webhook event (GET /v1/webhook/deliveries, or x-event-id).',
   providerCode: "The provider's code (GET /v1/providers): a bank's six-digit BIN or an operator's code.",
 };
 

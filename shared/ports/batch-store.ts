@@ -61,6 +61,15 @@ export interface Census extends Tally {
   collected: PaymentSummary[];
 }
 
+export interface TransitionOptions {
+  /**
+   * An APPROVED batch moves only while it has not started and its scheduledFor
+   * is after `now` (a scheduled batch's cancel: docs/decisions.md 116). Other
+   * statuses of `from` are not affected.
+   */
+  beforeScheduledStart?: boolean;
+}
+
 /** Thrown by the store when a conditional write finds the item in another state. */
 export class ConditionFailed extends Error {
   constructor(readonly current: BatchRecord | undefined) {
@@ -98,6 +107,8 @@ export interface BatchStore {
    * an identical retry takes the create over at once instead of taking the batch for finished.
    */
   releaseCreateLease(provinceCode: string, batchRefHash: string, owner: string, outcome: { finished: boolean }): Promise<void>;
+  /** The batch a batchRef of the province names (any state of its create), if any. */
+  findBatchIdByRef(provinceCode: string, batchRefHash: string): Promise<string | undefined>;
   /** Writes the batch unless it exists (a retried create after a crash); true when this call wrote it. */
   putBatchIfAbsent(batch: BatchRecord): Promise<boolean>;
   getBatch(batchId: string): Promise<BatchRecord | undefined>;
@@ -145,7 +156,14 @@ export interface BatchStore {
    * Moves the batch from one of `from` to `to`, setting `changes`; throws
    * ConditionFailed (with the current batch) when it is in another state.
    */
-  transitionBatch(batchId: string, from: readonly BatchStatus[], to: BatchStatus, changes: Partial<BatchRecord>, now: string): Promise<BatchRecord>;
+  transitionBatch(batchId: string, from: readonly BatchStatus[], to: BatchStatus, changes: Partial<BatchRecord>, now: string, options?: TransitionOptions): Promise<BatchRecord>;
+
+  /**
+   * Starts a scheduled batch: sets `startedAt`, only while it is APPROVED, not
+   * started, and its scheduledFor is not after `now`. Returns the batch after it,
+   * or undefined when the condition did not hold (started by another run, cancelled, not due).
+   */
+  startScheduledBatch(batchId: string, now: string): Promise<BatchRecord | undefined>;
 
   /**
    * Moves a payment from one of `from` to `to` with a reason, appending to its

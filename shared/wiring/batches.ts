@@ -8,16 +8,19 @@ import type { BatchRecord } from '../domain/batch.js';
 import { systemClock } from '../domain/dates.js';
 import { createAudit } from './audit.js';
 import { createCore } from './core.js';
+import { announcing } from './webhooks.js';
 
 /**
  * Composition root of the batch functions. `startVerification` is given by the
  * write function (it sends to the verification queue); reads never need it.
  */
-export async function createBatchContext(options: { startVerification?: (batch: BatchRecord) => Promise<void> } = {}) {
+export async function createBatchContext(options: { startVerification?: (batch: BatchRecord) => Promise<void>; announces?: boolean } = {}) {
   const core = await createCore();
   const { config, client, hash, cursors } = core;
   const audit = createAudit(core);
-  const store = auditedBatchStore(new DynamoBatchStore(client, config.CORE_TABLE_NAME));
+  const audited = auditedBatchStore(new DynamoBatchStore(client, config.CORE_TABLE_NAME));
+  // The write function cancels batches (batch.cancelled); reads change nothing and have no webhook queue.
+  const store = options.announces ? announcing(core, audited) : audited;
   const batches = createBatchUseCases({
     store,
     entitlements: new DynamoEntitlementStore(client, config.CORE_TABLE_NAME),

@@ -9,6 +9,7 @@ import type { PaymentProvider } from '../ports/payment-provider.js';
 import { createAudit } from './audit.js';
 import { createCore, type Core } from './core.js';
 import { workQueue } from './queues.js';
+import { announcing } from './webhooks.js';
 
 /**
  * Composition root of approval, the disbursement worker, its dead-letter handler
@@ -20,7 +21,7 @@ import { workQueue } from './queues.js';
  */
 export async function createDisbursementContext(options: { provider?: (core: Core) => Promise<PaymentProvider>; sendsToQueue?: boolean; handOffWindowMs?: number } = {}) {
   const core = await createCore();
-  const batches = auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME));
+  const batches = announcing(core, auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME)));
   const provider: PaymentProvider = options.provider
     ? await options.provider(core)
     : {

@@ -13,6 +13,7 @@ import { createCore } from './core.js';
 import { workQueue } from './queues.js';
 import { registerEventUseCasesOver } from './register-events.js';
 import { createRegistry } from './registry.js';
+import { announcing, createWebhooks } from './webhooks.js';
 
 /** The reconciler's timing, in seconds (the stack derives them from the queues' and functions' timeouts; docs/decisions.md). */
 const repairConfigSchema = z.object({
@@ -27,7 +28,7 @@ export async function createRepairContext() {
   const [core, registry] = await Promise.all([building, createRegistry(building)]);
   const config = loadConfig(repairConfigSchema);
   const repair = createRepairUseCases({
-    batches: auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME)),
+    batches: announcing(core, auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME))),
     entitlements: new DynamoEntitlementStore(core.client, core.config.CORE_TABLE_NAME),
     accounts: new DynamoAccountStore(core.client, core.config.CORE_TABLE_NAME),
     verificationQueue: workQueue<VerificationMessage>('verification'),
@@ -41,5 +42,12 @@ export async function createRepairContext() {
       recheckMs: config.REPAIR_RECHECK_SECONDS * 1000,
     },
   });
-  return { repair, audit: createAudit(core).trail };
+  const webhooks = createWebhooks(core);
+  const webhookConfig = loadConfig(z.object({ WEBHOOK_RETRY_MAX_SECONDS: z.coerce.number().int().min(1).default(3600) }));
+  return {
+    repair,
+    audit: createAudit(core).trail,
+    /** Deliveries whose message may be lost: longer than twice the longest wait between attempts, plus the queue's own redelivery horizon. */
+    redriveWebhooks: (nothingInFlight: boolean) => webhooks.redrivePending({ nothingInFlight, lostAfterSeconds: 2 * webhookConfig.WEBHOOK_RETRY_MAX_SECONDS + 900 }),
+  };
 }

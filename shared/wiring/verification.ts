@@ -7,13 +7,14 @@ import { createAudit } from './audit.js';
 import { createCore } from './core.js';
 import { workQueue } from './queues.js';
 import { createRegistry } from './registry.js';
+import { announcing } from './webhooks.js';
 
 /** Composition root of the verification worker. */
 export async function createVerificationContext() {
   const building = createCore();
   const [core, registry] = await Promise.all([building, createRegistry(building)]);
   const verification = createVerificationUseCases({
-    batches: auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME)),
+    batches: announcing(core, auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME))),
     entitlements: new DynamoEntitlementStore(core.client, core.config.CORE_TABLE_NAME),
     registry,
     queue: workQueue<VerificationMessage>('verification'),

@@ -148,7 +148,107 @@ const accountNotFound: { where: string; shape: string }[] = [];
 
 const items = (answer: ApiAnswer) => (answer.body.items ?? []) as Record<string, unknown>[];
 
+/** Each province's webhook (a loopback port nothing listens on), set before the cells that read, list or remove it. */
+async function ensureWebhooks(): Promise<void> {
+  for (const province of ['provinceA', 'provinceB'] as const) {
+    const put = await clients[province].call('PUT', '/v1/webhook', { json: { url: 'http://127.0.0.1:9/matrix-hook' } });
+    if (put.status !== 200) throw new Error(`webhook of ${province}: ${put.status} ${put.text}`);
+  }
+}
+
+/** A G2P Connect envelope (src/disburse v1.0.0 shape) with a fresh transaction_id. */
+function g2pDisburse(world: World, options: { senderUri?: string } = {}) {
+  const transactionId = `matrix-g2p-${++cellSerial}`;
+  return {
+    signature: 'Signature: namespace="g2p"',
+    header: {
+      version: '1.0.0',
+      message_id: `msg-${cellSerial}`,
+      message_ts: new Date().toISOString(),
+      action: 'disburse',
+      sender_id: 'matrix.example.gov.vn',
+      ...(options.senderUri ? { sender_uri: options.senderUri } : {}),
+      total_count: 1,
+    },
+    message: {
+      transaction_id: transactionId,
+      disbursements: [
+        { reference_id: 'G2P-1', payer_fa: `program:${PROGRAM}.${PERIOD}@matrix`, payee_fa: `pid:${world.z.personalId}`, amount: String(AMOUNT), payee_name: world.z.fullName, payee_dob: world.z.dateOfBirth, currency_code: 'VND' },
+      ],
+    },
+  };
+}
+
+function g2pEnvelope(action: string, message: unknown) {
+  return { signature: 'Signature: namespace="g2p"', header: { version: '1.0.0', message_id: `msg-${++cellSerial}`, message_ts: new Date().toISOString(), action, sender_id: 'matrix.example.gov.vn', total_count: 1 }, message };
+}
+
+const g2pStatusBody = () =>
+  g2pEnvelope('status', { transaction_id: `matrix-status-${cellSerial}`, txnstatus_request: { reference_id: 'R-1', txn_type: 'disburse', attribute_type: 'transaction_id', attribute_value: 'matrix-no-such-transaction' } });
+
 const matrix: Record<OperationId, Row> = {
+  g2pDisburse: {
+    // Without sender_uri the asynchronous disburse is refused (its callbacks would have nowhere to go).
+    expected: jwt({ provinceA: 422, provinceB: 422, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ json: g2pDisburse(world) }),
+  },
+  g2pDisburseSync: {
+    // Each province creates its own batch (the province comes from the token).
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ json: g2pDisburse(world) }),
+    check: (_principal, answer) => ((answer.body.message as { disbursements_status?: unknown[] } | undefined)?.disbursements_status?.length === 1 ? undefined : `disburse ${answer.text}`),
+  },
+  g2pTxnStatus: {
+    expected: jwt({ provinceA: 404, provinceB: 404, approverA: 404, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: () => ({ json: g2pStatusBody() }),
+  },
+  g2pTxnStatusSync: {
+    expected: jwt({ provinceA: 404, provinceB: 404, approverA: 404, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: () => ({ json: g2pStatusBody() }),
+  },
+  g2pMapperResolve: {
+    // X is in province A's care (a payment in its batch) and linked; province B is answered as for no link.
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    before: (world) => linkX(world),
+    request: (world) => ({ json: g2pEnvelope('resolve', { transaction_id: `matrix-resolve-${cellSerial}`, resolve_request: [{ reference_id: 'R-1', timestamp: new Date().toISOString(), id: `pid:${world.x.personalId}` }] }) }),
+    check: (principal, answer) => {
+      const code = (answer.body.message as { resolve_response: { status_reason_code: string }[] }).resolve_response[0]?.status_reason_code;
+      const expected = principal === 'provinceA' ? 'succ.fa.active' : 'succ.fa.not_found';
+      return code === expected ? undefined : `resolve answered ${code}, expected ${expected}`;
+    },
+  },
+  g2pMapperLink: { expected: jwt({ provinceA: 200, provinceB: 200, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }), request: () => ({ json: g2pEnvelope('link', {}) }) },
+  g2pMapperUnlink: { expected: jwt({ provinceA: 200, provinceB: 200, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }), request: () => ({ json: g2pEnvelope('unlink', {}) }) },
+  g2pMapperUpdate: { expected: jwt({ provinceA: 200, provinceB: 200, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }), request: () => ({ json: g2pEnvelope('update', {}) }) },
+  putWebhook: {
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: () => ({ json: { url: 'http://127.0.0.1:9/matrix-hook' } }),
+    check: (_principal, answer) => (typeof answer.body.secret === 'string' && answer.body.url === 'http://127.0.0.1:9/matrix-hook' ? undefined : `put ${answer.text}`),
+  },
+  getWebhook: {
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    before: ensureWebhooks,
+    request: () => ({}),
+    check: (_principal, answer) => (answer.body.secret === undefined ? undefined : 'the secret is shown again'),
+  },
+  deleteWebhook: {
+    expected: jwt({ provinceA: 204, provinceB: 204, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    before: ensureWebhooks,
+    request: () => ({}),
+  },
+  listWebhookDeliveries: {
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: () => ({}),
+    check: (principal, answer, world) =>
+      principal === 'provinceB' && items(answer).some((delivery) => [world.mainBatchId, world.approveBatchId, world.cancelBatchId].includes(String(delivery.batchId)))
+        ? "province B sees province 79's deliveries"
+        : undefined,
+  },
+  redeliverWebhookEvent: {
+    // An eventId of the right shape that no province has: 404 to both, as another province's event would be.
+    expected: jwt({ provinceA: 404, provinceB: 404, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { eventId: `${world.mainBatchId}-approved` } }),
+  },
   getHealth: { expected: everyone(200), request: () => ({}) },
   getOpenApi: { expected: everyone(200), request: () => ({}) },
   listPrograms: {

@@ -28,6 +28,8 @@ import '../support/debug-logging.js';
 import { DynamoDBClient, ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatAccessLine } from '../../local/http-server.js';
@@ -256,6 +258,11 @@ async function keyAttributes(): Promise<{ keys: KeyValue[]; items: number; idsOu
 
 const summary: string[] = [];
 
+/** Issue 15: the province's webhook receiver and G2P sender_uri, on loopback; everything POSTed to it (headers and body). */
+let receiver: Server | undefined;
+let receiverUrl = '';
+const pushed: { source: string; text: string }[] = [];
+
 // ---------------------------------------------------------------------------
 
 beforeAll(async () => {
@@ -266,6 +273,16 @@ beforeAll(async () => {
   process.env.REPAIR_RECHECK_SECONDS = '1';
   // The access line `npm start` prints for every request.
   sandbox = await startSandbox({ port: 0, onRequest: (line) => console.log(formatAccessLine(line)), repairIntervalMs: 500 });
+  receiver = createServer((request, response) => {
+    let raw = '';
+    request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    request.on('end', () => {
+      pushed.push({ source: `POST ${request.url ?? ''} ${JSON.stringify(request.headers)}`, text: `${JSON.stringify(request.headers)}\n${raw}` });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver?.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   store = storeClient(sandbox.dynamoEndpoint);
 }, 60_000);
 
@@ -274,6 +291,8 @@ afterAll(async () => {
   capture?.stop();
   store?.destroy();
   await sandbox?.stop();
+  receiver?.closeAllConnections();
+  await new Promise((resolve) => (receiver ? receiver.close(resolve) : resolve(undefined)));
   if (summary.length > 0) console.log(`personal data scan:\n  ${summary.join('\n  ')}`);
 });
 
@@ -311,6 +330,9 @@ describe('personal ID numbers stay out of logs, errors, queues, keys and metrics
     const asGiang = await token({ role: 'beneficiary', personalId: giang.personalId, sub: 'giang' });
     const asHai = await token({ role: 'beneficiary', personalId: hai.personalId, sub: 'hai' });
     await expectStatus(http('register people', 'POST', '/local/population', { json: { citizens: [anh, binh, cuc, dung, em, giang, hai, khanh] } }), 200);
+
+    // Issue 15: the province's webhook, so that every batch change of the flow is announced (events scanned in (f)).
+    await expectStatus(http('set the webhook', 'PUT', '/v1/webhook', { token: maker, json: { url: `${receiverUrl}/hook` } }), 200);
 
     // Act: a batch in two chunks (JSON, then CSV), people the verification rejects among them.
     const chunk1 = [item('P-ANH', anh), item('P-BINH', binh), item('P-CUC', cuc), item('P-DUNG', dung), item('P-GIANG', giang)];
@@ -416,6 +438,32 @@ describe('personal ID numbers stay out of logs, errors, queues, keys and metrics
       [http('register: bad citizen', 'POST', '/local/population', { json: { citizens: [{ personalId: `${stranger}1`, fullName: 'X', dateOfBirth: '1966-13-01', gender: 'M' }] } }), 422],
       [http('token: bad personal ID', 'POST', '/local/token', { json: { role: 'beneficiary', personalId: `${stranger}x` } }), 422],
     ];
+    // Issue 15: webhook and G2P Connect paths, personal IDs in the bad input.
+    const g2pHeader = (action: string) => ({ version: '1.0.0', message_id: `pd-${action}`, message_ts: new Date().toISOString(), action, sender_id: 'spp.pd.example', total_count: 1 });
+    const g2pItem = (overrides: Record<string, unknown>) => ({ reference_id: 'PD-G2P-1', payer_fa: 'program:SOCIAL_ALLOWANCE.2026-12@pd', payee_fa: `pid:${anh.personalId}`, amount: '500000', payee_name: anh.fullName, payee_dob: anh.dateOfBirth, ...overrides });
+    provoked.push(
+      [http('redeliver an ID', 'POST', `/v1/webhook/deliveries/${stranger}/redeliver`, { token: maker }), 404],
+      [http('webhook url with an ID', 'PUT', '/v1/webhook', { token: hanoi, json: { url: `https://${stranger}.example.com/hook?id=${anh.personalId}` } }), 422],
+      [http('g2p disburse: bad payee address', 'POST', '/g2p/v1/disburse/sync/disburse', { token: maker, json: { signature: '', header: g2pHeader('disburse'), message: { transaction_id: 'pd-g2p-bad', disbursements: [g2pItem({ payee_fa: `pid:${stranger}9` })] } } }), 422],
+      [http('g2p disburse: totals mismatch', 'POST', '/g2p/v1/disburse/sync/disburse', { token: maker, json: { signature: '', header: { ...g2pHeader('disburse'), total_count: 2 }, message: { transaction_id: 'pd-g2p-count', disbursements: [g2pItem({})] } } }), 422],
+      [http('g2p disburse: another province’s person rules', 'POST', '/g2p/v1/disburse', { token: hanoi, json: { signature: '', header: g2pHeader('disburse'), message: { transaction_id: 'pd-g2p-async', disbursements: [g2pItem({ payee_fa: `pid:${stranger}` })] } } }), 422],
+      [http('g2p status of an ID', 'POST', '/g2p/v1/disburse/sync/txn/status', { token: maker, json: { signature: '', header: g2pHeader('status'), message: { transaction_id: 'pd-s', txnstatus_request: { reference_id: 'R', txn_type: 'disburse', attribute_type: 'transaction_id', attribute_value: stranger } } } }), 404],
+      [http('g2p resolve: malformed', 'POST', '/g2p/v1/mapper/sync/resolve', { token: maker, json: { signature: '', header: g2pHeader('resolve'), message: { transaction_id: 'pd-r', resolve_request: [{ reference_id: 'R', timestamp: 'yesterday', id: `pid:${anh.personalId}` }] } } }), 422],
+    );
+    // Answers that succeed and name people by pid: the answer names them masked only.
+    const resolved = await expectStatus(
+      http('g2p resolve', 'POST', '/g2p/v1/mapper/sync/resolve', {
+        token: hanoi,
+        json: { signature: '', header: g2pHeader('resolve'), message: { transaction_id: 'pd-r2', resolve_request: [{ reference_id: 'R', timestamp: new Date().toISOString(), id: `pid:${anh.personalId}` }, { reference_id: 'S', timestamp: new Date().toISOString(), fa: `pid:${stranger}@x` }] } },
+      }),
+      200,
+    );
+    const disbursedSync = await expectStatus(
+      http('g2p sync disburse', 'POST', '/g2p/v1/disburse/sync/disburse', { token: maker, json: { signature: '', header: g2pHeader('disburse'), message: { transaction_id: 'pd-g2p-ok', disbursements: [g2pItem({ reference_id: 'PD-G2P-OK', payee_fa: `pid:${em.personalId}`, payee_name: em.fullName, payee_dob: em.dateOfBirth })] } } }),
+      200,
+    );
+    expect(scanner.scan('g2p resolve answer', resolved.text)).toEqual([]);
+    expect(scanner.scan('g2p disburse answer', disbursedSync.text)).toEqual([]);
     const provokedAnswers = await Promise.all(provoked.map(async ([answer, status]) => [await answer, status] as const));
 
     // Death registration (issue 16): Bình dies after his payment was sent; Khánh arranges the funeral. The signed
@@ -496,6 +544,16 @@ describe('personal ID numbers stay out of logs, errors, queues, keys and metrics
     logLines = capture.lines();
     capture.stop();
   }, 150_000);
+
+  it('(f) no webhook event holds one (every event of the flow, headers and body, as the receiver got it)', () => {
+    const events = pushed.filter((entry) => entry.source.startsWith('POST /hook'));
+    // awaiting_approval, approved, progress (25, 50), completed at least; the flow's batch and the G2P one.
+    expect(events.length).toBeGreaterThanOrEqual(4);
+    const findings = scanner.scanAll(pushed);
+    expect(findings, describeFindings(findings)).toEqual([]);
+    for (const who of [anh, binh, cuc, dung, em, giang, hai]) expect(pushed.some((entry) => entry.text.includes(who.fullName))).toBe(false);
+    summary.push(`(f) ${pushed.length} webhook POSTs scanned`);
+  });
 
   it('(a) no log line holds a personal ID, an ID-shaped number or a full account number (every line at DEBUG; a raw planted line is found)', () => {
     // Prepare

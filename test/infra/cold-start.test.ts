@@ -42,7 +42,7 @@ describe.each(['prod', 'sandbox'] as const)('%s', (stage) => {
     const failed = Object.entries(checks).flatMap(([name, check]) => (check.ok ? [] : [`${name}: ${check.error}`]));
     expect(failed).toEqual([]);
     expect(Object.keys(checks).sort()).toEqual(shapes[stage].functions.map((fn) => fn.name).sort());
-    expect(Object.keys(checks).length).toBe(stage === 'sandbox' ? 17 : 15);
+    expect(Object.keys(checks).length).toBe(stage === 'sandbox' ? 21 : 19);
   });
 });
 

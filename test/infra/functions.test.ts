@@ -58,13 +58,13 @@ const routeAndQueueFunctions: Record<string, Expected> = {
   catalogues: { ...none, memorySize: 256, timeout: 10 },
   'batches-write': {
     tables: { core: actions(put, update, batchWrite, del), audit: append },
-    sendsTo: ['verification'],
+    sendsTo: ['verification', 'webhook'],
     secrets: ['pepper'],
     memorySize: 1024,
     timeout: 29,
   },
   'batches-read': { tables: { core: actions(), audit: actions() }, sendsTo: [], secrets: ['pepper'], memorySize: 512, timeout: 29 },
-  'batches-approve': { tables: { core: actions(update), audit: append }, sendsTo: ['disbursement'], secrets: ['pepper'], memorySize: 1024, timeout: 29 },
+  'batches-approve': { tables: { core: actions(update), audit: append }, sendsTo: ['disbursement', 'webhook'], secrets: ['pepper'], memorySize: 1024, timeout: 29 },
   accounts: {
     tables: { core: actions(put, update, del), audit: append },
     registry: true,
@@ -76,7 +76,7 @@ const routeAndQueueFunctions: Record<string, Expected> = {
   me: { tables: { core: actions() }, sendsTo: [], secrets: ['pepper'], memorySize: 512, timeout: 10 },
   'provider-callbacks': {
     tables: { core: actions(update, del), audit: append },
-    sendsTo: [],
+    sendsTo: ['webhook'],
     secrets: ['pepper', 'providerCallbacks'],
     memorySize: 1024,
     timeout: 29,
@@ -102,7 +102,7 @@ const routeAndQueueFunctions: Record<string, Expected> = {
   'verify-worker': {
     tables: { core: actions(update, del), audit: append },
     registry: true,
-    sendsTo: ['verification'],
+    sendsTo: ['verification', 'webhook'],
     secrets: ['pepper'],
     memorySize: 1024,
     timeout: 60,
@@ -110,7 +110,7 @@ const routeAndQueueFunctions: Record<string, Expected> = {
   'disburse-worker': {
     tables: { core: actions(update, del), audit: append },
     provider: true,
-    sendsTo: ['disbursement'],
+    sendsTo: ['disbursement', 'webhook'],
     secrets: ['pepper'],
     memorySize: 1024,
     timeout: 60,
@@ -118,17 +118,21 @@ const routeAndQueueFunctions: Record<string, Expected> = {
   'disburse-exhausted': {
     tables: { core: actions(update, del), audit: append },
     provider: true,
-    sendsTo: ['disbursement'],
+    sendsTo: ['disbursement', 'webhook'],
     secrets: ['pepper'],
     memorySize: 1024,
     timeout: 60,
   },
+  // Issue 15: the webhook routes, the G2P Connect routes, the webhook queue's worker and dead-letter consumer.
+  webhooks: { tables: { core: actions(put, update, del) }, sendsTo: ['webhook'], secrets: ['pepper'], memorySize: 512, timeout: 10 },
+  g2p: { tables: { core: actions(put, update, batchWrite, del), audit: append }, registry: true, sendsTo: ['verification'], secrets: ['pepper'], memorySize: 1024, timeout: 29 },
+  'webhook-worker': { tables: { core: actions(update) }, sendsTo: ['webhook'], secrets: ['pepper'], memorySize: 512, timeout: 30 },
+  'webhook-exhausted': { tables: { core: actions(update) }, sendsTo: ['webhook'], secrets: ['pepper'], memorySize: 256, timeout: 30 },
 };
 
 /** The reconciler (self-repair), on its schedule in every stage. */
 const scheduled: Record<string, Expected> = {
-  // It also finishes register events whose delivery died: the same writes as register-events, and the register lookup.
-  reconciler: { tables: { core: actions(put, update, batchWrite, del), audit: append }, registry: true, sendsTo: ['disbursement', 'verification'], secrets: ['pepper'], memorySize: 1024, timeout: 300 },
+  reconciler: { tables: { core: actions(put, update, batchWrite, del), audit: append }, registry: true, sendsTo: ['disbursement', 'verification', 'webhook'], secrets: ['pepper'], memorySize: 1024, timeout: 300 },
 };
 
 /**
@@ -217,7 +221,7 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
       if (granted.has(put)) writers.push(name);
     }
     // Every function that changes state records it; the read-only ones do not write the trail.
-    expect(writers.sort()).toEqual(['accounts', 'batches-approve', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'reconciler', 'register-events', 'register-events-consumer', 'verify-worker']);
+    expect(writers.sort()).toEqual(['accounts', 'batches-approve', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'g2p', 'provider-callbacks', 'reconciler', 'register-events', 'register-events-consumer', 'verify-worker']);
   });
 
   it.each(Object.keys(expected))('%s has exactly its DynamoDB actions, per table, and Query on each named core index', (name) => {
@@ -329,10 +333,10 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
     const holders = (action: string) =>
       Object.keys(expected).filter((name) => statementsOf(name).some((s) => notAudit(s) && list(s.Action).includes(action))).sort();
     const register = ['reconciler', 'register-events', 'register-events-consumer'];
-    expect(holders(del)).toEqual(['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', ...register, 'verify-worker']);
+    expect(holders(del)).toEqual(['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'g2p', 'provider-callbacks', ...register, 'verify-worker', 'webhooks']);
     // The funeral batch's one payment is written as an upload's are (register events, and the reconciler finishing one).
-    expect(holders(batchWrite)).toEqual(sandbox ? ['batches-write', ...register, 'sandbox-seed'] : ['batches-write', ...register]);
-    expect(holders(put)).toEqual(sandbox ? ['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', ...register] : ['accounts', 'batches-write', ...register]);
+    expect(holders(batchWrite)).toEqual(sandbox ? ['batches-write', 'g2p', ...register, 'sandbox-seed'] : ['batches-write', 'g2p', ...register]);
+    expect(holders(put)).toEqual(sandbox ? ['accounts', 'batches-write', 'disburse-exhausted', 'disburse-worker', 'g2p', ...register, 'webhooks'] : ['accounts', 'batches-write', 'g2p', ...register, 'webhooks']);
   });
 
   describe('queue consumers', () => {
@@ -342,6 +346,8 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
       { name: 'disburse-worker', queue: 'disbursement', source: 'queue', batchSize: 10, concurrency: 20 },
       { name: 'disburse-exhausted', queue: 'disbursement', source: 'deadLetterQueue', batchSize: 1, concurrency: 2 },
       { name: 'register-events-consumer', queue: 'registerEvents', source: 'queue', batchSize: 1, concurrency: 5 },
+      { name: 'webhook-worker', queue: 'webhook', source: 'queue', batchSize: 5, concurrency: 10 },
+      { name: 'webhook-exhausted', queue: 'webhook', source: 'deadLetterQueue', batchSize: 1, concurrency: 2 },
     ] as const;
 
     it('has exactly one event source mapping per consumer', () => {
@@ -432,7 +438,7 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
   });
 
   describe('population register', () => {
-    it(`is ${sandbox ? 'the sandbox register table' : 'the national register: a credentials secret and no table'}, for accounts and verify-worker only`, () => {
+    it(`is ${sandbox ? 'the sandbox register table' : 'the national register: a credentials secret and no table'}, for accounts, g2p and verify-worker only`, () => {
       const secrets = synth.template.findResources('AWS::SecretsManager::Secret');
       if (sandbox) {
         expect(secrets.NationalRegistryCredentialsSecret).toBeUndefined();
@@ -444,7 +450,7 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
       const readers = [...synth.stack.functions.keys()].filter((name) =>
         statementsOf(name).some((s) => JSON.stringify(s).includes('"NationalRegistryCredentialsSecret"')),
       );
-      expect(readers.sort()).toEqual(['accounts', 'reconciler', 'register-events', 'register-events-consumer', 'verify-worker']);
+      expect(readers.sort()).toEqual(['accounts', 'g2p', 'reconciler', 'register-events', 'register-events-consumer', 'verify-worker']);
     });
 
     it('passes no register URL unless the stage has one', () => {
@@ -525,7 +531,7 @@ describe('national population register URL', () => {
       const id = synth.stack.getLogicalId(fn.function.node.defaultChild as CfnElement);
       return functions[id]?.Properties?.Environment?.Variables?.[nationalRegistryUrlVariable] === url;
     });
-    expect(withUrl.map(([name]) => name).sort()).toEqual(['accounts', 'reconciler', 'register-events', 'register-events-consumer', 'verify-worker']);
+    expect(withUrl.map(([name]) => name).sort()).toEqual(['accounts', 'g2p', 'reconciler', 'register-events', 'register-events-consumer', 'verify-worker']);
     // The variable names the stack sets are the ones the adapter reads.
     const parsed = nationalRegistryConfigSchema.safeParse({
       [nationalRegistryUrlVariable]: url,

@@ -54,6 +54,8 @@ const notRunLocally: Record<string, string> = {
   'register-events-consumer':
     "runs only when the population register pushes to its queue (the register's integration, not the local flow); it runs the register-events function's use case, whose calls are observed here, and test/e2e/personal-data.test.ts drives it through the local queue",
   [sandboxTokenClaimsFunction]: 'the sandbox user pool trigger: locally POST /local/token stands in for Cognito; unit-tested (test/unit/http/token-claims.test.ts) and loaded with its own variables by test/infra/cold-start.test.ts',
+  'webhook-exhausted':
+    'the webhook dead-letter consumer runs only when the worker itself cannot work (a failed attempt is re-queued by the worker, not dead-lettered): unit-tested (test/unit/app/webhooks.test.ts), loaded with its own variables by test/infra/cold-start.test.ts; its role is the worker\'s (readUpdate on the core table, send to the webhook queue)',
 };
 
 const SECRET_VALUES = {
@@ -107,6 +109,44 @@ async function moreRequests(api: Api, token: (request: TokenRequest) => Promise<
   const province = await token({ role: 'province', provinceCode: '79', sub: 'observed-maker' });
   const approver = await token({ role: 'approver', provinceCode: '79', sub: 'observed-checker' });
   expectStatus(await api('GET', '/v1/providers', { token: province }), 200, 'providers');
+  // Issue 15: the province's webhook (a loopback port nothing answers on: attempts fail and are retried), its log, a
+  // redelivery; G2P Connect: a synchronous disburse, its status, a mapper resolve and a refused link.
+  expectStatus(await api('PUT', '/v1/webhook', { token: province, json: { url: 'http://127.0.0.1:9/observed' } }), 200, 'webhook');
+  expectStatus(await api('GET', '/v1/webhook', { token: province }), 200, 'webhook read');
+  const g2pHeader = (action: string) => ({ version: '1.0.0', message_id: `observed-${action}`, message_ts: new Date().toISOString(), action, sender_id: 'observed.example', total_count: 1 });
+  const transactionId = `observed-g2p-${period}`;
+  expectStatus(
+    await api('POST', '/g2p/v1/disburse/sync/disburse', {
+      token: province,
+      json: {
+        signature: '',
+        header: g2pHeader('disburse'),
+        message: {
+          transaction_id: transactionId,
+          disbursements: [{ reference_id: 'G1', payer_fa: `program:SOCIAL_ALLOWANCE.${period}@observed`, payee_fa: `pid:${PEOPLE.binh.personalId}`, amount: '400000', payee_name: PEOPLE.binh.fullName, payee_dob: PEOPLE.binh.dateOfBirth }],
+        },
+      },
+    }),
+    200,
+    'g2p disburse',
+  );
+  expectStatus(
+    await api('POST', '/g2p/v1/disburse/sync/txn/status', {
+      token: province,
+      json: { signature: '', header: g2pHeader('status'), message: { transaction_id: 'observed-s', txnstatus_request: { reference_id: 'S1', txn_type: 'disburse', attribute_type: 'transaction_id', attribute_value: transactionId } } },
+    }),
+    200,
+    'g2p status',
+  );
+  expectStatus(
+    await api('POST', '/g2p/v1/mapper/sync/resolve', {
+      token: province,
+      json: { signature: '', header: g2pHeader('resolve'), message: { transaction_id: 'observed-r', resolve_request: [{ reference_id: 'R1', timestamp: new Date().toISOString(), id: `pid:${PEOPLE.binh.personalId}` }] } },
+    }),
+    200,
+    'g2p resolve',
+  );
+  expectStatus(await api('POST', '/g2p/v1/mapper/sync/link', { token: province, json: { signature: '', header: g2pHeader('link'), message: {} } }), 200, 'g2p link');
   expectStatus(await api('GET', `/v1/batches?period=${period}`, { token: province }), 200, 'batch list');
 
   // A batch uploaded as CSV in a chunk, then sealed; another cancelled while open.
@@ -185,6 +225,9 @@ async function moreRequests(api: Api, token: (request: TokenRequest) => Promise<
     60_000,
   );
   expectStatus(await api('POST', `/v1/batches/${batch.batchId}/approve`, { token: approver }), 200, 'approve late batch');
+  const deliveries = expectStatus(await api<{ items: { eventId: string }[] }>('GET', '/v1/webhook/deliveries', { token: province }), 200, 'webhook deliveries');
+  const firstEvent = must(deliveries.items[0], 'a webhook delivery').eventId;
+  expectStatus(await api('POST', `/v1/webhook/deliveries/${firstEvent}/redeliver`, { token: province }), 202, 'redeliver');
   const payments = async () =>
     new Map(
       expectStatus(await api<{ items: { paymentRef: string; paymentId: string; status: string; reasonCode: string | null }[] }>('GET', `/v1/batches/${batch.batchId}/payments`, { token: province }), 200, 'payments').items.map(

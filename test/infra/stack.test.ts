@@ -434,7 +434,7 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       const open = created.filter((r) => r.AuthorizationType !== 'JWT' && !r.RouteKey.startsWith('ANY ')).map((r) => r.RouteKey).sort();
       expect(open).toEqual(['GET /v1/health', 'GET /v1/openapi.json', 'POST /v1/provider-callbacks/{providerCode}', 'POST /v1/register-events']);
       for (const route of created.filter((r) => !open.includes(r.RouteKey) && !r.RouteKey.startsWith('ANY '))) {
-        expect(route.RouteKey).toMatch(/^(GET|POST|PUT|DELETE) \/v1\//);
+        expect(route.RouteKey).toMatch(/^(GET|POST|PUT|DELETE) \/(g2p\/)?v1\//);
         expect(route.AuthorizationType, route.RouteKey).toBe('JWT');
         expect(referencedId(route.AuthorizerId), route.RouteKey).toBe(authorizerId);
       }

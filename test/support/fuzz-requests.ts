@@ -1214,7 +1214,52 @@ export function routeFuzzers(ctx: FuzzContext): Record<OperationId, fc.Arbitrary
     approveBatch: batchCommand(ctx, 'approveBatch', Object.values(batchIds), [tokens.otherApprover, tokens.creatorApprover], [tokens.province, tokens.beneficiary]),
     providerCallback: providerCallbackRequest(ctx),
     receiveRegisterEvent: registerEventRequest(),
+    putWebhook: putWebhookRequest(ctx),
+    // G2P Connect: any body (a junk envelope is refused whole; link, unlink and update refuse whatever they get, as RJCT).
+    g2pDisburse: g2pRequest(ctx, 'g2pDisburse', [tokens.province, tokens.otherProvince], true),
+    g2pDisburseSync: g2pRequest(ctx, 'g2pDisburseSync', [tokens.province, tokens.otherProvince], true),
+    g2pTxnStatus: g2pRequest(ctx, 'g2pTxnStatus', [tokens.province, tokens.approver], true),
+    g2pTxnStatusSync: g2pRequest(ctx, 'g2pTxnStatusSync', [tokens.province, tokens.approver], true),
+    g2pMapperResolve: g2pRequest(ctx, 'g2pMapperResolve', [tokens.province, tokens.otherProvince], true),
+    g2pMapperLink: g2pRequest(ctx, 'g2pMapperLink', [tokens.province], false),
+    g2pMapperUnlink: g2pRequest(ctx, 'g2pMapperUnlink', [tokens.province], false),
+    g2pMapperUpdate: g2pRequest(ctx, 'g2pMapperUpdate', [tokens.province], false),
+    getWebhook: simpleRead(ctx, 'getWebhook', [tokens.province, tokens.otherProvince, tokens.approver], [tokens.beneficiary, tokens.ops], { x: junkString }),
+    deleteWebhook: simpleRead(ctx, 'deleteWebhook', [tokens.province, tokens.otherProvince], [tokens.approver, tokens.beneficiary, tokens.ops], { x: junkString }),
+    listWebhookDeliveries: simpleRead(ctx, 'listWebhookDeliveries', [tokens.province, tokens.otherProvince, tokens.approver], [tokens.beneficiary, tokens.ops], { limit: limitValues, cursor: cursorValues(ctx) }),
+    // No event of this shape exists (or the id is junk): refused either way.
+    redeliverWebhookEvent: fc
+      .record({
+        auth: authFor(ctx, [tokens.province, tokens.otherProvince], [tokens.approver, tokens.beneficiary]),
+        id: fc.oneof(ulidLike.map((id) => `${id}-approved`), ulidLike.map((id) => `${id}-progress-25`), junkSegment),
+        headers: extraHeaders,
+      })
+      .map(({ auth, id, headers }) => build('redeliverWebhookEvent', { auth, path: { eventId: id }, headers, mustReject: true, kind: 'command' })),
   };
+}
+
+function g2pRequest(ctx: FuzzContext, operationId: OperationId, allowed: string[], mustReject: boolean): fc.Arbitrary<FuzzRequest> {
+  const { tokens } = ctx;
+  return fc
+    .record({ auth: authFor(ctx, allowed, [tokens.beneficiary, tokens.ops]), body: anyBody, contentType: jsonContentType(true), headers: extraHeaders })
+    .map(({ auth, body, contentType, headers }) =>
+      build(operationId, { auth, body: body.bytes, contentType: contentType.header, headers, mustReject: mustReject || !contentType.accepted, kind: body.kind }),
+    );
+}
+
+/** Set the webhook: any body, or a url allowed or refused locally (a loopback one is accepted). */
+function putWebhookRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  const { tokens } = ctx;
+  const urls = fc.constantFrom('http://127.0.0.1:9/hook', 'http://localhost:9/h', 'https://example.com/hook', 'http://10.0.0.1/', 'http://169.254.169.254/latest', 'ftp://127.0.0.1/', '', 'not a url', 'http://user:pw@127.0.0.1/');
+  const body = fc.oneof(
+    { weight: 3, arbitrary: urls.map((url): Body => ({ bytes: utf8(JSON.stringify({ url })), kind: 'json-url' })) },
+    { weight: 2, arbitrary: anyBody },
+  );
+  return fc
+    .record({ auth: authFor(ctx, [tokens.province, tokens.otherProvince], [tokens.approver, tokens.beneficiary, tokens.ops]), body, contentType: jsonContentType(true), headers: extraHeaders })
+    .map(({ auth, body: chosen, contentType, headers }) =>
+      build('putWebhook', { auth, body: chosen.bytes, contentType: contentType.header, headers, mustReject: !contentType.accepted, kind: chosen.kind }),
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import {
   type PaymentKey,
   type PaymentSummary,
   type Tally,
+  type TransitionOptions,
 } from '../../ports/batch-store.js';
 import { isWatched, zeroByStatus, type UploadLease } from '../../domain/batch.js';
 import { entity, keys } from './keys.js';
@@ -220,6 +221,12 @@ function statusIn(statuses: readonly string[], values: Record<string, unknown>, 
   return `#status IN (${names.join(', ')})`;
 }
 
+/** An APPROVED batch only while not started and before its scheduledFor (uses `:now`, set by the caller). */
+function beforeScheduledStart(values: Record<string, unknown>): string {
+  values[':approvedStatus'] = 'APPROVED';
+  return '(#status <> :approvedStatus OR (attribute_not_exists(startedAt) AND scheduledFor > :now))';
+}
+
 export class DynamoBatchStore implements BatchStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -243,6 +250,11 @@ export class DynamoBatchStore implements BatchStore {
     const existing = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
     const item = existing.Item as { batchId: string; fingerprint: string; createLease?: UploadLease };
     return { claimed: false, batchId: item.batchId, fingerprint: item.fingerprint, lease: item.createLease };
+  }
+
+  async findBatchIdByRef(provinceCode: string, batchRefHash: string): Promise<string | undefined> {
+    const existing = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.batchRef(provinceCode, batchRefHash), ConsistentRead: true }));
+    return (existing.Item as { batchId?: string } | undefined)?.batchId;
   }
 
   async takeOverCreate(provinceCode: string, batchRefHash: string, lease: UploadLease, now: string): Promise<boolean> {
@@ -570,7 +582,27 @@ export class DynamoBatchStore implements BatchStore {
     return { items, next };
   }
 
-  async transitionBatch(batchId: string, from: readonly BatchStatus[], to: BatchStatus, changes: Partial<BatchRecord>, now: string): Promise<BatchRecord> {
+  async startScheduledBatch(batchId: string, now: string): Promise<BatchRecord | undefined> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.batch(batchId),
+          UpdateExpression: 'SET startedAt = :now, updatedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND #status = :approved AND attribute_not_exists(startedAt) AND scheduledFor <= :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':now': now, ':approved': 'APPROVED' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<BatchRecord>(result.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async transitionBatch(batchId: string, from: readonly BatchStatus[], to: BatchStatus, changes: Partial<BatchRecord>, now: string, options: TransitionOptions = {}): Promise<BatchRecord> {
     assertTransitions('batch', from, to);
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = { ':to': to, ':now': now };
@@ -594,7 +626,7 @@ export class DynamoBatchStore implements BatchStore {
           TableName: this.tableName,
           Key: keys.batch(batchId),
           UpdateExpression: updateExpression(sets, removes),
-          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
+          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}${options.beforeScheduledStart ? ' AND ' + beforeScheduledStart(values) : ''}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',

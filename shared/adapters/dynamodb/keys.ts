@@ -14,6 +14,8 @@ export const entity = {
   auditRecord: 'AUDIT_RECORD',
   registerEvent: 'REGISTER_EVENT',
   death: 'DEATH',
+  webhookEndpoint: 'WEBHOOK_ENDPOINT',
+  webhookDelivery: 'WEBHOOK_DELIVERY',
 } as const;
 
 export const keys = {
@@ -58,6 +60,14 @@ export const keys = {
   pendingRegisterEventsPartition: 'REGEVENT_PENDING',
   /** A person's death marker, in the person's partition (the disbursement worker reads it at hand-off). */
   death: (personHash: string) => ({ pk: `PERSON#${personHash}`, sk: 'DEATH' }),
+  /** A province's webhook endpoint (one per province). */
+  webhookEndpoint: (provinceCode: string) => ({ pk: `WEBHOOK#${provinceCode}`, sk: 'ENDPOINT' }),
+  /** One event for a province and its delivery; eventIds start with the batchId (a ULID), so the partition reads newest batch first backwards. */
+  webhookDelivery: (provinceCode: string, eventId: string) => ({ pk: `WEBHOOK#${provinceCode}`, sk: `${eventId.startsWith('g2p-') ? 'CALLBACK' : 'DELIVERY'}#${eventId}` }),
+  webhookPartition: (provinceCode: string) => `WEBHOOK#${provinceCode}`,
+  /** A delivery still RETRYING (gsi3, sparse, keys only): the reconciler re-queues one whose message was lost. */
+  pendingDelivery: (provinceCode: string, eventId: string) => ({ gsi3pk: 'WEBHOOK_PENDING', gsi3sk: `${provinceCode}#${eventId}` }),
+  pendingDeliveriesPartition: 'WEBHOOK_PENDING',
   /** A person's payments, newest first (gsi1, keys only). */
   paymentByPerson: (personHash: string, createdAt: string, paymentId: string) => ({
     gsi1pk: `PERSON#${personHash}`,

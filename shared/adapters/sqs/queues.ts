@@ -60,6 +60,22 @@ export const queueDefinitions = {
     batchSize: 1,
     maximumConcurrency: 5,
   },
+  // Signed events to provincial systems (shared/app/webhooks.ts). A failed attempt is not a failed
+  // message: the worker sends the next attempt itself, delayed (backoff for 24 h), and deletes this one.
+  // A message fails only when the worker cannot work (the store is down): after 5 such deliveries it
+  // goes to the dead-letter queue, whose consumer marks the delivery FAILED (redelivery sends it again).
+  webhook: {
+    id: 'Webhook',
+    envVar: 'WEBHOOK_QUEUE_URL',
+    consumer: 'webhook-worker',
+    deadLetterConsumer: 'webhook-exhausted',
+    consumerTimeoutSeconds: 30,
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 5,
+    // One receiver that hangs holds its batch for the attempt's timeout: small batches.
+    batchSize: 5,
+    maximumConcurrency: 10,
+  },
 } as const satisfies Record<string, QueueDefinition>;
 
 export type QueueKey = keyof typeof queueDefinitions;

@@ -43,6 +43,7 @@ const allowedBatchSteps = new Set([
   'AWAITING_APPROVAL>APPROVED',
   'AWAITING_APPROVAL>CANCELLED',
   'APPROVED>COMPLETED',
+  'APPROVED>CANCELLED',
   'COMPLETED>APPROVED',
 ]);
 
@@ -115,8 +116,8 @@ describe('batch lifecycle', () => {
     expect(new Set(allowed)).toEqual(allowedBatchSteps);
   });
 
-  it('cancels only before APPROVED, and goes from COMPLETED back to APPROVED when a held payment is released', () => {
-    expect(batchStatuses.filter((from) => canTransition('batch', from, 'CANCELLED'))).toEqual(['OPEN', 'SUBMITTED', 'AWAITING_APPROVAL']);
+  it('cancels only before APPROVED (or an APPROVED batch not yet started at its scheduledFor), and goes from COMPLETED back to APPROVED when a held payment is released', () => {
+    expect(batchStatuses.filter((from) => canTransition('batch', from, 'CANCELLED'))).toEqual(['OPEN', 'SUBMITTED', 'AWAITING_APPROVAL', 'APPROVED']);
     expect(canTransition('batch', 'COMPLETED', 'APPROVED')).toBe(true);
     expect(isTerminal('batch', 'COMPLETED')).toBe(false);
     expect(isTerminal('batch', 'CANCELLED')).toBe(true);

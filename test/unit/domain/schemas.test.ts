@@ -434,6 +434,7 @@ describe('batch resource', () => {
       rejections: {},
       createdBy: 'maker-1',
       approvedBy: null,
+      scheduledFor: null,
       createdAt: '2025-07-15T03:00:00.000Z',
       updatedAt: '2025-07-15T03:00:00.000Z',
     };
