@@ -3,7 +3,7 @@ import { parsePaymentId, personHash } from '../domain/batch.js';
 import { findProgram } from '../domain/catalogues.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { KeyedHash } from '../domain/keyed-hash.js';
-import { reasonMessage } from '../domain/reason-codes.js';
+import { nextStep, reasonMessage } from '../domain/reason-codes.js';
 import type { Principal } from './principal.js';
 import type { BatchStore } from '../ports/batch-store.js';
 import type { CursorCodec } from './cursor.js';
@@ -19,6 +19,7 @@ export function ownPaymentView(payment: PaymentRecord, withHistory: boolean) {
     status: payment.status,
     reasonCode: payment.reasonCode,
     reason: payment.reasonCode ? { vi: reasonMessage(payment.reasonCode, 'vi'), en: reasonMessage(payment.reasonCode, 'en') } : null,
+    nextStep: nextStep(payment.reasonCode),
     account: payment.account,
     updatedAt: payment.updatedAt,
     ...(withHistory ? { history: payment.history } : {}),

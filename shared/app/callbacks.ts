@@ -53,7 +53,9 @@ export function createCallbackUseCases(deps: {
         // A return usually comes after the batch completed, when nothing watches it: put it in the
         // reconciler's watch first, so that a death between the status write and the counters is repaired.
         await deps.batches.watchBatch(payment.batchId);
-        const moved = await deps.batches.transitionPayment(payment, allowedFrom('payment', 'RETURNED', ['PAID']), 'RETURNED', { reasonCode: null, at: deps.clock.now().toISOString() });
+        // The entitlement stays with a returned payment (lifecycle.ts entitlementHoldingStatuses): it is paid again by a new attempt.
+        const reasonCode = callback.reasonCode ?? 'RETURNED_BY_PROVIDER';
+        const moved = await deps.batches.transitionPayment(payment, allowedFrom('payment', 'RETURNED', ['PAID']), 'RETURNED', { reasonCode, at: deps.clock.now().toISOString() });
         if (!moved) return this.apply(providerCode, callback);
         await deps.disbursement.settleCounters([{ batchId: payment.batchId, from: 'PAID', to: 'RETURNED', amount: payment.amount }]);
         return { payment: moved, changed: true };
@@ -61,7 +63,10 @@ export function createCallbackUseCases(deps: {
       const outcome: TransferOutcome =
         callback.outcome === 'PAID'
           ? { status: 'PAID', settledAt: callback.settledAt }
-          : { status: 'FAILED', reasonCode: callback.reasonCode && callback.reasonCode !== 'RETRIES_EXHAUSTED' ? callback.reasonCode : 'PROVIDER_REJECTED' };
+          : {
+              status: 'FAILED',
+              reasonCode: callback.reasonCode && callback.reasonCode !== 'RETRIES_EXHAUSTED' && callback.reasonCode !== 'RETURNED_BY_PROVIDER' ? callback.reasonCode : 'PROVIDER_REJECTED',
+            };
       const moved = await deps.disbursement.recordOutcome(payment, outcome);
       if (!moved) return this.apply(providerCode, callback); // changed meanwhile: judge again
       const after = key ? await deps.batches.getPayment(key) : undefined;

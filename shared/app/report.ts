@@ -1,5 +1,6 @@
 import type { BatchRecord, PaymentRecord } from '../domain/batch.js';
 import { paymentStatuses } from '../domain/lifecycle.js';
+import { nextStep } from '../domain/reason-codes.js';
 
 /** One row of the reconciliation report. */
 export function reportRow(payment: PaymentRecord) {
@@ -15,6 +16,7 @@ export function reportRow(payment: PaymentRecord) {
     nameMatch: payment.nameMatch,
     account: payment.account ? `${payment.account.provider.code} ${payment.account.accountNumberMasked}` : null,
     updatedAt: payment.updatedAt,
+    nextStep: nextStep(payment.reasonCode),
   };
 }
 
@@ -41,6 +43,8 @@ const REPORT_COLUMNS = [
   'nameMatch',
   'account',
   'updatedAt',
+  'actor',
+  'nextStep',
 ] as const;
 
 /**
@@ -63,7 +67,9 @@ function csvField(value: unknown): string {
 export function reportCsv(batch: BatchRecord, payments: PaymentRecord[], lastPage: boolean): string {
   const lines = [REPORT_COLUMNS.join(',')];
   for (const payment of payments) {
-    const row = reportRow(payment);
+    const { nextStep: step, ...fields } = reportRow(payment);
+    // The province reads the report in Vietnamese: who acts, and the next step's Vietnamese text.
+    const row = { ...fields, actor: step?.actor ?? null, nextStep: step?.vi ?? null };
     lines.push(REPORT_COLUMNS.map((column) => csvField(row[column])).join(','));
   }
   if (lastPage) {

@@ -5,7 +5,7 @@ import { problemCodes } from './errors.js';
 import { batchStatuses, paymentStatuses, type PaymentStatus } from './lifecycle.js';
 import { MIN_PAYMENT_AMOUNT } from './money.js';
 import { PERSONAL_ID_PATTERN } from './personal-id.js';
-import { allReasonCodes, failureReasonCodes, type ReasonCode } from './reason-codes.js';
+import { allReasonCodes, failureReasonCodes, reasonActors, type ReasonCode } from './reason-codes.js';
 
 export { parseCsv, parsePaymentsCsv, PAYMENT_CSV_COLUMNS, type PaymentCsvColumn, type PaymentCsvRecord } from './csv.js';
 
@@ -525,9 +525,12 @@ export const providerCallbackSchema = z
     transferRef: z.string().regex(transferRefPattern).meta({ description: 'The reference the system sent the provider (the paymentId).' }),
     outcome: z.enum(providerOutcomes),
     reasonCode: z
-      .enum(failureReasonCodes)
+      .enum([...failureReasonCodes, 'RETURNED_BY_PROVIDER'])
       .optional()
-      .meta({ description: 'Why the transfer failed or came back; not allowed with PAID. A FAILED outcome without one is recorded as PROVIDER_REJECTED.' }),
+      .meta({
+        description:
+          'Why the transfer failed or came back; not allowed with PAID. A FAILED outcome without one is recorded as PROVIDER_REJECTED, a RETURNED one as RETURNED_BY_PROVIDER (RETURNED_BY_PROVIDER with FAILED is recorded as PROVIDER_REJECTED).',
+      }),
     settledAt: z.iso.datetime({ offset: true }).meta({ description: 'When the provider settled, ISO 8601 with a time zone.' }),
   })
   .superRefine((body, ctx) => {
@@ -624,6 +627,28 @@ export const providerSchema = z
   .meta({ id: 'Provider', description: 'A bank (code = six-digit BIN) or mobile-money operator.' });
 
 export const programListSchema = z.object({ items: z.array(programSchema) }).meta({ id: 'ProgramList' });
+
+export const reasonActorSchema = z.enum(reasonActors).meta({ id: 'ReasonActor', description: 'Who must act for the payment to go through.' });
+
+export const reasonCodeEntrySchema = z
+  .object({
+    code: reasonCodeSchema,
+    status: paymentStatusSchema.meta({ description: 'The payment status this code explains.' }),
+    messageVi: z.string(),
+    messageEn: z.string(),
+    actor: reasonActorSchema,
+    recoverable: z.boolean().meta({ description: 'Whether a new attempt of the payment can succeed once the actor has acted.' }),
+    nextStepVi: z.string(),
+    nextStepEn: z.string(),
+  })
+  .meta({ id: 'ReasonCode', description: 'A reason code with its messages, who must act, and what to do next.' });
+export const reasonCodeListSchema = z.object({ items: z.array(reasonCodeEntrySchema) }).meta({ id: 'ReasonCodeList' });
+
+/** Who acts and what to do next, in both languages (null without a reason code). */
+export const nextStepSchema = z
+  .object({ actor: reasonActorSchema, vi: z.string(), en: z.string() })
+  .nullable()
+  .meta({ id: 'NextStep', description: 'Who must act on the reason code, and what to do next; null when there is no reason.' });
 export const providerListSchema = z.object({ items: z.array(providerSchema) }).meta({ id: 'ProviderList' });
 
 /** `{ items, nextCursor }`: the envelope of every paginated list. */
@@ -693,6 +718,7 @@ export const paymentSchema = z
     reasonCode: reasonCodeSchema.nullable(),
     nameMatch: z.enum(['EXACT', 'ASCII_FOLDED']).nullable().meta({ description: 'How the name matched the registry; null before verification.' }),
     account: maskedAccountSchema.nullable().meta({ description: 'The account the payment was queued with (masked); null before it is queued.' }),
+    nextStep: nextStepSchema.optional(),
     updatedAt: timestamp.optional(),
     history: z.array(paymentHistoryEntrySchema).optional().meta({ description: 'Every status change, oldest first (single-payment reads).' }),
   })
@@ -744,6 +770,7 @@ export const reportRowSchema = z
     nameMatch: z.enum(['EXACT', 'ASCII_FOLDED']).nullable(),
     account: z.string().nullable().meta({ description: 'Provider code and masked account number, once queued.' }),
     updatedAt: timestamp.optional(),
+    nextStep: nextStepSchema.optional(),
   })
   .meta({ id: 'ReportRow' });
 
@@ -771,6 +798,7 @@ export const ownPaymentSchema = z
     status: paymentStatusSchema,
     reasonCode: reasonCodeSchema.nullable(),
     reason: z.object({ vi: z.string(), en: z.string() }).nullable().meta({ description: 'The reason code explained, in Vietnamese and English.' }),
+    nextStep: nextStepSchema.optional(),
     account: maskedAccountSchema.nullable(),
     updatedAt: timestamp,
     history: z.array(paymentHistoryEntrySchema).optional().meta({ description: 'Every status change, oldest first (single-payment reads).' }),

@@ -23,6 +23,7 @@ import {
   problemSchema,
   programListSchema,
   providerListSchema,
+  reasonCodeListSchema,
   resourceIdSchema,
   unlinkAccountQuerySchema,
 } from '../domain/schemas.js';
@@ -105,6 +106,11 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
   listProviders: {
     description: 'Any valid token. Banks by their six-digit BIN, and mobile-money operators.',
     responses: { 200: { description: 'Every provider.', content: { [JSON_TYPE]: providerListSchema } } },
+  },
+  listReasonCodes: {
+    description:
+      'Any valid token. Every reason code with its Vietnamese and English message, who must act (BENEFICIARY, PROVINCE, PROVIDER or OPERATIONS), whether a new attempt of the payment can succeed once they have (recoverable), and the next step in both languages.',
+    responses: { 200: { description: 'Every reason code.', content: { [JSON_TYPE]: reasonCodeListSchema } } },
   },
   createBatch: {
     description:
@@ -398,7 +404,7 @@ function routeConfig(route: RouteDefinition, docs: OperationDocs): RouteConfig {
 
 const tagDescriptions: Record<string, string> = {
   Operations: 'Liveness and this document; no token.',
-  Catalogues: 'Reference data for any signed-in caller: programs and payment providers.',
+  Catalogues: 'Reference data for any signed-in caller: programs, payment providers and reason codes.',
   'Provincial systems': "A province's batches: create, upload, seal, read, report, audit, approve (a second official), cancel; and one payment.",
   Beneficiaries: "A person's own payments and social security account, and the account routes a province uses for the people in its care.",
   'Payment providers': 'Settlement callbacks from banks and mobile-money operators, signed with HMAC.',

@@ -72,6 +72,16 @@ export const routes = [
     tag: 'Catalogues',
   },
   {
+    operationId: 'listReasonCodes',
+    method: 'GET',
+    path: '/v1/reason-codes',
+    functionName: 'catalogues',
+    auth: 'jwt',
+    scopes: [],
+    summary: 'Every reason code: messages, who must act, whether a new attempt can succeed',
+    tag: 'Catalogues',
+  },
+  {
     operationId: 'createBatch',
     method: 'POST',
     path: '/v1/batches',

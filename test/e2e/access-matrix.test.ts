@@ -159,6 +159,10 @@ const matrix: Record<OperationId, Row> = {
     expected: jwt({ provinceA: 200, provinceB: 200, approverA: 200, beneficiaryX: 200, beneficiaryY: 200, ops: 200 }),
     request: () => ({}),
   },
+  listReasonCodes: {
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 200, beneficiaryX: 200, beneficiaryY: 200, ops: 200 }),
+    request: () => ({}),
+  },
   createBatch: {
     // One body for every column: a new batch of province 79. Province B has the scope but names
     // another province (api.md: "provinceCode must be the caller's"): refused with FORBIDDEN.

@@ -1157,6 +1157,7 @@ export function routeFuzzers(ctx: FuzzContext): Record<OperationId, fc.Arbitrary
     getHealth: publicRead(ctx, 'getHealth'),
     getOpenApi: publicRead(ctx, 'getOpenApi'),
     listPrograms: simpleRead(ctx, 'listPrograms', everyone, [], { limit: limitValues, code: junkString }),
+    listReasonCodes: simpleRead(ctx, 'listReasonCodes', everyone, [], { limit: limitValues, code: junkString }),
     listProviders: simpleRead(ctx, 'listProviders', everyone, [], { type: fc.constantFrom('BANK', 'EWALLET', 'bank'), limit: limitValues }),
     createBatch: createBatchRequest(ctx),
     listBatches: simpleRead(ctx, 'listBatches', [tokens.province, tokens.approver, tokens.otherProvince], [tokens.beneficiary, tokens.ops], {
