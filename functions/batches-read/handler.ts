@@ -4,8 +4,10 @@ import { parseQuery, pathParameter } from '../../shared/http/query.js';
 import { reportCsv, reportRow, reportTotals } from '../../shared/app/report.js';
 import { auditRecordView, batchView, paymentView } from '../../shared/app/views.js';
 import { createBatchContext } from '../../shared/wiring/batches.js';
+import { createRetries } from '../../shared/wiring/retries.js';
 
-const { batches, beneficiary, auditReads } = await createBatchContext();
+const { batches, beneficiary, auditReads, store, client, tableName } = await createBatchContext();
+const retries = createRetries({ store, client, tableName });
 
 /** Provincial reads: a batch, the province's batches, a batch's payments, the reconciliation report, the audit trail, one payment. */
 export const handler = apiHandler(async (request) => {
@@ -15,6 +17,8 @@ export const handler = apiHandler(async (request) => {
   switch (route.operationId) {
     case 'getBatch':
       return json(200, batchView(await batches.getBatch(principal, batchId)));
+    case 'getRetry':
+      return json(200, await retries.get(principal, batchId, pathParameter(event, 'retryId')));
     case 'listBatches': {
       const query = parseQuery(listBatchesQuerySchema, event);
       const page = await batches.listBatches(principal, query);

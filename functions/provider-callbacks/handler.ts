@@ -1,5 +1,6 @@
 import { createCallbackUseCases, verifyCallbackSignature } from '../../shared/app/callbacks.js';
 import { loadProviderSecrets } from '../../shared/config/provider-secrets.js';
+import { attemptOf, transferRef } from '../../shared/domain/batch.js';
 import { systemClock } from '../../shared/domain/dates.js';
 import { providerCallbackSchema } from '../../shared/domain/schemas.js';
 import { parseOrThrow } from '../../shared/domain/validation.js';
@@ -26,5 +27,5 @@ export const handler = apiHandler(async ({ event }) => {
   const callback = parseOrThrow(providerCallbackSchema, readJson(event));
   const { payment, changed } = await callbacks.apply(providerCode, callback);
   // The provider learns what it reported on, nothing about the person (it knows the account, not the beneficiary).
-  return json(200, { changed, transfer: { transferRef: payment.paymentId, status: payment.status, reasonCode: payment.reasonCode, updatedAt: payment.updatedAt } });
+  return json(200, { changed, transfer: { transferRef: transferRef(payment.paymentId, attemptOf(payment)), status: payment.status, reasonCode: payment.reasonCode, updatedAt: payment.updatedAt } });
 }, { audit });

@@ -1,5 +1,5 @@
 import type { PaymentRecord } from '../domain/batch.js';
-import { parsePaymentId, personHash } from '../domain/batch.js';
+import { attemptOf, historyWithAttempts, parsePaymentId, personHash } from '../domain/batch.js';
 import { findProgram } from '../domain/catalogues.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { KeyedHash } from '../domain/keyed-hash.js';
@@ -20,9 +20,10 @@ export function ownPaymentView(payment: PaymentRecord, withHistory: boolean) {
     reasonCode: payment.reasonCode,
     reason: payment.reasonCode ? { vi: reasonMessage(payment.reasonCode, 'vi'), en: reasonMessage(payment.reasonCode, 'en') } : null,
     nextStep: nextStep(payment.reasonCode),
+    attempt: attemptOf(payment),
     account: payment.account,
     updatedAt: payment.updatedAt,
-    ...(withHistory ? { history: payment.history } : {}),
+    ...(withHistory ? { history: historyWithAttempts(payment.history) } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { PaymentRecord } from '../domain/batch.js';
-import { parsePaymentId } from '../domain/batch.js';
+import { attemptOf, parseTransferRef } from '../domain/batch.js';
 import type { Clock } from '../domain/dates.js';
 import { ConflictError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
 import { allowedFrom } from '../domain/lifecycle.js';
@@ -36,9 +36,17 @@ export function createCallbackUseCases(deps: {
   return {
     /** Applies a verified callback. Returns the payment as it is after it. */
     async apply(providerCode: string, callback: ProviderCallback): Promise<{ payment: PaymentRecord; changed: boolean }> {
-      const key = parsePaymentId(callback.transferRef);
+      const named = parseTransferRef(callback.transferRef);
+      const key = named?.key;
       const payment = key ? await deps.batches.getPayment(key) : undefined;
-      if (!payment || payment.payout?.provider.code !== providerCode) throw new NotFoundError('No transfer with this reference for this provider.');
+      if (!payment || !named || payment.payout?.provider.code !== providerCode || named.attempt > attemptOf(payment)) {
+        throw new NotFoundError('No transfer with this reference for this provider.');
+      }
+      if (named.attempt < attemptOf(payment)) {
+        // An earlier attempt's reference: that attempt is over (it failed or came back), and a newer one is the
+        // payment's now. Its outcome cannot be recorded on the newer attempt: refused, nothing changes.
+        throw new ConflictError(`The transfer names attempt ${named.attempt}; the payment is on attempt ${attemptOf(payment)}.`);
+      }
       if (payment.status === callback.outcome) {
         // Repeated (the provider did not get our first answer): nothing changes, but what the first
         // delivery did after its status write may not have happened if it died there.

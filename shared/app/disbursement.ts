@@ -1,6 +1,6 @@
 import { inParallel } from './concurrency.js';
 import type { BatchRecord, PaymentRecord } from '../domain/batch.js';
-import { parsePaymentId } from '../domain/batch.js';
+import { attemptOf, historyWithAttempts, parsePaymentId, transferRef } from '../domain/batch.js';
 import type { Clock } from '../domain/dates.js';
 import { ForbiddenError, InvalidStateError, NotFoundError } from '../domain/errors.js';
 import type { PaymentStatus } from '../domain/lifecycle.js';
@@ -198,10 +198,20 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
 
     const payout = current.payout;
     if (!payout) throw new Error('A queued payment has no payout account');
+    if (attemptOf(current) > 1) {
+      const earlier = await earlierAttemptOutcome(current);
+      if (earlier) {
+        // An earlier attempt whose outcome was unknown went through after all: the payment is settled by it.
+        const recorded = await recordOutcome(current, earlier);
+        if (recorded) work.moves.push(recorded);
+        return undefined;
+      }
+    }
     // The provider deduplicates by reference: a crash after this call and a redelivery send the same
-    // reference again and get the first outcome back, never a second transfer.
+    // reference again and get the first outcome back, never a second transfer. Attempt n has its own
+    // reference (`<paymentId>-<n>`), fixed by the conditional write that started it.
     const outcome = await provider.send({
-      reference: current.paymentId,
+      reference: transferRef(current.paymentId, attemptOf(current)),
       amount: current.amount,
       provider: payout.provider,
       accountNumber: payout.accountNumber,
@@ -209,6 +219,38 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     });
     const recorded = await recordOutcome(current, outcome);
     if (recorded) work.moves.push(recorded);
+    return undefined;
+  }
+
+  /**
+   * Before attempt n > 1 is sent: the payment must still hold its entitlement
+   * (taken again when the retry was approved; a reconciler release racing that
+   * approval could have given it back), and an earlier attempt that ended
+   * RETRIES_EXHAUSTED (no answer from the provider, so its outcome was never
+   * certain) is looked up: if the provider took it after all, its outcome is the
+   * payment's, and nothing is sent again. Throws (the message is retried, and in
+   * the end dead-lettered) when another payment holds the entitlement now.
+   */
+  async function earlierAttemptOutcome(payment: PaymentRecord): Promise<TransferOutcome | undefined> {
+    const claim = await entitlements.claim({
+      personHash: payment.personHash,
+      programCode: payment.programCode,
+      period: payment.period,
+      paymentId: payment.paymentId,
+      batchId: payment.batchId,
+      seq: Number.MAX_SAFE_INTEGER,
+    });
+    if (!claim.held) throw new Error('A new attempt found its entitlement held by another payment; it is not sent');
+    const ambiguous = new Set(
+      historyWithAttempts(payment.history)
+        .filter((entry) => entry.status === 'FAILED' && entry.reasonCode === 'RETRIES_EXHAUSTED')
+        .map((entry) => entry.attempt),
+    );
+    for (const attempt of ambiguous) {
+      if (attempt >= attemptOf(payment)) continue;
+      const known = await provider.lookup(transferRef(payment.paymentId, attempt));
+      if (known && known.status !== 'FAILED') return known;
+    }
     return undefined;
   }
 
@@ -394,7 +436,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
           return;
         }
         // A transfer the provider accepted on some attempt is recorded, never failed.
-        const known = await provider.lookup(payment.paymentId);
+        const known = await provider.lookup(transferRef(payment.paymentId, attemptOf(payment)));
         if (known) {
           const moved = await recordOutcome(payment, known);
           if (moved) work.moves.push(moved);

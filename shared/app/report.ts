@@ -1,4 +1,5 @@
 import type { BatchRecord, PaymentRecord } from '../domain/batch.js';
+import { attemptOf, transferRef } from '../domain/batch.js';
 import { paymentStatuses } from '../domain/lifecycle.js';
 import { nextStep } from '../domain/reason-codes.js';
 
@@ -17,6 +18,8 @@ export function reportRow(payment: PaymentRecord) {
     account: payment.account ? `${payment.account.provider.code} ${payment.account.accountNumberMasked}` : null,
     updatedAt: payment.updatedAt,
     nextStep: nextStep(payment.reasonCode),
+    attempt: attemptOf(payment),
+    transferRef: transferRef(payment.paymentId, attemptOf(payment)),
   };
 }
 
@@ -45,6 +48,8 @@ const REPORT_COLUMNS = [
   'updatedAt',
   'actor',
   'nextStep',
+  'attempt',
+  'transferRef',
 ] as const;
 
 /**

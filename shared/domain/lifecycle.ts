@@ -22,8 +22,11 @@
  * - A status never "transitions" to itself: repeating a step (a redelivered
  *   message, a repeated callback) is recognised by the caller as a no-op, not
  *   accepted here as a change.
- * - Terminal: REJECTED, PAID, FAILED, RETURNED, CANCELLED; the one exit from a
- *   terminal status is PAID -> RETURNED.
+ * - Terminal: REJECTED, PAID, FAILED, RETURNED, CANCELLED; the exits from a
+ *   terminal status are PAID -> RETURNED and, since issue 13, a new attempt of a
+ *   FAILED (recoverable) or RETURNED payment, approved by a second official
+ *   (FAILED/RETURNED -> QUEUED or ON_HOLD). Each attempt has its own transfer
+ *   reference (batch.ts transferRef), so the provider never takes one twice.
  *
  * Batch: OPEN -> SUBMITTED -> AWAITING_APPROVAL -> APPROVED -> COMPLETED, CANCELLED
  * from OPEN, SUBMITTED or AWAITING_APPROVAL, and COMPLETED -> APPROVED when one of
@@ -72,6 +75,12 @@ export const paymentTransitions: readonly Transition<PaymentStatus>[] = [
   { from: 'SENT', to: 'PAID', cause: 'settled' },
   { from: 'SENT', to: 'FAILED', cause: 'failed' },
   { from: 'PAID', to: 'RETURNED', cause: 'returned' },
+  // A new attempt (issue 13): a FAILED payment with a recoverable reason, or a RETURNED one, approved
+  // for a retry by a second official, is queued again (or held without an account) as attempt n + 1.
+  { from: 'FAILED', to: 'QUEUED', cause: 'new-attempt' },
+  { from: 'FAILED', to: 'ON_HOLD', cause: 'new-attempt-without-account' },
+  { from: 'RETURNED', to: 'QUEUED', cause: 'new-attempt' },
+  { from: 'RETURNED', to: 'ON_HOLD', cause: 'new-attempt-without-account' },
 ];
 
 export const batchTransitions: readonly Transition<BatchStatus>[] = [

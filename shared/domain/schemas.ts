@@ -102,6 +102,10 @@ const resourceIdPattern = format(/^[A-Za-z0-9_-]{1,64}$/, {
   code: 'invalid_format',
   message: 'must be 1-64 characters of A-Z, a-z, 0-9, "_" and "-"',
 });
+const paymentIdPattern = format(/^[0-9A-HJKMNP-TV-Z]{26}-[0-9]{2}[0-9a-z]{20}$/, {
+  code: 'invalid_format',
+  message: 'must be a paymentId as this API issues them',
+});
 const cursorPattern = format(/^[A-Za-z0-9_-]{1,2048}$/, { code: 'invalid_cursor', message: 'is not a cursor this API issued' });
 const limitPattern = format(/^[0-9]{1,4}$/, { code: 'invalid_limit', message: 'must be a whole number from 1 to 1000' });
 /**
@@ -554,6 +558,18 @@ export const localTokenRequestSchema = z
   ])
   .meta({ id: 'LocalTokenRequest', description: 'Local server only: a signed token for one role.' });
 
+/** A retry request (api.md 1.1): the payments to pay again, or none for every eligible one of the batch. */
+export const createRetryRequestSchema = z
+  .strictObject({
+    paymentIds: z
+      .array(z.string().regex(paymentIdPattern))
+      .min(1)
+      .max(1000)
+      .optional()
+      .meta({ description: 'The payments to pay again (at most 1,000). Left out: every FAILED payment with a recoverable reason and every RETURNED payment of the batch.' }),
+  })
+  .meta({ id: 'CreateRetryRequest' });
+
 export type AccountLinkRequest = z.output<typeof accountLinkRequestSchema>;
 export type ProviderCallback = z.output<typeof providerCallbackSchema>;
 export type LocalTokenRequest = z.output<typeof localTokenRequestSchema>;
@@ -699,7 +715,12 @@ export const maskedAccountSchema = z
   .meta({ id: 'MaskedAccount' });
 
 export const paymentHistoryEntrySchema = z
-  .object({ status: paymentStatusSchema, reasonCode: reasonCodeSchema.nullable(), at: timestamp })
+  .object({
+    status: paymentStatusSchema,
+    reasonCode: reasonCodeSchema.nullable(),
+    at: timestamp,
+    attempt: z.int().min(1).optional().meta({ description: 'The attempt this change belongs to.' }),
+  })
   .meta({ id: 'PaymentHistoryEntry' });
 
 export const paymentSchema = z
@@ -719,6 +740,8 @@ export const paymentSchema = z
     nameMatch: z.enum(['EXACT', 'ASCII_FOLDED']).nullable().meta({ description: 'How the name matched the registry; null before verification.' }),
     account: maskedAccountSchema.nullable().meta({ description: 'The account the payment was queued with (masked); null before it is queued.' }),
     nextStep: nextStepSchema.optional(),
+    attempt: z.int().min(1).optional().meta({ description: 'The attempt the payment is on (1 for the first; a retry starts the next).' }),
+    transferRef: z.string().optional().meta({ description: "The current attempt's transfer reference: the paymentId for attempt 1, `<paymentId>-<n>` for attempt n." }),
     updatedAt: timestamp.optional(),
     history: z.array(paymentHistoryEntrySchema).optional().meta({ description: 'Every status change, oldest first (single-payment reads).' }),
   })
@@ -771,6 +794,8 @@ export const reportRowSchema = z
     account: z.string().nullable().meta({ description: 'Provider code and masked account number, once queued.' }),
     updatedAt: timestamp.optional(),
     nextStep: nextStepSchema.optional(),
+    attempt: z.int().min(1).optional(),
+    transferRef: z.string().optional(),
   })
   .meta({ id: 'ReportRow' });
 
@@ -788,6 +813,36 @@ export const batchReportSchema = z
   .meta({ id: 'BatchReport', description: 'Reconciliation report: one row per payment, and totals per status to reconcile with the control totals.' });
 export const paymentListSchema = listEnvelope(paymentSchema, 'PaymentList');
 
+export const retrySchema = z
+  .object({
+    retryId: z.string(),
+    batchId: z.string(),
+    status: z.enum(['AWAITING_APPROVAL', 'APPROVED', 'COMPLETED', 'CANCELLED']),
+    itemCount: count,
+    totalAmount: vnd,
+    paymentIds: z.array(z.string()),
+    requestedBy: z.string(),
+    approvedBy: z.string().nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    payments: z
+      .array(
+        z.object({
+          paymentId: z.string(),
+          status: paymentStatusSchema.nullable(),
+          reasonCode: reasonCodeSchema.nullable(),
+          attempt: z.int().min(1).nullable(),
+          amount: z.int().min(1).nullable(),
+          skipped: z
+            .enum(['CLAIMED_BY_ANOTHER_RETRY', 'DUPLICATE_ENTITLEMENT', 'CHANGED_MEANWHILE'])
+            .optional()
+            .meta({ description: 'Why the approval did not start a new attempt of this payment.' }),
+        }),
+      )
+      .meta({ description: "The retry's payments with their current status and attempt." }),
+  })
+  .meta({ id: 'Retry', description: 'A new attempt of failed or returned payments, approved by a second official. COMPLETED once none of its payments is QUEUED or SENT.' });
+
 /** A beneficiary's view of one of their own payments (`/v1/me/payments`). */
 export const ownPaymentSchema = z
   .object({
@@ -799,6 +854,7 @@ export const ownPaymentSchema = z
     reasonCode: reasonCodeSchema.nullable(),
     reason: z.object({ vi: z.string(), en: z.string() }).nullable().meta({ description: 'The reason code explained, in Vietnamese and English.' }),
     nextStep: nextStepSchema.optional(),
+    attempt: z.int().min(1).optional(),
     account: maskedAccountSchema.nullable(),
     updatedAt: timestamp,
     history: z.array(paymentHistoryEntrySchema).optional().meta({ description: 'Every status change, oldest first (single-payment reads).' }),

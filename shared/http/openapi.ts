@@ -24,6 +24,8 @@ import {
   programListSchema,
   providerListSchema,
   reasonCodeListSchema,
+  createRetryRequestSchema,
+  retrySchema,
   resourceIdSchema,
   unlinkAccountQuerySchema,
 } from '../domain/schemas.js';
@@ -217,9 +219,32 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
     responses: { 200: { description: 'The approved batch.', content: { [JSON_TYPE]: batchSchema } } },
     problems: { 409: ['INVALID_STATE'] },
   },
+  createRetry: {
+    description:
+      "Scope batches:write; another province's batch is 404. A new attempt of payments of an APPROVED or COMPLETED batch (else 409 INVALID_STATE): `paymentIds`, or left out, every FAILED payment with a recoverable reason (GET /v1/reason-codes) and every RETURNED payment. A named payment that is not FAILED-recoverable or RETURNED (one in flight: QUEUED, SENT or ON_HOLD; PAID; REJECTED; CANCELLED) is 422 naming it; nothing eligible is 422. A payment already waiting in another retry: 409 CONFLICT naming it (of two retries racing for a payment, one gets it). The retry waits for a second official's approval.",
+    body: { [JSON_TYPE]: createRetryRequestSchema },
+    responses: {
+      201: {
+        description: 'The retry, AWAITING_APPROVAL.',
+        content: { [JSON_TYPE]: retrySchema },
+        headers: { location: { description: 'The new retry: `/v1/batches/{batchId}/retries/{retryId}`.', required: true, schema: { type: 'string' } } },
+      },
+    },
+    problems: { 409: ['CONFLICT', 'INVALID_STATE'] },
+  },
+  getRetry: {
+    description: "Scope batches:read; another province's batch, or a retry of another batch, is 404. COMPLETED once none of its payments is QUEUED or SENT.",
+    responses: { 200: { description: "The retry with its payments' current statuses and attempts.", content: { [JSON_TYPE]: retrySchema } } },
+  },
+  approveRetry: {
+    description:
+      'Scope batches:approve, same province. Maker-checker: only by a sub other than the one who requested it (else 403), only AWAITING_APPROVAL (else 409 INVALID_STATE; the same official approving again finishes the first approval). Each payment starts attempt n + 1 (transfer reference `<paymentId>-<n+1>`): QUEUED with the account linked now, or ON_HOLD without one; a FAILED payment takes its entitlement again first, and one whose entitlement another payment holds now is skipped. The batch is APPROVED until they settle.',
+    responses: { 200: { description: 'The approved retry.', content: { [JSON_TYPE]: retrySchema } } },
+    problems: { 409: ['INVALID_STATE'] },
+  },
   providerCallback: {
     description:
-      'No token: signed with x-timestamp (unix seconds) and x-signature (hex HMAC-SHA256 of timestamp + "." + raw body, with the provider\'s shared secret). Bad signature or a timestamp more than 300 s away: 401. Repeated: 200, no change. Backwards from a terminal state: 409 CONFLICT. A transfer this provider was not sent: 404.',
+      'No token: signed with x-timestamp (unix seconds) and x-signature (hex HMAC-SHA256 of timestamp + "." + raw body, with the provider\'s shared secret). Bad signature or a timestamp more than 300 s away: 401. Repeated: 200, no change. Backwards from a terminal state: 409 CONFLICT. A transfer this provider was not sent: 404. transferRef names an attempt: the paymentId for attempt 1, `<paymentId>-<n>` for attempt n; a callback naming an earlier attempt than the current one is 409 CONFLICT and changes nothing. RETURNED on a PAID payment makes it RETURNED (RETURNED_BY_PROVIDER, or the reasonCode given), keeping its entitlement: a retry pays it again.',
     body: { [JSON_TYPE]: providerCallbackSchema },
     responses: { 200: { description: 'Applied (or already applied): the transfer as the system now records it, nothing about the person.', content: { [JSON_TYPE]: callbackResultSchema } } },
     problems: { 409: ['CONFLICT'] },
@@ -301,6 +326,7 @@ function pathParameterNames(path: string): string[] {
 const pathParameterDescriptions: Record<string, string> = {
   batchId: 'The batch: the batchId its create answered.',
   paymentId: "A payment's paymentId (from a batch's payments, the report, or the beneficiary's list).",
+  retryId: 'The retry: the retryId its request answered.',
   providerCode: "The provider's code (GET /v1/providers): a bank's six-digit BIN or an operator's code.",
 };
 

@@ -1,6 +1,7 @@
 import type { BatchRecord, PaymentRecord, Totals, UploadLease } from '../domain/batch.js';
 import type { BatchStatus, PaymentStatus } from '../domain/lifecycle.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
+import type { RetryRecord } from '../domain/retry.js';
 
 /** Where a page of a list stopped; opaque to use cases (they seal it into a cursor). */
 export type PagePosition = Record<string, unknown>;
@@ -20,7 +21,9 @@ export interface PaymentChange {
   reasonCode: ReasonCode | null;
   at: string;
   /** Other attributes set in the same write (name-match kind, duplicate holder, account). */
-  set?: Partial<Pick<PaymentRecord, 'nameMatch' | 'duplicateOf' | 'account' | 'payout'>>;
+  set?: Partial<Pick<PaymentRecord, 'nameMatch' | 'duplicateOf' | 'account' | 'payout' | 'attempt'>>;
+  /** Also require a live claim of this retry on this attempt (a new attempt is started once, by its retry). */
+  expect?: { retryId: string; attempt: number };
 }
 
 export interface CounterDelta {
@@ -185,6 +188,29 @@ export interface BatchStore {
   finishCancellation(batchId: string, tally: Tally, at: string): Promise<BatchRecord>;
   /** Records that the reconciler looked (not a change: updatedAt stays), if the batch is still as it was read. */
   markChecked(batchId: string, seenUpdatedAt: string, at: string): Promise<void>;
+  // --- New attempts (shared/app/retries.ts).
+
+  /** Writes a new retry; false when one with its id exists. */
+  putRetry(retry: RetryRecord): Promise<boolean>;
+  getRetry(batchId: string, retryId: string): Promise<RetryRecord | undefined>;
+  /**
+   * Updates a retry that is in one of `from` (and, with `notDispatched`, not yet
+   * dispatched); returns it after the change, or undefined when it was not.
+   * APPROVED without `dispatched` puts it in the reconciler's dispatch index;
+   * `dispatched` or CANCELLED takes it out.
+   */
+  updateRetry(batchId: string, retryId: string, from: readonly RetryRecord['status'][], changes: Partial<RetryRecord>, now: string): Promise<RetryRecord | undefined>;
+  /**
+   * Claims a payment for a retry: only while it is FAILED or RETURNED on
+   * `attempt`, and not claimed by another retry on that attempt. True when the
+   * retry holds the claim (also when it already did).
+   */
+  claimForRetry(key: PaymentKey, retryId: string, attempt: number): Promise<boolean>;
+  /** Gives up a claim this retry holds (a request refused after claiming some payments); a no-op otherwise. */
+  releaseRetryClaim(key: PaymentKey, retryId: string): Promise<void>;
+  /** Approved retries not yet dispatched (every one, read in pages). */
+  listRetriesToDispatch(): Promise<RetryRecord[]>;
+
   /** A batch's payments ON_HOLD, oldest hold first, optionally only those held before a time. */
   listHeldPayments(batchId: string, query: { heldBefore?: string; limit: number; after?: PagePosition | undefined }): Promise<Page<PaymentRecord>>;
 }

@@ -270,6 +270,19 @@ const matrix: Record<OperationId, Row> = {
     request: (world) => ({ params: { batchId: world.approveBatchId } }),
     check: (_principal, answer) => (answer.body.status === 'APPROVED' && answer.body.approvedBy === SUB_A_CHECKER ? undefined : `approved ${answer.text}`),
   },
+  createRetry: {
+    // The main batch awaits approval: nothing of it can be retried yet (409 INVALID_STATE for its province).
+    expected: jwt({ provinceA: 409, provinceB: 404, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId }, json: {} }),
+  },
+  getRetry: {
+    expected: jwt({ provinceA: 404, provinceB: 404, approverA: 404, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId, retryId: '01JAAAAAAAAAAAAAAAAAAAAAAA' } }),
+  },
+  approveRetry: {
+    expected: jwt({ provinceA: 403, provinceB: 403, approverA: 404, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId, retryId: '01JAAAAAAAAAAAAAAAAAAAAAAA' } }),
+  },
   providerCallback: {
     // Signature-authenticated: bearer tokens are irrelevant; a signature made with the wrong secret is 401 for all.
     expected: everyone(401),

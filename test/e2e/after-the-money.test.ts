@@ -168,3 +168,103 @@ describe('next steps and returns', () => {
     expectTotals(after);
   });
 });
+
+type Retry = { retryId: string; status: string; itemCount: number; totalAmount: number; paymentIds: string[]; payments: { paymentId: string; status: string; attempt: number }[] };
+
+describe('new attempts', () => {
+  it('pays a failed and a returned payment again in a second attempt, approved by a second official, never twice', async () => {
+    const people = { closed: person('Lê Thị Nga'), ret: person('Phạm Thị Oanh'), pending: person('Võ Thị Phương') };
+    const batchId = await verifiedBatch([
+      { who: people.closed, ref: 'closed', amount: 510_000 },
+      { who: people.ret, ref: 'ret', amount: 520_000 },
+      { who: people.pending, ref: 'pending', amount: 530_000 },
+    ]);
+    await link(people.closed, '1234560000');
+    await link(people.ret, '1234567891');
+    await link(people.pending, '1234565555');
+    expect((await approver.post(`/v1/batches/${batchId}/approve`)).status).toBe(200);
+    await waitFor(batchId, (batch) => batch.counts.FAILED === 1 && batch.counts.PAID === 1 && batch.counts.SENT === 1);
+    let byRef = await payments(batchId);
+    const ids = { closed: byRef.closed!.paymentId, ret: byRef.ret!.paymentId, pending: byRef.pending!.paymentId };
+    expect(byRef.closed).toMatchObject({ attempt: 1, transferRef: ids.closed });
+
+    // Nothing eligible yet but the failed one; a payment whose attempt is in flight (SENT) is refused, naming it.
+    const inFlight = await hcm.post<{ code: string; errors: { path: string; code: string }[] }>(`/v1/batches/${batchId}/retries`, { paymentIds: [ids.pending] });
+    expect(inFlight.status).toBe(422);
+    expect(inFlight.body.errors).toEqual([expect.objectContaining({ path: 'paymentIds[0]', code: 'attempt_in_flight' })]);
+
+    // The bank sends the paid one back: RETURNED, entitlement kept.
+    const returned = await signedCallback({ transferRef: ids.ret, outcome: 'RETURNED', settledAt: new Date().toISOString() });
+    expect(returned.status).toBe(200);
+
+    // The beneficiary links a new account (this one leaves the transfer SENT until the bank calls back).
+    await link(people.closed, '9876545555');
+
+    // Two retries racing for the same payments: one holds them, the other is refused and changes nothing.
+    const racing = await Promise.all([0, 1].map(() => hcm.post<Retry & { code?: string }>(`/v1/batches/${batchId}/retries`, { paymentIds: [ids.closed, ids.ret] })));
+    expect(racing.map((answer) => answer.status).sort()).toEqual([201, 409]);
+    const retry = racing.find((answer) => answer.status === 201)!.body;
+    expect(retry).toMatchObject({ status: 'AWAITING_APPROVAL', itemCount: 2, totalAmount: 1_030_000 });
+    expect([...retry.paymentIds].sort()).toEqual([ids.closed, ids.ret].sort());
+    const defaultRetry = await hcm.post<{ code: string }>(`/v1/batches/${batchId}/retries`, {});
+    expect(defaultRetry.status).toBe(422); // both eligible payments wait in the first retry
+
+    // Maker-checker: not the requester; two approvers racing: one approves, the other finds it approved.
+    const self = await hcm.post<{ code: string }>(`/v1/batches/${batchId}/retries/${retry.retryId}/approve`);
+    expect(self.status).toBe(403);
+    const approver2 = apiClient(server.url, await tokenFor(server.url, { role: 'approver', provinceCode: '79', sub: 'after-checker-2' }));
+    const approvals = await Promise.all([approver, approver2].map((client) => client.post<Retry>(`/v1/batches/${batchId}/retries/${retry.retryId}/approve`)));
+    expect(approvals.map((answer) => answer.status).sort()).toEqual([200, 409]);
+
+    await waitFor(batchId, (batch) => batch.counts.PAID === 1 && batch.counts.SENT === 2 && batch.counts.FAILED === 0 && batch.counts.RETURNED === 0);
+    byRef = await payments(batchId);
+    expect(byRef.ret).toMatchObject({ status: 'PAID', attempt: 2, transferRef: `${ids.ret}-2` });
+    expect(byRef.closed).toMatchObject({ status: 'SENT', attempt: 2, transferRef: `${ids.closed}-2`, account: { accountNumberMasked: '****5555' } });
+    const history = (await hcm.get<Payment>(`/v1/payments/${ids.ret}`)).body.history!;
+    expect(history.map((entry) => `${entry.status}@${entry.attempt}`)).toEqual(['RECEIVED@1', 'VERIFIED@1', 'QUEUED@1', 'PAID@1', 'RETURNED@1', 'QUEUED@2', 'PAID@2']);
+
+    // Attempt 2 of the closed one is in flight: a late callback naming attempt 1 changes nothing, and no new retry of it.
+    const late = await signedCallback({ transferRef: ids.closed, outcome: 'PAID', settledAt: new Date().toISOString() });
+    expect(late.status).toBe(409);
+    const again = await hcm.post<{ errors: { code: string }[] }>(`/v1/batches/${batchId}/retries`, { paymentIds: [ids.closed] });
+    expect(again.status).toBe(422);
+    expect(again.body.errors[0]!.code).toBe('attempt_in_flight');
+    const paidAgain = await hcm.post<{ errors: { code: string }[] }>(`/v1/batches/${batchId}/retries`, { paymentIds: [ids.ret] });
+    expect(paidAgain.status).toBe(422);
+
+    // The bank settles attempt 2 and the pending first attempt: the batch completes, totals reconcile.
+    expect((await signedCallback({ transferRef: `${ids.closed}-2`, outcome: 'PAID', settledAt: new Date().toISOString() })).status).toBe(200);
+    expect((await signedCallback({ transferRef: ids.pending, outcome: 'PAID', settledAt: new Date().toISOString() })).status).toBe(200);
+    const completed = await waitFor(batchId, (batch) => batch.status === 'COMPLETED' && batch.counts.PAID === 3);
+    expectTotals(completed);
+    const read = await hcm.get<Retry>(`/v1/batches/${batchId}/retries/${retry.retryId}`);
+    expect(read.body).toMatchObject({ status: 'COMPLETED' });
+    expect(read.body.payments.map((payment) => payment.attempt)).toEqual([2, 2]);
+
+    // The report and the audit trail show every attempt.
+    const report = await hcm.get<{ items: Payment[]; totals: { byStatus: Record<string, { count: number; amount: number }> } }>(`/v1/batches/${batchId}/report`);
+    expect(report.body.items.find((row) => row.paymentRef === 'closed')).toMatchObject({ attempt: 2, transferRef: `${ids.closed}-2` });
+    expect(report.body.totals.byStatus.PAID).toEqual({ count: 3, amount: 1_560_000 });
+    const audit = await hcm.get<{ items: { action: string; changes: { subject: string; from: string | null; to: string }[] }[] }>(`/v1/batches/${batchId}/audit?limit=1000`);
+    const actions = audit.body.items.map((record) => record.action);
+    expect(actions).toEqual(expect.arrayContaining(['createRetry', 'approveRetry']));
+    const moves = audit.body.items.flatMap((record) => record.changes).filter((change) => change.subject === 'payment').map((change) => `${change.from}->${change.to}`);
+    expect(moves).toEqual(expect.arrayContaining(['FAILED->QUEUED', 'RETURNED->QUEUED']));
+  }, 90_000);
+
+  it('refuses a retry of another province, a payment of another batch, and bad input, changing nothing', async () => {
+    const who = person('Đỗ Thị Quyên');
+    const batchId = await verifiedBatch([{ who, ref: 'only' }]);
+    const early = await hcm.post<{ code: string }>(`/v1/batches/${batchId}/retries`, {});
+    expect(early.status).toBe(409);
+    expect(early.body.code).toBe('INVALID_STATE');
+    const hanoi = apiClient(server.url, await tokenFor(server.url, { role: 'province', provinceCode: '01', sub: 'hn-maker' }));
+    expect((await hanoi.post(`/v1/batches/${batchId}/retries`, {})).status).toBe(404);
+    const bad = await hcm.post<{ code: string; errors: { path: string }[] }>(`/v1/batches/${batchId}/retries`, { paymentIds: ['not-a-payment'], extra: 1 });
+    expect(bad.status).toBe(422);
+    expect(bad.body.code).toBe('VALIDATION_FAILED');
+    const empty = await hcm.post<{ code: string }>(`/v1/batches/${batchId}/retries`, { paymentIds: [] });
+    expect(empty.status).toBe(422);
+    expect((await hcm.get(`/v1/batches/${batchId}/retries/01JAAAAAAAAAAAAAAAAAAAAAAA`)).status).toBe(404);
+  });
+});

@@ -250,7 +250,7 @@ describe('provincial batches over HTTP', () => {
     expect(csv.text).toContain('"Lê Thị Hồng, Hoa"');
     expect(csv.text).toContain(`'=HYPERLINK(""x"")`);
     expect(csv.text).toContain(`total,RECEIVED,7,${total(items)}`);
-    expect(csv.text.split('\r\n')[0]).toBe('paymentId,paymentRef,personalId,fullName,dateOfBirth,amount,status,reasonCode,nameMatch,account,updatedAt,actor,nextStep');
+    expect(csv.text.split('\r\n')[0]).toBe('paymentId,paymentRef,personalId,fullName,dateOfBirth,amount,status,reasonCode,nameMatch,account,updatedAt,actor,nextStep,attempt,transferRef');
     expect(report.body.items).toHaveLength(7);
     expect(report.body.totals.byStatus.RECEIVED).toEqual({ count: 7, amount: total(items) });
   });

@@ -706,8 +706,30 @@ function batchReads(ctx: FuzzContext, operationId: 'getBatch' | 'listBatchPaymen
     .map(({ auth, id, query: q, headers }) => build(operationId, { auth, path: { batchId: id }, query: q, headers, mustReject: false, kind: 'read' }));
 }
 
+/** A retry of a batch (none exists in the fuzz world: every call is refused), read or approved. */
+function retryCall(ctx: FuzzContext, operationId: 'getRetry' | 'approveRetry', allowed: string[], wrongRole: string[]): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .record({
+      auth: authFor(ctx, allowed, wrongRole),
+      id: batchIdParam(Object.values(ctx.batchIds)),
+      retryId: fc.oneof(ulidLike, junkSegment),
+      body: fc.option(anyBody, { freq: 2 }),
+      headers: extraHeaders,
+    })
+    .map(({ auth, id, retryId, body, headers }) =>
+      build(operationId, {
+        auth,
+        path: { batchId: id, retryId },
+        headers,
+        ...(operationId === 'approveRetry' && body ? { body: body.bytes, contentType: 'application/json' } : {}),
+        mustReject: true,
+        kind: operationId === 'approveRetry' ? 'command' : 'read',
+      }),
+    );
+}
+
 /** A POST to a batch that must be refused: a state that forbids it, another province's batch, or no such batch. Body: anything. */
-function batchCommand(ctx: FuzzContext, operationId: 'sealBatch' | 'cancelBatch' | 'approveBatch', refusingFixtures: string[], allowed: string[], wrongRole: string[]): fc.Arbitrary<FuzzRequest> {
+function batchCommand(ctx: FuzzContext, operationId: 'sealBatch' | 'cancelBatch' | 'approveBatch' | 'createRetry', refusingFixtures: string[], allowed: string[], wrongRole: string[]): fc.Arbitrary<FuzzRequest> {
   return fc
     .record({
       auth: authFor(ctx, allowed, wrongRole),
@@ -1185,6 +1207,10 @@ export function routeFuzzers(ctx: FuzzContext): Record<OperationId, fc.Arbitrary
     // No batch is AWAITING_APPROVAL; the creator's own sub is refused (403); the one who approved is left out (a retry is a no-op).
     approveBatch: batchCommand(ctx, 'approveBatch', Object.values(batchIds), [tokens.otherApprover, tokens.creatorApprover], [tokens.province, tokens.beneficiary]),
     providerCallback: providerCallbackRequest(ctx),
+    // No fixture batch has a FAILED or RETURNED payment: every retry request is refused (404, 409, 415, 422, ...).
+    createRetry: batchCommand(ctx, 'createRetry', Object.values(batchIds), [tokens.province, tokens.otherProvince], [tokens.approver, tokens.beneficiary]),
+    getRetry: retryCall(ctx, 'getRetry', [tokens.province, tokens.approver, tokens.otherProvince], [tokens.beneficiary, tokens.ops]),
+    approveRetry: retryCall(ctx, 'approveRetry', [tokens.otherApprover, tokens.creatorApprover], [tokens.province, tokens.beneficiary]),
   };
 }
 

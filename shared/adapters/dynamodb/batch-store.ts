@@ -10,6 +10,7 @@ import { InvalidStateError, RateLimitedError } from '../../domain/errors.js';
 import { assertTransitions, type BatchStatus, type PaymentStatus } from '../../domain/lifecycle.js';
 import { addAmounts } from '../../domain/money.js';
 import type { ReasonCode } from '../../domain/reason-codes.js';
+import type { RetryRecord } from '../../domain/retry.js';
 import {
   ConditionFailed,
   type BatchStore,
@@ -212,6 +213,21 @@ function summaryOf(item: Item, status: PaymentStatus, changedAt: string): Paymen
 }
 
 /** Builds `#status IN (:s0, :s1, ...)` for a status guard. */
+/** The payment is on `attempt` (an item written before attempts existed, or never retried, has no attribute: attempt 1). */
+function attemptIs(attempt: number, names: Record<string, string>, value: string): string {
+  names['#attempt'] = 'attempt';
+  return attempt === 1 ? `(attribute_not_exists(#attempt) OR #attempt = ${value})` : `#attempt = ${value}`;
+}
+
+function retryItem(retry: RetryRecord): Item {
+  return {
+    ...keys.retry(retry.batchId, retry.retryId),
+    ...(retry.status === 'APPROVED' && !retry.dispatched ? keys.retryToDispatch(retry.batchId, retry.retryId) : {}),
+    entity: entity.retry,
+    ...retry,
+  };
+}
+
 function statusIn(statuses: readonly string[], values: Record<string, unknown>, prefix: string): string {
   const names = statuses.map((status, index) => {
     values[`:${prefix}${index}`] = status;
@@ -644,13 +660,22 @@ export class DynamoBatchStore implements BatchStore {
         sets.push(`#set_${field} = :set_${field}`);
       }
     }
+    // A new attempt is started by its retry only, once: the claim must be live on the attempt read.
+    let expected = '';
+    if (change.expect) {
+      names['#retryId'] = 'retryId';
+      names['#retryFor'] = 'retryFor';
+      values[':x_retry'] = change.expect.retryId;
+      values[':x_attempt'] = change.expect.attempt;
+      expected = ` AND #retryId = :x_retry AND #retryFor = :x_attempt AND ${attemptIs(change.expect.attempt, names, ':x_attempt')}`;
+    }
     try {
       const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.payment(key.batchId, key.shard, key.refDigest),
           UpdateExpression: updateExpression(sets, removes),
-          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
+          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}${expected}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -886,5 +911,117 @@ export class DynamoBatchStore implements BatchStore {
     const order = new Map(found.map((key, index) => [`${key.pk}|${key.sk}`, index]));
     items.sort((a, b) => (order.get(`${a.pk}|${a.sk}`) ?? 0) - (order.get(`${b.pk}|${b.sk}`) ?? 0));
     return { items: items.map((item) => paymentRecord(item)), next: result.LastEvaluatedKey };
+  }
+
+  async putRetry(retry: RetryRecord): Promise<boolean> {
+    try {
+      await this.client.send(new PutCommand({ TableName: this.tableName, Item: retryItem(retry), ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async getRetry(batchId: string, retryId: string): Promise<RetryRecord | undefined> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.retry(batchId, retryId), ConsistentRead: true }));
+    return result.Item ? strip<RetryRecord>(result.Item) : undefined;
+  }
+
+  async updateRetry(batchId: string, retryId: string, from: readonly RetryRecord['status'][], changes: Partial<RetryRecord>, now: string): Promise<RetryRecord | undefined> {
+    const names: Record<string, string> = { '#status': 'status', '#updatedAt': 'updatedAt' };
+    const values: Record<string, unknown> = { ':now': now };
+    const sets = ['#updatedAt = :now'];
+    const removes: string[] = [];
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === undefined || field === 'updatedAt') continue;
+      names[`#c_${field}`] = field;
+      values[`:c_${field}`] = value;
+      sets.push(`#c_${field} = :c_${field}`);
+    }
+    names['#d_pk'] = 'gsi3pk';
+    names['#d_sk'] = 'gsi3sk';
+    if (changes.status === 'APPROVED' && !changes.dispatched) {
+      const index = keys.retryToDispatch(batchId, retryId);
+      values[':d_pk'] = index.gsi3pk;
+      values[':d_sk'] = index.gsi3sk;
+      sets.push('#d_pk = :d_pk', '#d_sk = :d_sk');
+    } else if (changes.dispatched || changes.status === 'CANCELLED') removes.push('#d_pk', '#d_sk');
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.retry(batchId, retryId),
+          UpdateExpression: updateExpression(sets, removes),
+          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<RetryRecord>(result.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async claimForRetry(key: PaymentKey, retryId: string, attempt: number): Promise<boolean> {
+    const names: Record<string, string> = { '#status': 'status', '#retryId': 'retryId', '#retryFor': 'retryFor' };
+    const values: Record<string, unknown> = { ':retry': retryId, ':attempt': attempt };
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.payment(key.batchId, key.shard, key.refDigest),
+          UpdateExpression: 'SET #retryId = :retry, #retryFor = :attempt',
+          // FAILED or RETURNED on the attempt read, and no other retry's claim on that attempt.
+          ConditionExpression: `attribute_exists(pk) AND ${statusIn(['FAILED', 'RETURNED'], values, 's')} AND ${attemptIs(attempt, names, ':attempt')} AND (attribute_not_exists(#retryFor) OR #retryFor <> :attempt OR #retryId = :retry)`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async releaseRetryClaim(key: PaymentKey, retryId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.payment(key.batchId, key.shard, key.refDigest),
+          UpdateExpression: 'REMOVE #retryId, #retryFor',
+          ConditionExpression: 'attribute_exists(pk) AND #retryId = :retry',
+          ExpressionAttributeNames: { '#retryId': 'retryId', '#retryFor': 'retryFor' },
+          ExpressionAttributeValues: { ':retry': retryId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async listRetriesToDispatch(): Promise<RetryRecord[]> {
+    const found: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'gsi3',
+          KeyConditionExpression: 'gsi3pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.retriesToDispatchPartition },
+          ExclusiveStartKey: start,
+        }),
+      );
+      found.push(...(result.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk })));
+      start = result.LastEvaluatedKey;
+    } while (start);
+    const items = await batchGetAll(this.client, this.tableName, found as { pk: string; sk: string }[]);
+    return items.map((item) => strip<RetryRecord>(item)).filter((retry) => retry.status === 'APPROVED' && !retry.dispatched);
   }
 }

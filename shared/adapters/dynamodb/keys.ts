@@ -12,6 +12,7 @@ export const entity = {
   account: 'ACCOUNT',
   accountHistory: 'ACCOUNT_HISTORY',
   auditRecord: 'AUDIT_RECORD',
+  retry: 'RETRY',
 } as const;
 
 export const keys = {
@@ -49,6 +50,11 @@ export const keys = {
   /** A payment ON_HOLD, in its batch's partition of gsi3, oldest hold first (sparse: only while held). */
   heldPayment: (batchId: string, heldAt: string, paymentId: string) => ({ gsi3pk: `HELD#${batchId}`, gsi3sk: `${heldAt}#${paymentId}` }),
   heldPaymentsPartition: (batchId: string) => `HELD#${batchId}`,
+  /** A retry of some payments of a batch, next to its batch. */
+  retry: (batchId: string, retryId: string) => ({ pk: `BATCH#${batchId}`, sk: `RETRY#${retryId}` }),
+  /** An approved retry whose payments are not all moved to their new attempt yet (gsi3, sparse): the reconciler resumes it. */
+  retryToDispatch: (batchId: string, retryId: string) => ({ gsi3pk: 'RETRY_DISPATCH', gsi3sk: `${batchId}#${retryId}` }),
+  retriesToDispatchPartition: 'RETRY_DISPATCH',
   /** A person's payments, newest first (gsi1, keys only). */
   paymentByPerson: (personHash: string, createdAt: string, paymentId: string) => ({
     gsi1pk: `PERSON#${personHash}`,

@@ -30,6 +30,11 @@ const allowedPaymentSteps = new Set([
   'SENT>PAID',
   'SENT>FAILED',
   'PAID>RETURNED',
+  // A new attempt (issue 13), approved by a second official.
+  'FAILED>QUEUED',
+  'FAILED>ON_HOLD',
+  'RETURNED>QUEUED',
+  'RETURNED>ON_HOLD',
 ]);
 
 const allowedBatchSteps = new Set([
@@ -60,10 +65,10 @@ describe('payment lifecycle', () => {
     expect([...paymentStatuses]).toEqual(['RECEIVED', 'VERIFIED', 'REJECTED', 'QUEUED', 'ON_HOLD', 'SENT', 'PAID', 'FAILED', 'RETURNED', 'CANCELLED']);
   });
 
-  it('never changes a terminal payment again, except PAID -> RETURNED', () => {
+  it('never changes a terminal payment again, except PAID -> RETURNED and a new attempt of a FAILED or RETURNED one', () => {
     for (const status of terminalPaymentStatuses) {
       const exits = nextStatuses('payment', status);
-      expect(exits).toEqual(status === 'PAID' ? ['RETURNED'] : []);
+      expect(exits).toEqual(status === 'PAID' ? ['RETURNED'] : status === 'FAILED' || status === 'RETURNED' ? ['QUEUED', 'ON_HOLD'] : []);
       expect(isTerminal('payment', status)).toBe(true);
     }
     expect(new Set(terminalPaymentStatuses)).toEqual(new Set(['REJECTED', 'PAID', 'FAILED', 'RETURNED', 'CANCELLED']));
