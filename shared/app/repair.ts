@@ -8,6 +8,7 @@ import type { WorkQueue } from '../ports/work-queue.js';
 import { finishCancellation } from './cancellation.js';
 import { inParallel } from './concurrency.js';
 import { paymentGroups, shardMessages, type DisbursementMessage } from './disbursement.js';
+import { createRetryUseCases } from './retries.js';
 import { verificationMessagesFor, type VerificationMessage } from './verification.js';
 
 /**
@@ -51,6 +52,7 @@ export const repairKinds = [
   'completed',
   'counters-recounted',
   'entitlements-released',
+  'retry-resumed',
 ] as const;
 export type RepairKind = (typeof repairKinds)[number];
 
@@ -87,6 +89,17 @@ const ago = (now: Date, ms: number) => new Date(now.getTime() - ms).toISOString(
 
 export function createRepairUseCases(deps: RepairDependencies) {
   const { batches, entitlements, accounts, clock, settings } = deps;
+  // An approved retry whose approval died before every payment started its new attempt (shared/app/retries.ts).
+  const retries = createRetryUseCases({
+    batches,
+    accounts,
+    entitlements,
+    queue: deps.disbursementQueue,
+    clock,
+    newRetryId: () => {
+      throw new Error('The reconciler never requests a retry');
+    },
+  });
 
   /** Gives back the entitlements of failed payments whose release a death may have lost (conditional: a no-op otherwise). */
   async function releaseFailed(batch: BatchRecord, failed: PaymentSummary[], repairs: Repair[]): Promise<void> {
@@ -221,8 +234,12 @@ export function createRepairUseCases(deps: RepairDependencies) {
      */
     async run(options: { nothingInFlight?: boolean } = {}): Promise<RepairReport> {
       const now = clock.now();
-      const watched = await batches.listWatchedBatches();
       const repairs: Repair[] = [];
+      // First the retries, so that the census of their batches below sees the payments they move.
+      for (const resumed of await retries.resumeInterrupted(now, options.nothingInFlight === true ? 0 : settings.quietMs)) {
+        repairs.push({ batchId: resumed.batchId, kind: 'retry-resumed', count: resumed.itemCount });
+      }
+      const watched = await batches.listWatchedBatches();
       let examined = 0;
       for (const batch of watched) {
         if (await repairBatch(batch, now, options.nothingInFlight === true, repairs)) examined++;

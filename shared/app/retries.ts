@@ -288,11 +288,11 @@ export function createRetryUseCases(deps: RetryDependencies) {
     },
 
     /** The reconciler: approved retries whose dispatch died before it finished, quiet for `quietMs`, are dispatched again. */
-    async resumeInterrupted(now: Date, quietMs: number): Promise<number> {
+    async resumeInterrupted(now: Date, quietMs: number): Promise<RetryRecord[]> {
       const pending = await batches.listRetriesToDispatch();
-      const stale = pending.filter((retry) => retry.updatedAt < new Date(now.getTime() - quietMs).toISOString());
+      const stale = pending.filter((retry) => retry.updatedAt <= new Date(now.getTime() - quietMs).toISOString());
       for (const retry of stale) await dispatch(retry);
-      return stale.length;
+      return stale;
     },
   };
 }
