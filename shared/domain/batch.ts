@@ -119,7 +119,14 @@ export interface PaymentRecord {
   retryId?: string | undefined;
   /** The attempt the retry claim was made on: the claim is live while it equals `attempt`. */
   retryFor?: number | undefined;
+  /** What the provider's settlement statements said of the current attempt (absent: no statement named it yet). */
+  statementStatus?: StatementStatus | undefined;
+  /** The statement that said it. */
+  statementId?: string | undefined;
 }
+
+/** A statement line's verdict on a transfer (docs/decisions.md, settlement statements). */
+export type StatementStatus = 'CONFIRMED' | 'RETURNED' | 'AMOUNT_MISMATCH' | 'STATUS_MISMATCH';
 
 /** The attempt a payment is on (1 for the first). */
 export const attemptOf = (payment: Pick<PaymentRecord, 'attempt'>): number => payment.attempt ?? 1;

@@ -47,6 +47,8 @@ export interface Provider {
   readonly code: string;
   readonly type: ProviderType;
   readonly name: string;
+  /** Hours within which its statement should confirm a PAID transfer (default DEFAULT_SETTLEMENT_WINDOW_HOURS). */
+  readonly settlementWindowHours?: number | undefined;
 }
 
 export interface Catalogue<T> {
@@ -96,7 +98,7 @@ const programSchema = z
     message: 'maxAmount is below the standard level',
   });
 const providerSchema = z
-  .strictObject({ code: z.string(), type: z.enum(providerTypes), name: text })
+  .strictObject({ code: z.string(), type: z.enum(providerTypes), name: text, settlementWindowHours: z.int().min(1).max(720).optional() })
   .refine((provider) => (provider.type === 'BANK' ? /^[0-9]{6}$/ : /^[A-Z][A-Z0-9]{1,31}$/).test(provider.code), {
     message: 'a bank code is a six-digit BIN; a mobile-money code is upper-case letters and digits',
   });
@@ -159,6 +161,13 @@ export function isProgramCode(code: unknown): code is string {
 /** A provider is identified by its type and code together (a code is only unique within its type). */
 export function findProvider(type: ProviderType, code: string): Provider | undefined {
   return providerByKey.get(`${type}:${code}`);
+}
+
+/** Hours within which a provider's statement is expected to confirm a PAID transfer, when its catalogue entry names none. */
+export const DEFAULT_SETTLEMENT_WINDOW_HOURS = 48;
+
+export function settlementWindowHours(code: string): number {
+  return findProviderByCode(code)?.settlementWindowHours ?? DEFAULT_SETTLEMENT_WINDOW_HOURS;
 }
 
 /** A provider by its code alone (codes are unique across types). */

@@ -570,6 +570,32 @@ export const createRetryRequestSchema = z
   })
   .meta({ id: 'CreateRetryRequest' });
 
+const statementIdPattern = format(/^[A-Za-z0-9._:-]{1,64}$/, {
+  code: 'invalid_format',
+  message: 'must be 1-64 characters of A-Z, a-z, 0-9, ".", "_", ":" and "-"',
+});
+
+/**
+ * A provider's settlement statement (api.md 1.1). Not strict, as callbacks are
+ * not: signed by the provider, whose extra fields are dropped.
+ */
+export const statementSchema = z
+  .object({
+    statementId: z.string().regex(statementIdPattern).meta({ description: "The provider's id of the statement: importing it again is a no-op." }),
+    valueDate: z.iso.date().meta({ description: 'The day the statement covers (YYYY-MM-DD).' }),
+    lines: z
+      .array(
+        z.object({
+          transferRef: z.string().regex(transferRefPattern).meta({ description: 'The reference the system sent: the paymentId for attempt 1, `<paymentId>-<n>` for attempt n.' }),
+          amount: z.int().min(1).max(Number.MAX_SAFE_INTEGER).meta({ description: 'VND the provider settled or returned.' }),
+          status: z.enum(['SETTLED', 'RETURNED']),
+          reasonCode: z.enum([...failureReasonCodes, 'RETURNED_BY_PROVIDER']).optional().meta({ description: 'Why a RETURNED transfer came back.' }),
+        }),
+      )
+      .max(10_000),
+  })
+  .meta({ id: 'SettlementStatement', description: 'Signed with x-timestamp and x-signature, as provider callbacks are.' });
+
 export type AccountLinkRequest = z.output<typeof accountLinkRequestSchema>;
 export type ProviderCallback = z.output<typeof providerCallbackSchema>;
 export type LocalTokenRequest = z.output<typeof localTokenRequestSchema>;
@@ -796,6 +822,11 @@ export const reportRowSchema = z
     nextStep: nextStepSchema.optional(),
     attempt: z.int().min(1).optional(),
     transferRef: z.string().optional(),
+    statementStatus: z
+      .enum(['CONFIRMED', 'RETURNED', 'AMOUNT_MISMATCH', 'STATUS_MISMATCH', 'UNCONFIRMED', 'OVERDUE'])
+      .nullable()
+      .optional()
+      .meta({ description: "What the provider's statements said; for a PAID transfer none confirmed yet, UNCONFIRMED or (past the settlement window) OVERDUE." }),
   })
   .meta({ id: 'ReportRow' });
 
@@ -812,6 +843,37 @@ export const batchReportSchema = z
   })
   .meta({ id: 'BatchReport', description: 'Reconciliation report: one row per payment, and totals per status to reconcile with the control totals.' });
 export const paymentListSchema = listEnvelope(paymentSchema, 'PaymentList');
+
+export const statementResultSchema = z
+  .object({
+    statementId: z.string(),
+    lineCount: count,
+    matched: count.meta({ description: 'Lines that confirm a transfer recorded PAID (or settle one still SENT).' }),
+    returned: count.meta({ description: 'Lines that return a transfer (it is RETURNED now).' }),
+    amountMismatches: z.array(z.object({ transferRef: z.string(), expected: vnd, actual: vnd })),
+    unknownReferences: z.array(z.string()).meta({ description: "References this provider was never sent (or an attempt that is not the payment's current one)." }),
+    statusMismatches: z
+      .array(z.object({ transferRef: z.string(), recorded: z.string(), stated: z.enum(['SETTLED', 'RETURNED']) }))
+      .meta({ description: 'Lines that contradict what was recorded (SETTLED for a FAILED transfer, RETURNED for one never paid).' }),
+  })
+  .meta({ id: 'StatementResult' });
+
+export const reconciliationSchema = z
+  .object({
+    batchId: z.string(),
+    at: timestamp,
+    confirmed: z.object({ count, amount: vnd }).meta({ description: 'PAID payments a statement confirmed.' }),
+    returned: z.object({ count, amount: vnd }).meta({ description: 'Payments a statement (or callback reported in one) returned.' }),
+    amountMismatches: z.array(z.object({ paymentId: z.string(), transferRef: z.string(), expected: vnd })),
+    statusMismatches: z.array(z.object({ paymentId: z.string(), transferRef: z.string(), status: paymentStatusSchema })),
+    unconfirmedPaid: z
+      .array(z.object({ paymentId: z.string(), transferRef: z.string(), amount: vnd, paidAt: timestamp, hoursSincePaid: count, overdue: z.boolean() }))
+      .meta({ description: "PAID payments no statement has confirmed yet, how long since, and whether the provider's settlement window has passed." }),
+    unknownReferences: z
+      .array(z.object({ transferRef: z.string(), amount: vnd, status: z.enum(['SETTLED', 'RETURNED']), statementId: z.string(), valueDate: z.string() }))
+      .meta({ description: 'Statement lines naming a reference of this batch that no payment has.' }),
+  })
+  .meta({ id: 'Reconciliation', description: 'The three-way match of instructions, callbacks and statements for one batch.' });
 
 export const retrySchema = z
   .object({

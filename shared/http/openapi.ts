@@ -26,6 +26,9 @@ import {
   reasonCodeListSchema,
   createRetryRequestSchema,
   retrySchema,
+  statementSchema,
+  statementResultSchema,
+  reconciliationSchema,
   resourceIdSchema,
   unlinkAccountQuerySchema,
 } from '../domain/schemas.js';
@@ -241,6 +244,18 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
       'Scope batches:approve, same province. Maker-checker: only by a sub other than the one who requested it (else 403), only AWAITING_APPROVAL (else 409 INVALID_STATE; the same official approving again finishes the first approval). Each payment starts attempt n + 1 (transfer reference `<paymentId>-<n+1>`): QUEUED with the account linked now, or ON_HOLD without one; a FAILED payment takes its entitlement again first, and one whose entitlement another payment holds now is skipped. The batch is APPROVED until they settle.',
     responses: { 200: { description: 'The approved retry.', content: { [JSON_TYPE]: retrySchema } } },
     problems: { 409: ['INVALID_STATE'] },
+  },
+  getBatchReconciliation: {
+    description:
+      "Scope batches:read; another province's batch is 404. Payments confirmed by a statement, returned, with amount or status mismatches, PAID but in no statement yet (how long, and whether past the provider's settlement window), and statement lines naming a reference of the batch that no payment has.",
+    responses: { 200: { description: 'The reconciliation of the batch.', content: { [JSON_TYPE]: reconciliationSchema } } },
+  },
+  importStatement: {
+    description:
+      'No token: signed as provider callbacks are (x-timestamp, x-signature over timestamp + "." + raw body; 401 otherwise). At most 10,000 lines. Each line is matched to the transfer it names: SETTLED confirms a PAID transfer (and settles a SENT one whose callback never came), RETURNED returns a PAID one as a RETURNED callback would (its entitlement kept). The same statementId again with the same body: the same answer, nothing changed; with another body: 409 CONFLICT, nothing changed.',
+    body: { [JSON_TYPE]: statementSchema },
+    responses: { 200: { description: 'What the statement matched, returned and could not match.', content: { [JSON_TYPE]: statementResultSchema } } },
+    problems: { 409: ['CONFLICT'] },
   },
   providerCallback: {
     description:

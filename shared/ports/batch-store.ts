@@ -2,6 +2,8 @@ import type { BatchRecord, PaymentRecord, Totals, UploadLease } from '../domain/
 import type { BatchStatus, PaymentStatus } from '../domain/lifecycle.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
 import type { RetryRecord } from '../domain/retry.js';
+import type { StatementLine, StatementResult } from '../domain/statement.js';
+import type { StatementStatus } from '../domain/batch.js';
 
 /** Where a page of a list stopped; opaque to use cases (they seal it into a cursor). */
 export type PagePosition = Record<string, unknown>;
@@ -210,6 +212,22 @@ export interface BatchStore {
   releaseRetryClaim(key: PaymentKey, retryId: string): Promise<void>;
   /** Approved retries not yet dispatched (every one, read in pages). */
   listRetriesToDispatch(): Promise<RetryRecord[]>;
+
+  // --- Settlement statements (shared/app/statements.ts).
+
+  /**
+   * Records that a statement (by its hashed key) is being imported with this
+   * fingerprint, unless one is already: then returns the first one's fingerprint
+   * and, once it finished, its result.
+   */
+  claimStatement(providerCode: string, key: string, fingerprint: string, at: string): Promise<{ claimed: boolean; fingerprint: string; result?: StatementResult | undefined }>;
+  /** Stores the import's result (the answer a replay gets). */
+  finishStatement(key: string, result: StatementResult, at: string): Promise<void>;
+  /** Records a statement's verdict on the payment's attempt `attempt` (nothing when the payment is on another attempt). */
+  markStatement(key: PaymentKey, attempt: number, change: { statementId: string; statementStatus: StatementStatus }): Promise<void>;
+  /** A statement line that names a reference of the batch that no payment has (kept for its reconciliation). */
+  putUnknownReference(batchId: string, statementKey: string, index: number, line: StatementLine & { statementId: string; valueDate: string }): Promise<void>;
+  listUnknownReferences(batchId: string): Promise<(StatementLine & { statementId: string; valueDate: string })[]>;
 
   /** A batch's payments ON_HOLD, oldest hold first, optionally only those held before a time. */
   listHeldPayments(batchId: string, query: { heldBefore?: string; limit: number; after?: PagePosition | undefined }): Promise<Page<PaymentRecord>>;

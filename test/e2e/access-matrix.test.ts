@@ -275,6 +275,23 @@ const matrix: Record<OperationId, Row> = {
     expected: jwt({ provinceA: 409, provinceB: 404, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
     request: (world) => ({ params: { batchId: world.mainBatchId }, json: {} }),
   },
+  getBatchReconciliation: {
+    expected: jwt({ provinceA: 200, provinceB: 404, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId } }),
+  },
+  importStatement: {
+    // Signature-authenticated, as callbacks: a signature made with the wrong secret is 401 for all.
+    expected: everyone(401),
+    request: () => {
+      const json = { statementId: 'MATRIX-1', valueDate: '2026-11-30', lines: [] };
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      return {
+        params: { providerCode: '970436' },
+        json,
+        headers: { 'x-timestamp': timestamp, 'x-signature': callbackSignature('not-the-provider-secret', timestamp, JSON.stringify(json)) },
+      };
+    },
+  },
   getRetry: {
     expected: jwt({ provinceA: 404, provinceB: 404, approverA: 404, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
     request: (world) => ({ params: { batchId: world.mainBatchId, retryId: '01JAAAAAAAAAAAAAAAAAAAAAAA' } }),

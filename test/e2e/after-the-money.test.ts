@@ -268,3 +268,107 @@ describe('new attempts', () => {
     expect((await hcm.get(`/v1/batches/${batchId}/retries/01JAAAAAAAAAAAAAAAAAAAAAAA`)).status).toBe(404);
   });
 });
+
+function signedStatement(body: unknown, providerCode = '970436') {
+  const raw = JSON.stringify(body);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return fetch(`${server.url}/v1/providers/${providerCode}/statements`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-timestamp': timestamp, 'x-signature': callbackSignature(secret, timestamp, raw) },
+    body: raw,
+  });
+}
+
+type Reconciliation = {
+  confirmed: { count: number; amount: number };
+  returned: { count: number; amount: number };
+  amountMismatches: { transferRef: string }[];
+  unconfirmedPaid: { paymentId: string; overdue: boolean }[];
+  unknownReferences: { transferRef: string }[];
+};
+
+describe('settlement statements', () => {
+  it('matches a statement three ways, returns a paid transfer, lists mismatches and unknown references, and a replay changes nothing', async () => {
+    const people = { a: person('Bùi Thị Rạng'), b: person('Cao Thị Sen'), c: person('Đinh Thị Tâm'), d: person('Giang Thị Uyên') };
+    const batchId = await verifiedBatch([
+      { who: people.a, ref: 'a', amount: 540_000 },
+      { who: people.b, ref: 'b', amount: 550_000 },
+      { who: people.c, ref: 'c', amount: 560_000 },
+      { who: people.d, ref: 'd', amount: 570_000 },
+    ]);
+    await link(people.a, '1234567001');
+    await link(people.b, '1234567002');
+    await link(people.c, '1234567003');
+    await link(people.d, '1234565555'); // SENT: its callback never comes, the statement settles it
+    expect((await approver.post(`/v1/batches/${batchId}/approve`)).status).toBe(200);
+    await waitFor(batchId, (batch) => batch.counts.PAID === 3 && batch.counts.SENT === 1);
+    const ids = Object.fromEntries(Object.entries(await payments(batchId)).map(([ref, payment]) => [ref, payment.paymentId]));
+
+    let reconciliation = (await hcm.get<Reconciliation>(`/v1/batches/${batchId}/reconciliation`)).body;
+    expect(reconciliation.unconfirmedPaid).toHaveLength(3);
+    expect(reconciliation.unconfirmedPaid.every((entry) => !entry.overdue)).toBe(true);
+
+    const unknownOfBatch = `${batchId}-00zzzzzzzzzzzzzzzzzzzz`;
+    const statement = {
+      statementId: `STMT-${batchId}`,
+      valueDate: new Date().toISOString().slice(0, 10),
+      lines: [
+        { transferRef: ids.a, amount: 540_000, status: 'SETTLED' },
+        { transferRef: ids.b, amount: 550_000, status: 'RETURNED', reasonCode: 'ACCOUNT_CLOSED' },
+        { transferRef: ids.c, amount: 999_000, status: 'SETTLED' },
+        { transferRef: ids.d, amount: 570_000, status: 'SETTLED' },
+        { transferRef: unknownOfBatch, amount: 1_000, status: 'SETTLED' },
+      ],
+    };
+    const first = await signedStatement(statement);
+    expect(first.status).toBe(200);
+    const result = (await first.json()) as Record<string, unknown>;
+    expect(result).toMatchObject({
+      lineCount: 5,
+      matched: 2,
+      returned: 1,
+      amountMismatches: [{ transferRef: ids.c, expected: 560_000, actual: 999_000 }],
+      unknownReferences: [unknownOfBatch],
+    });
+    const afterFirst = await waitFor(batchId, (batch) => batch.status === 'COMPLETED');
+    expectTotals(afterFirst);
+    const byRef = await payments(batchId);
+    expect(byRef.b).toMatchObject({ status: 'RETURNED', reasonCode: 'ACCOUNT_CLOSED' });
+    expect(byRef.d).toMatchObject({ status: 'PAID' });
+
+    // The same statement again: the same answer, nothing changed. The same id with other content: 409.
+    const replay = await signedStatement(statement);
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toEqual(result);
+    const afterReplay = (await hcm.get<Batch & { updatedAt: string }>(`/v1/batches/${batchId}`)).body;
+    expect(afterReplay.counts).toEqual(afterFirst.counts);
+    expect(afterReplay.amounts).toEqual(afterFirst.amounts);
+    const altered = await signedStatement({ ...statement, lines: statement.lines.slice(1) });
+    expect(altered.status).toBe(409);
+    expect(((await altered.json()) as { code: string }).code).toBe('CONFLICT');
+
+    reconciliation = (await hcm.get<Reconciliation>(`/v1/batches/${batchId}/reconciliation`)).body;
+    expect(reconciliation.confirmed).toEqual({ count: 2, amount: 1_110_000 });
+    expect(reconciliation.returned).toEqual({ count: 1, amount: 550_000 });
+    expect(reconciliation.amountMismatches.map((entry) => entry.transferRef)).toEqual([ids.c]);
+    expect(reconciliation.unconfirmedPaid).toEqual([]);
+    expect(reconciliation.unknownReferences.map((entry) => entry.transferRef)).toEqual([unknownOfBatch]);
+
+    const csv = await hcm.call('GET', `/v1/batches/${batchId}/report`, { headers: { accept: 'text/csv' } });
+    const [header, ...rows] = csv.text.replace(/^\uFEFF/, '').split('\r\n');
+    const column = header!.split(',').indexOf('statementStatus');
+    expect(column).toBeGreaterThan(0);
+    const statuses = rows.filter((row) => row.startsWith(batchId)).map((row) => row.split(',')[column]).sort();
+    expect(statuses).toEqual(['AMOUNT_MISMATCH', 'CONFIRMED', 'CONFIRMED', 'RETURNED']);
+
+    // A bad signature changes nothing; a malformed statement is 422 naming what is wrong.
+    const forged = await fetch(`${server.url}/v1/providers/970436/statements`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-timestamp': String(Math.floor(Date.now() / 1000)), 'x-signature': '0'.repeat(64) },
+      body: JSON.stringify(statement),
+    });
+    expect(forged.status).toBe(401);
+    const malformed = await signedStatement({ statementId: 'X', valueDate: '2026-13-40', lines: [{ transferRef: ids.a, amount: -1, status: 'LOST' }] });
+    expect(malformed.status).toBe(422);
+  }, 90_000);
+});

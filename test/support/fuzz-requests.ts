@@ -688,7 +688,7 @@ function decoded(raw: string): string | undefined {
   }
 }
 
-function batchReads(ctx: FuzzContext, operationId: 'getBatch' | 'listBatchPayments' | 'getBatchReport' | 'listBatchAudit'): fc.Arbitrary<FuzzRequest> {
+function batchReads(ctx: FuzzContext, operationId: 'getBatch' | 'listBatchPayments' | 'getBatchReport' | 'listBatchAudit' | 'getBatchReconciliation'): fc.Arbitrary<FuzzRequest> {
   const { tokens, batchIds } = ctx;
   const query =
     operationId === 'getBatch'
@@ -979,6 +979,25 @@ function providerCallbackRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
     });
 }
 
+/** A signed statement whose body is junk (never a valid statement): refused with 400, 413, 415 or 422; or a forged signature: 401. */
+function statementRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .record({ body: anyBody, providerCode: fc.constantFrom(ctx.payoutProviderCode, 'VIETTELMONEY'), forged: fc.boolean(), headers: extraHeaders })
+    .map(({ body, providerCode, forged, headers }) => {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const mac = sign(forged ? `${ctx.providerSecret}x` : ctx.providerSecret, timestamp, body.bytes);
+      return build('importStatement', {
+        auth: { headers: { 'x-timestamp': timestamp, 'x-signature': mac }, refused: false, kind: 'signature' },
+        path: { providerCode },
+        body: body.bytes,
+        contentType: 'application/json',
+        headers,
+        mustReject: true,
+        kind: `${body.kind}+signature-${forged ? 'forged' : 'valid'}`,
+      });
+    });
+}
+
 /** Requests for paths and methods no route serves: unknown paths, and known paths with a method they do not serve (405). */
 export function unroutedRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   const fixtures: Record<string, string> = { batchId: ctx.batchIds.open, paymentId: ctx.paymentId, personalId: ctx.linkedPersonalId, providerCode: ctx.payoutProviderCode };
@@ -1209,6 +1228,8 @@ export function routeFuzzers(ctx: FuzzContext): Record<OperationId, fc.Arbitrary
     providerCallback: providerCallbackRequest(ctx),
     // No fixture batch has a FAILED or RETURNED payment: every retry request is refused (404, 409, 415, 422, ...).
     createRetry: batchCommand(ctx, 'createRetry', Object.values(batchIds), [tokens.province, tokens.otherProvince], [tokens.approver, tokens.beneficiary]),
+    getBatchReconciliation: batchReads(ctx, 'getBatchReconciliation'),
+    importStatement: statementRequest(ctx),
     getRetry: retryCall(ctx, 'getRetry', [tokens.province, tokens.approver, tokens.otherProvince], [tokens.beneficiary, tokens.ops]),
     approveRetry: retryCall(ctx, 'approveRetry', [tokens.otherApprover, tokens.creatorApprover], [tokens.province, tokens.beneficiary]),
   };

@@ -11,6 +11,8 @@ import { assertTransitions, type BatchStatus, type PaymentStatus } from '../../d
 import { addAmounts } from '../../domain/money.js';
 import type { ReasonCode } from '../../domain/reason-codes.js';
 import type { RetryRecord } from '../../domain/retry.js';
+import type { StatementLine, StatementResult } from '../../domain/statement.js';
+import type { StatementStatus } from '../../domain/batch.js';
 import {
   ConditionFailed,
   type BatchStore,
@@ -1023,5 +1025,111 @@ export class DynamoBatchStore implements BatchStore {
     } while (start);
     const items = await batchGetAll(this.client, this.tableName, found as { pk: string; sk: string }[]);
     return items.map((item) => strip<RetryRecord>(item)).filter((retry) => retry.status === 'APPROVED' && !retry.dispatched);
+  }
+
+  async claimStatement(providerCode: string, key: string, fingerprint: string, at: string) {
+    try {
+      // UpdateItem creating the item (the callbacks function may update, not put).
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.statement(key),
+          UpdateExpression: 'SET #entity = :entity, providerCode = :provider, fingerprint = :fingerprint, receivedAt = :at',
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ExpressionAttributeNames: { '#entity': 'entity' },
+          ExpressionAttributeValues: { ':entity': entity.statement, ':provider': providerCode, ':fingerprint': fingerprint, ':at': at },
+        }),
+      );
+      return { claimed: true, fingerprint };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const stored = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.statement(key), ConsistentRead: true }))).Item;
+      return {
+        claimed: false,
+        fingerprint: String(stored?.fingerprint ?? ''),
+        result: typeof stored?.result === 'string' ? (JSON.parse(stored.result) as StatementResult) : undefined,
+      };
+    }
+  }
+
+  async finishStatement(key: string, result: StatementResult, at: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.statement(key),
+        UpdateExpression: 'SET #result = :result, finishedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#result': 'result' },
+        ExpressionAttributeValues: { ':result': JSON.stringify(result), ':at': at },
+      }),
+    );
+  }
+
+  async markStatement(key: PaymentKey, attempt: number, change: { statementId: string; statementStatus: StatementStatus }): Promise<void> {
+    const names: Record<string, string> = { '#statementId': 'statementId', '#statementStatus': 'statementStatus' };
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.payment(key.batchId, key.shard, key.refDigest),
+          UpdateExpression: 'SET #statementId = :id, #statementStatus = :status',
+          ConditionExpression: `attribute_exists(pk) AND ${attemptIs(attempt, names, ':attempt')}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':id': change.statementId, ':status': change.statementStatus, ':attempt': attempt },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async putUnknownReference(batchId: string, statementKey: string, index: number, line: StatementLine & { statementId: string; valueDate: string }): Promise<void> {
+    const fields = { entity: entity.unknownReference, ...line };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = Object.entries(fields)
+      .filter(([, value]) => value !== undefined)
+      .map(([field, value]) => {
+        names[`#${field}`] = field;
+        values[`:${field}`] = value;
+        return `#${field} = :${field}`;
+      });
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.unknownReference(batchId, statementKey, index),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async listUnknownReferences(batchId: string): Promise<(StatementLine & { statementId: string; valueDate: string })[]> {
+    const found: (StatementLine & { statementId: string; valueDate: string })[] = [];
+    let start: Item | undefined;
+    do {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.batch(batchId).pk, ':prefix': 'UNKNOWN#' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of result.Items ?? []) {
+        const { transferRef, amount, status, reasonCode, statementId, valueDate } = item as Record<string, unknown>;
+        found.push({
+          transferRef: String(transferRef),
+          amount: Number(amount),
+          status: status as StatementLine['status'],
+          ...(reasonCode ? { reasonCode: String(reasonCode) } : {}),
+          statementId: String(statementId),
+          valueDate: String(valueDate),
+        });
+      }
+      start = result.LastEvaluatedKey;
+    } while (start);
+    return found;
   }
 }

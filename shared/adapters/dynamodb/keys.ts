@@ -13,6 +13,8 @@ export const entity = {
   accountHistory: 'ACCOUNT_HISTORY',
   auditRecord: 'AUDIT_RECORD',
   retry: 'RETRY',
+  statement: 'STATEMENT',
+  unknownReference: 'UNKNOWN_REFERENCE',
 } as const;
 
 export const keys = {
@@ -55,6 +57,10 @@ export const keys = {
   /** An approved retry whose payments are not all moved to their new attempt yet (gsi3, sparse): the reconciler resumes it. */
   retryToDispatch: (batchId: string, retryId: string) => ({ gsi3pk: 'RETRY_DISPATCH', gsi3sk: `${batchId}#${retryId}` }),
   retriesToDispatchPartition: 'RETRY_DISPATCH',
+  /** A provider's settlement statement, by a hash of (provider, statementId): its fingerprint and result. */
+  statement: (statementKey: string) => ({ pk: `STATEMENT#${statementKey}`, sk: 'STATEMENT' }),
+  /** A statement line naming a reference of the batch that no payment has. */
+  unknownReference: (batchId: string, statementKey: string, index: number) => ({ pk: `BATCH#${batchId}`, sk: `UNKNOWN#${statementKey}#${String(index).padStart(5, '0')}` }),
   /** A person's payments, newest first (gsi1, keys only). */
   paymentByPerson: (personHash: string, createdAt: string, paymentId: string) => ({
     gsi1pk: `PERSON#${personHash}`,
