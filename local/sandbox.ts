@@ -20,6 +20,7 @@ import { startLocalQueues, type LocalQueues, type QueueRequestStats } from './qu
 // --- end local SQS
 // --- sandbox population register: import
 import { startLocalPopulation } from './population.js';
+import { sandboxStatementRoute } from './statements.js';
 // --- end sandbox population register
 
 export interface SandboxOptions {
@@ -142,6 +143,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     return loaded;
   };
 
+  let localUrl = '';
   const authority = await LocalAuthority.create(LOCAL_ISSUER, data ? { keyFile: data.signingKey } : {});
   const localRoutes: LocalRoute[] = [
     {
@@ -153,6 +155,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       },
     },
     population.route, // --- sandbox population register: POST /local/population
+    // --- sandbox provider's statement of a day: POST /local/statements
+    sandboxStatementRoute({ endpoint: dynamo.endpoint, tableName: dynamo.tableNames.sandboxProvider, providerSecret, baseUrl: () => localUrl }),
   ];
 
   const server = createLocalHttpServer({
@@ -174,6 +178,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://localhost:${port}`;
+  localUrl = url;
   // --- local SQS: one poller per queue whose consumer handler exists (checked now; handlers load in the background)
   const consumerClient = createSqsClient(queues.endpoint);
   const consumers = startLocalConsumers(

@@ -372,3 +372,24 @@ describe('settlement statements', () => {
     expect(malformed.status).toBe(422);
   }, 90_000);
 });
+
+describe('the sandbox provider closes the loop', () => {
+  it("produces the statement of a day from what it booked, and submitting it confirms the day's PAID transfers", async () => {
+    const who = person('Hồ Thị Vân');
+    const batchId = await verifiedBatch([{ who, ref: 'v', amount: 580_000 }]);
+    await link(who, '1234567777');
+    expect((await approver.post(`/v1/batches/${batchId}/approve`)).status).toBe(200);
+    await waitFor(batchId, (batch) => batch.status === 'COMPLETED');
+    const paymentId = (await payments(batchId)).v!.paymentId;
+    const valueDate = new Date().toISOString().slice(0, 10);
+    const produced = await local.post<{ statement: { statementId: string; lines: { transferRef: string; amount: number; status: string }[] } }>('/local/statements', { providerCode: '970436', valueDate });
+    expect(produced.status).toBe(200);
+    expect(produced.body.statement.lines).toContainEqual({ transferRef: paymentId, amount: 580_000, status: 'SETTLED' });
+    const submitted = await local.post<{ imported: { status: number; body: { matched: number; unknownReferences: string[] } } }>('/local/statements', { providerCode: '970436', valueDate, submit: true });
+    expect(submitted.body.imported.status).toBe(200);
+    expect(submitted.body.imported.body.matched).toBeGreaterThanOrEqual(1);
+    const reconciliation = (await hcm.get<Reconciliation>(`/v1/batches/${batchId}/reconciliation`)).body;
+    expect(reconciliation.confirmed).toEqual({ count: 1, amount: 580_000 });
+    expect(reconciliation.unconfirmedPaid).toEqual([]);
+  });
+});
