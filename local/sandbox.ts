@@ -21,6 +21,7 @@ import { startLocalQueues, type LocalQueues, type QueueRequestStats } from './qu
 // --- sandbox population register: import
 import { startLocalPopulation } from './population.js';
 import { sandboxStatementRoute } from './statements.js';
+import { notificationsRoute } from './notifications.js';
 // --- end sandbox population register
 
 export interface SandboxOptions {
@@ -156,6 +157,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     },
     population.route, // --- sandbox population register: POST /local/population
     // --- sandbox provider's statement of a day: POST /local/statements
+    notificationsRoute(authority), // --- sandbox notifier: GET /local/notifications?personalId=
     sandboxStatementRoute({ endpoint: dynamo.endpoint, tableName: dynamo.tableNames.sandboxProvider, providerSecret, baseUrl: () => localUrl }),
   ];
 

@@ -2,7 +2,7 @@ import { programs, providers } from '../../shared/domain/catalogues.js';
 import { reasonCodeCatalogue } from '../../shared/domain/reason-codes.js';
 import { apiHandler, json } from '../../shared/http/api-handler.js';
 
-const programItems = programs.map(({ code, nameVi, nameEn, maxAmount }) => ({ code, nameVi, nameEn, maxAmount }));
+const programItems = programs.map(({ code, nameVi, nameEn, maxAmount, holdDays }) => ({ code, nameVi, nameEn, maxAmount, holdDays }));
 const providerItems = providers.map(({ code, type, name }) => ({ code, type, name }));
 
 const reasonCodeItems = reasonCodeCatalogue();

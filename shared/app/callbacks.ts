@@ -30,7 +30,7 @@ export function verifyCallbackSignature(options: { secret: string | undefined; t
 
 export function createCallbackUseCases(deps: {
   batches: BatchStore;
-  disbursement: Pick<DisbursementUseCases, 'recordOutcome' | 'settleCounters' | 'redoAfterEffects'>;
+  disbursement: Pick<DisbursementUseCases, 'recordOutcome' | 'settleCounters' | 'redoAfterEffects'> & Partial<Pick<DisbursementUseCases, 'notifyAfterMove'>>;
   clock: Clock;
 }) {
   return {
@@ -66,6 +66,7 @@ export function createCallbackUseCases(deps: {
         const moved = await deps.batches.transitionPayment(payment, allowedFrom('payment', 'RETURNED', ['PAID']), 'RETURNED', { reasonCode, at: deps.clock.now().toISOString() });
         if (!moved) return this.apply(providerCode, callback);
         await deps.disbursement.settleCounters([{ batchId: payment.batchId, from: 'PAID', to: 'RETURNED', amount: payment.amount }]);
+        await deps.disbursement.notifyAfterMove?.(moved);
         return { payment: moved, changed: true };
       }
       const outcome: TransferOutcome =

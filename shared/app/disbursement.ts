@@ -12,6 +12,7 @@ import { ConditionFailed, type BatchStore, type CounterDelta, type PagePosition,
 import type { EntitlementStore } from '../ports/entitlement-store.js';
 import type { PaymentProvider, TransferOutcome } from '../ports/payment-provider.js';
 import type { WorkQueue } from '../ports/work-queue.js';
+import { noNotices, type Notices } from './notices.js';
 
 /** A payment to disburse, as a message names it: keys only (a keyed hash, never the personal ID). */
 export interface PaymentToSend {
@@ -48,6 +49,8 @@ export interface DisbursementDependencies {
   provider: PaymentProvider;
   queue: WorkQueue<DisbursementMessage>;
   clock: Clock;
+  /** Beneficiary notices after status changes (none when not given). */
+  notices?: Notices | undefined;
 }
 
 /** What happened to one payment, for the batch's counters. */
@@ -118,6 +121,7 @@ const keyOf = (paymentId: string): PaymentKey => {
 
 export function createDisbursementUseCases(deps: DisbursementDependencies) {
   const { batches, accounts, entitlements, provider, queue, clock } = deps;
+  const notices = deps.notices ?? noNotices;
 
   /** What a unit of work did: status moves (for the counters) and batches to look at once it is done. */
   interface Work {
@@ -132,6 +136,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     if (moved && (to === 'FAILED' || to === 'REJECTED' || to === 'CANCELLED')) {
       await entitlements.release({ personHash: payment.personHash, programCode: payment.programCode, period: payment.period, paymentId: payment.paymentId });
     }
+    if (moved) await notices.afterMove(moved);
     return moved;
   }
 
@@ -459,6 +464,8 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     },
     /** Counts moves made elsewhere (a returned payment) and completes what is settled. */
     settleCounters: (moves: Moved[]) => settle({ moves, batchIds: new Set() }),
+    /** The beneficiary's notice of a status change made elsewhere (a return). */
+    notifyAfterMove: (payment: PaymentRecord) => notices.afterMove(payment),
     /** What follows a status write and may have been lost with a unit that died after it (a FAILED payment's release). */
     redoAfterEffects: (payment: PaymentRecord) => repairAfterRedelivery(payment),
   };

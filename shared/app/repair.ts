@@ -9,6 +9,8 @@ import { finishCancellation } from './cancellation.js';
 import { inParallel } from './concurrency.js';
 import { paymentGroups, shardMessages, type DisbursementMessage } from './disbursement.js';
 import { createRetryUseCases } from './retries.js';
+import { noNotices, type Notices } from './notices.js';
+import { findProgram } from '../domain/catalogues.js';
 import { verificationMessagesFor, type VerificationMessage } from './verification.js';
 
 /**
@@ -64,6 +66,10 @@ export interface Repair {
 }
 
 export interface RepairReport {
+  /** Held payments past their program's holdDays, cancelled HOLD_EXPIRED (not repairs: the rule working). */
+  holdsExpired: number;
+  /** Reminders sent to beneficiaries whose payment is held past half its hold window. */
+  holdRemindersSent: number;
   watched: number;
   /** Watched batches read in full (a census of their payments) this run. */
   examined: number;
@@ -78,6 +84,8 @@ export interface RepairDependencies {
   disbursementQueue: WorkQueue<DisbursementMessage>;
   clock: Clock;
   settings: RepairSettings;
+  /** Beneficiary notices (the hold reminder); none when not given. */
+  notices?: Notices | undefined;
 }
 
 const sameCounters = (batch: BatchRecord, census: Census) =>
@@ -89,6 +97,45 @@ const ago = (now: Date, ms: number) => new Date(now.getTime() - ms).toISOString(
 
 export function createRepairUseCases(deps: RepairDependencies) {
   const { batches, entitlements, accounts, clock, settings } = deps;
+  const notices = deps.notices ?? noNotices;
+
+  /**
+   * Held-payment expiry (domain.md "After the money leaves"; docs/decisions.md 106): a payment held
+   * longer than its program's holdDays becomes CANCELLED HOLD_EXPIRED and releases its entitlement;
+   * past half the window its beneficiary is reminded, once (the notice's conditional claim). Read
+   * through the batch's held index, oldest first, only those held before half the window.
+   */
+  async function expireHeld(batch: BatchRecord, now: Date): Promise<{ expired: number; reminded: number }> {
+    const program = findProgram(batch.programCode);
+    if (!program || (batch.counts.ON_HOLD ?? 0) === 0) return { expired: 0, reminded: 0 };
+    const windowMs = program.holdDays * 86_400_000;
+    const remindBefore = new Date(now.getTime() - windowMs / 2).toISOString();
+    const expireBefore = new Date(now.getTime() - windowMs).toISOString();
+    let expired = 0;
+    let reminded = 0;
+    let amount = 0;
+    let after: PagePosition | undefined;
+    do {
+      const page = await batches.listHeldPayments(batch.batchId, { heldBefore: remindBefore, limit: 500, after });
+      for (const payment of page.items) {
+        const heldAt = payment.history.findLast((entry) => entry.status === 'ON_HOLD')?.at ?? payment.updatedAt;
+        if (heldAt < expireBefore) {
+          const moved = await batches.transitionPayment(payment, allowedFrom('payment', 'CANCELLED', ['ON_HOLD']), 'CANCELLED', { reasonCode: 'HOLD_EXPIRED', at: now.toISOString() });
+          if (!moved) continue; // released or expired meanwhile
+          await entitlements.release({ personHash: payment.personHash, programCode: payment.programCode, period: payment.period, paymentId: payment.paymentId });
+          expired += 1;
+          amount += payment.amount;
+        } else if (await notices.notify(payment, 'HOLD_EXPIRING', { expiresOn: new Date(Date.parse(heldAt) + windowMs).toISOString().slice(0, 10) })) {
+          reminded += 1;
+        }
+      }
+      after = page.next;
+    } while (after);
+    if (expired > 0) {
+      await batches.addToCounters(batch.batchId, [{ status: 'ON_HOLD', count: -expired, amount: -amount }, { status: 'CANCELLED', count: expired, amount }], now.toISOString());
+    }
+    return { expired, reminded };
+  }
   // An approved retry whose approval died before every payment started its new attempt (shared/app/retries.ts).
   const retries = createRetryUseCases({
     batches,
@@ -241,10 +288,15 @@ export function createRepairUseCases(deps: RepairDependencies) {
       }
       const watched = await batches.listWatchedBatches();
       let examined = 0;
+      let holdsExpired = 0;
+      let holdRemindersSent = 0;
       for (const batch of watched) {
-        if (await repairBatch(batch, now, options.nothingInFlight === true, repairs)) examined++;
+        const held = await expireHeld(batch, now);
+        holdsExpired += held.expired;
+        holdRemindersSent += held.reminded;
+        if (await repairBatch(held.expired > 0 ? ((await batches.getBatch(batch.batchId)) ?? batch) : batch, now, options.nothingInFlight === true, repairs)) examined++;
       }
-      return { watched: watched.length, examined, repairs };
+      return { holdsExpired, holdRemindersSent, watched: watched.length, examined, repairs };
     },
   };
 }

@@ -10,6 +10,7 @@ import type { EntitlementStore } from '../ports/entitlement-store.js';
 import type { WorkQueue } from '../ports/work-queue.js';
 import { inParallel } from './concurrency.js';
 import { paymentGroups, type DisbursementMessage, type PaymentToSend } from './disbursement.js';
+import { noNotices, type Notices } from './notices.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -40,6 +41,8 @@ export interface RetryDependencies {
   queue: WorkQueue<DisbursementMessage>;
   clock: Clock;
   newRetryId: () => string;
+  /** Beneficiary notices (a new attempt held for want of an account asks for one). */
+  notices?: Notices | undefined;
 }
 
 const RETRY_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -206,6 +209,7 @@ export function createRetryUseCases(deps: RetryDependencies) {
         return;
       }
       deltas.push({ status: payment.status, count: -1, amount: -payment.amount }, { status: to, count: 1, amount: payment.amount });
+      await (deps.notices ?? noNotices).afterMove(moved);
       if (to === 'QUEUED') toSend.push({ paymentId: payment.paymentId, personHash: payment.personHash });
     });
     if (deltas.length > 0) await batches.addToCounters(retry.batchId, deltas, at);

@@ -33,6 +33,8 @@ export interface Program {
   readonly nameEn: string;
   /** The largest amount (VND) one payment of this program may carry. */
   readonly maxAmount: number;
+  /** Days a payment may wait ON_HOLD for an account after approval before it is cancelled (HOLD_EXPIRED). */
+  readonly holdDays: number;
   /** The legal standard level (VND a month) the program's amounts are multiples of, when it has one. */
   readonly standardLevel?: number | undefined;
   readonly legalBasis: string;
@@ -90,6 +92,7 @@ const programSchema = z
     nameVi: text,
     nameEn: text,
     maxAmount: vnd,
+    holdDays: z.int().min(1).max(3650),
     standardLevel: vnd.optional(),
     legalBasis: text,
     maxAmountRationale: text,

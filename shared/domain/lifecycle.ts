@@ -69,6 +69,8 @@ export const paymentTransitions: readonly Transition<PaymentStatus>[] = [
   // entitlement after a later duplicate already did, the later one is rejected (batch still SUBMITTED).
   { from: 'VERIFIED', to: 'REJECTED', cause: 'superseded-by-earlier-duplicate' },
   { from: 'ON_HOLD', to: 'QUEUED', cause: 'account-linked' },
+  // Issue 13: held past its program's holdDays (catalogues), the payment is cancelled and releases its entitlement.
+  { from: 'ON_HOLD', to: 'CANCELLED', cause: 'hold-expired' },
   { from: 'QUEUED', to: 'SENT', cause: 'sent' },
   { from: 'QUEUED', to: 'PAID', cause: 'settled-at-once' },
   { from: 'QUEUED', to: 'FAILED', cause: 'failed' },

@@ -661,7 +661,13 @@ export const problemSchema = z
 export const healthSchema = z.object({ status: z.literal('ok'), version: z.string() }).meta({ id: 'Health' });
 
 export const programSchema = z
-  .object({ code: z.string(), nameVi: z.string(), nameEn: z.string(), maxAmount: z.int().min(1) })
+  .object({
+    code: z.string(),
+    nameVi: z.string(),
+    nameEn: z.string(),
+    maxAmount: z.int().min(1),
+    holdDays: z.int().min(1).meta({ description: 'Days a payment may wait ON_HOLD for a linked account after approval before it is CANCELLED HOLD_EXPIRED.' }),
+  })
   .meta({ id: 'Program', description: 'A payment program and the largest amount one payment may carry (VND).' });
 
 export const providerSchema = z

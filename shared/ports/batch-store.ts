@@ -213,6 +213,9 @@ export interface BatchStore {
   /** Approved retries not yet dispatched (every one, read in pages). */
   listRetriesToDispatch(): Promise<RetryRecord[]>;
 
+  /** Claims the one notice of (payment, event, attempt); false when it was claimed before (shared/app/notices.ts). */
+  claimNotice(paymentId: string, event: string, attempt: number, at: string): Promise<boolean>;
+
   // --- Settlement statements (shared/app/statements.ts).
 
   /**

@@ -7,6 +7,7 @@ import { systemClock } from '../domain/dates.js';
 import type { PaymentProvider } from '../ports/payment-provider.js';
 import { createAudit } from './audit.js';
 import { createCore, type Core } from './core.js';
+import { createNoticesFor } from './notices.js';
 import { workQueue } from './queues.js';
 
 /**
@@ -36,6 +37,7 @@ export async function createDisbursementContext(options: { provider?: (core: Cor
         ? { send: () => Promise.reject(new Error('This function does not send to the disbursement queue')) }
         : workQueue<DisbursementMessage>('disbursement'),
     clock: systemClock,
+    notices: createNoticesFor(batches),
   });
   return { disbursement, batches, audit: createAudit(core).trail, core };
 }

@@ -10,6 +10,7 @@ import { loadConfig } from '../config/env.js';
 import { systemClock } from '../domain/dates.js';
 import { createAudit } from './audit.js';
 import { createCore } from './core.js';
+import { createNoticesFor } from './notices.js';
 import { workQueue } from './queues.js';
 
 /** The reconciler's timing, in seconds (the stack derives them from the queues' and functions' timeouts; docs/decisions.md). */
@@ -23,8 +24,10 @@ const repairConfigSchema = z.object({
 export async function createRepairContext() {
   const core = await createCore();
   const config = loadConfig(repairConfigSchema);
+  const batches = auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME));
   const repair = createRepairUseCases({
-    batches: auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME)),
+    batches,
+    notices: createNoticesFor(batches),
     entitlements: new DynamoEntitlementStore(core.client, core.config.CORE_TABLE_NAME),
     accounts: new DynamoAccountStore(core.client, core.config.CORE_TABLE_NAME),
     verificationQueue: workQueue<VerificationMessage>('verification'),

@@ -7,6 +7,7 @@ import { createRetryUseCases } from '../app/retries.js';
 import { systemClock } from '../domain/dates.js';
 import type { BatchStore } from '../ports/batch-store.js';
 import type { WorkQueue } from '../ports/work-queue.js';
+import { createNoticesFor } from './notices.js';
 
 /**
  * The retry use cases over the functions' own store (audited). Only approval and
@@ -21,5 +22,6 @@ export function createRetries(options: { store: BatchStore; client: DynamoDBDocu
     queue: options.queue ?? { send: () => Promise.reject(new Error('This function does not send to the disbursement queue')) },
     clock: systemClock,
     newRetryId: ulid,
+    notices: createNoticesFor(options.store),
   });
 }

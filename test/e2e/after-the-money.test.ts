@@ -393,3 +393,44 @@ describe('the sandbox provider closes the loop', () => {
     expect(reconciliation.unconfirmedPaid).toEqual([]);
   });
 });
+
+describe('beneficiary notices', () => {
+  it('tells each beneficiary once per event, in Vietnamese, naming program, period and amount, never a full ID or account number', async () => {
+    const people = { paid: person('Kiều Thị Xuân'), closed: person('La Thị Yến'), held: person('Mai Thị Ánh') };
+    const accounts = { paid: '1234568888', closed: '1234570000' };
+    const batchId = await verifiedBatch([
+      { who: people.paid, ref: 'paid', amount: 590_000 },
+      { who: people.closed, ref: 'closed', amount: 600_000 },
+      { who: people.held, ref: 'held', amount: 610_000 },
+    ]);
+    await link(people.paid, accounts.paid);
+    await link(people.closed, accounts.closed);
+    expect((await approver.post(`/v1/batches/${batchId}/approve`)).status).toBe(200);
+    await waitFor(batchId, (batch) => batch.status === 'COMPLETED' && batch.counts.ON_HOLD === 1);
+    const paidId = (await payments(batchId)).paid!.paymentId;
+    // A return, reported twice: one notice.
+    for (let i = 0; i < 2; i++) expect((await signedCallback({ transferRef: paidId, outcome: 'RETURNED', settledAt: new Date().toISOString() })).status).toBe(200);
+
+    const ops = apiClient(server.url, await tokenFor(server.url, { role: 'ops' }));
+    type Notices = { items: { event: string; paymentId: string; text: string; sentAt: string }[] };
+    const of = async (who: Person) => (await ops.get<Notices>(`/local/notifications?personalId=${who.personalId}`)).body.items;
+    const sent = { paid: await of(people.paid), closed: await of(people.closed), held: await of(people.held) };
+    expect(sent.paid.map((notice) => notice.event)).toEqual(['PAID', 'RETURNED']);
+    expect(sent.closed.map((notice) => notice.event)).toEqual(['FAILED_ACTION_NEEDED']);
+    expect(sent.held.map((notice) => notice.event)).toEqual(['ON_HOLD_LINK_ACCOUNT']);
+    expect(sent.paid[0]!.text).toContain('Trợ cấp xã hội hằng tháng');
+    expect(sent.paid[0]!.text).toContain('tháng 10/2026');
+    expect(sent.paid[0]!.text).toContain('590.000 đồng');
+    expect(sent.paid[0]!.text).toContain('****8888');
+    expect(sent.closed[0]!.text).toMatch(/Liên kết một tài khoản/);
+    for (const notice of [...sent.paid, ...sent.closed, ...sent.held]) {
+      for (const who of Object.values(people)) expect(notice.text).not.toContain(who.personalId);
+      for (const account of Object.values(accounts)) expect(notice.text).not.toContain(account);
+      expect(notice.text, 'no run of 9 or more digits (an ID or an account number)').not.toMatch(/[0-9]{9,}/);
+    }
+
+    // Only an operator reads them; the personal ID must be one.
+    expect((await hcm.get(`/local/notifications?personalId=${people.paid.personalId}`)).status).toBe(403);
+    expect((await ops.get('/local/notifications?personalId=12345')).status).toBe(422);
+  });
+});

@@ -1132,4 +1132,23 @@ export class DynamoBatchStore implements BatchStore {
     } while (start);
     return found;
   }
+
+  async claimNotice(paymentId: string, event: string, attempt: number, at: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.notice(paymentId, event, attempt),
+          UpdateExpression: 'SET #entity = :entity, sentAt = :at',
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ExpressionAttributeNames: { '#entity': 'entity' },
+          ExpressionAttributeValues: { ':entity': entity.notice, ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
 }

@@ -14,6 +14,7 @@ export const entity = {
   auditRecord: 'AUDIT_RECORD',
   retry: 'RETRY',
   statement: 'STATEMENT',
+  notice: 'NOTICE',
   unknownReference: 'UNKNOWN_REFERENCE',
 } as const;
 
@@ -61,6 +62,8 @@ export const keys = {
   statement: (statementKey: string) => ({ pk: `STATEMENT#${statementKey}`, sk: 'STATEMENT' }),
   /** A statement line naming a reference of the batch that no payment has. */
   unknownReference: (batchId: string, statementKey: string, index: number) => ({ pk: `BATCH#${batchId}`, sk: `UNKNOWN#${statementKey}#${String(index).padStart(5, '0')}` }),
+  /** The once-guard of a beneficiary notice: one per (payment, event, attempt). */
+  notice: (paymentId: string, event: string, attempt: number) => ({ pk: `NOTICE#${paymentId}`, sk: `${event}#${attempt}` }),
   /** A person's payments, newest first (gsi1, keys only). */
   paymentByPerson: (personHash: string, createdAt: string, paymentId: string) => ({
     gsi1pk: `PERSON#${personHash}`,

@@ -24,6 +24,7 @@ const allowedPaymentSteps = new Set([
   'VERIFIED>CANCELLED',
   'VERIFIED>REJECTED',
   'ON_HOLD>QUEUED',
+  'ON_HOLD>CANCELLED',
   'QUEUED>SENT',
   'QUEUED>PAID',
   'QUEUED>FAILED',
@@ -86,8 +87,9 @@ describe('payment lifecycle', () => {
     for (const status of paymentStatuses) expect(canTransition('payment', status, status)).toBe(false);
   });
 
-  it('cancels only before QUEUED and never a held payment (ON_HOLD exists only in approved batches)', () => {
-    expect(paymentStatuses.filter((from) => canTransition('payment', from, 'CANCELLED'))).toEqual(['RECEIVED', 'VERIFIED']);
+  it('cancels only before QUEUED, and a held payment only when its hold expires (issue 13)', () => {
+    expect(paymentStatuses.filter((from) => canTransition('payment', from, 'CANCELLED'))).toEqual(['RECEIVED', 'VERIFIED', 'ON_HOLD']);
+    expect(transitionCause('payment', 'ON_HOLD', 'CANCELLED')).toBe('hold-expired');
   });
 
   it('records a cause for every step', () => {
