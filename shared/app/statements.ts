@@ -45,6 +45,13 @@ export function createStatementUseCases(deps: { batches: BatchStore; callbacks: 
       async ({ line, index }) => {
         const named = parseTransferRef(line.transferRef);
         const payment = named ? await batches.getPayment(named.key) : undefined;
+        if (named && payment && payment.payout?.provider.code === providerCode && named.attempt < attemptOf(payment)) {
+          // An earlier attempt of a payment now on a newer one: that attempt settled (then came back) or was
+          // returned; its line is history, matched as such, and changes nothing.
+          if (line.status === 'SETTLED') result.matched += 1;
+          else result.returned += 1;
+          return;
+        }
         if (!named || !payment || payment.payout?.provider.code !== providerCode || named.attempt !== attemptOf(payment)) {
           result.unknownReferences.push(line.transferRef);
           // A reference that names a batch is kept for that batch's reconciliation.
