@@ -13,10 +13,10 @@ export function formatVnd(amount: number): string {
   return String(amount).replace(/\B(?=(\d{3})+(?!\d))/g, '.');
 }
 
-/** "2026-11" -> "tháng 11/2026". */
+/** "2026-11" -> "kỳ 11/2026" (the payment period). */
 function periodVi(period: string): string {
   const [year, month] = period.split('-');
-  return `tháng ${month}/${year}`;
+  return `kỳ ${month}/${year}`;
 }
 
 export type NoticeKind = 'PAID' | 'FAILED_ACTION_NEEDED' | 'ON_HOLD_LINK_ACCOUNT' | 'HOLD_EXPIRING' | 'RETURNED';

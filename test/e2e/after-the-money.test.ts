@@ -419,7 +419,7 @@ describe('beneficiary notices', () => {
     expect(sent.closed.map((notice) => notice.event)).toEqual(['FAILED_ACTION_NEEDED']);
     expect(sent.held.map((notice) => notice.event)).toEqual(['ON_HOLD_LINK_ACCOUNT']);
     expect(sent.paid[0]!.text).toContain('Trợ cấp xã hội hằng tháng');
-    expect(sent.paid[0]!.text).toContain('tháng 10/2026');
+    expect(sent.paid[0]!.text).toContain('kỳ 10/2026');
     expect(sent.paid[0]!.text).toContain('590.000 đồng');
     expect(sent.paid[0]!.text).toContain('****8888');
     expect(sent.closed[0]!.text).toMatch(/Liên kết một tài khoản/);
