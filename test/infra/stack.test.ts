@@ -425,14 +425,14 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       if (production) for (const origin of stage.cors.allowOrigins) expect(origin).toMatch(/^https:\/\//);
     });
 
-    it('leaves only health, the OpenAPI document and provider callbacks without the JWT authorizer (and the 405 routes)', () => {
+    it('leaves only health, the OpenAPI document and the signed provider routes (callbacks, statements) without the JWT authorizer (and the 405 routes)', () => {
       const authorizerId = must(Object.keys(synth.template.findResources('AWS::ApiGatewayV2::Authorizer'))[0], 'authorizer');
       const created = resourcesOfType<{ RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown }>(
         synth.template,
         'AWS::ApiGatewayV2::Route',
       ).map(([, r]) => r.Properties);
       const open = created.filter((r) => r.AuthorizationType !== 'JWT' && !r.RouteKey.startsWith('ANY ')).map((r) => r.RouteKey).sort();
-      expect(open).toEqual(['GET /v1/health', 'GET /v1/openapi.json', 'POST /v1/provider-callbacks/{providerCode}']);
+      expect(open).toEqual(['GET /v1/health', 'GET /v1/openapi.json', 'POST /v1/provider-callbacks/{providerCode}', 'POST /v1/providers/{providerCode}/statements']);
       for (const route of created.filter((r) => !open.includes(r.RouteKey) && !r.RouteKey.startsWith('ANY '))) {
         expect(route.RouteKey).toMatch(/^(GET|POST|PUT|DELETE) \/v1\//);
         expect(route.AuthorizationType, route.RouteKey).toBe('JWT');
