@@ -37,5 +37,9 @@ export const handler = async (event: unknown, context: Context) => {
     metrics.publishStoredMetrics();
     logger.warn('reconciler repaired what a failure left behind', { watched: report.watched, examined: report.examined, repairs: report.repairs });
   }
-  return { watched: report.watched, examined: report.examined, repairs: report.repairs.length };
+  if (report.holdsExpired > 0 || report.holdRemindersSent > 0) {
+    // Routine work (held-payment expiry, issue 13), not a repair: logged, not alarmed.
+    logger.info('reconciler expired held payments and reminded beneficiaries', { holdsExpired: report.holdsExpired, holdRemindersSent: report.holdRemindersSent });
+  }
+  return { watched: report.watched, examined: report.examined, repairs: report.repairs.length, holdsExpired: report.holdsExpired, holdRemindersSent: report.holdRemindersSent };
 };
