@@ -256,14 +256,22 @@ export function createRetryUseCases(deps: RetryDependencies) {
       };
       if (!(await batches.putRetry(retry))) throw new Error('A new retry id is already taken');
       // Each payment is claimed with a conditional write: of two retries racing for one payment, one holds it.
+      // One at a time in paymentId order, stopping at the first lost: two requests racing over the same
+      // payments meet first on the lowest id, so one of them gets them all (claiming in parallel, each could
+      // win some and both be refused).
       const lost: string[] = [];
-      await inParallel(payments, 10, async (payment) => {
-        if (!(await batches.claimForRetry(payment, retry.retryId, attemptOf(payment)))) lost.push(payment.paymentId);
-      });
+      const claimed: PaymentRecord[] = [];
+      for (const payment of [...payments].sort((a, b) => (a.paymentId < b.paymentId ? -1 : 1))) {
+        if (!(await batches.claimForRetry(payment, retry.retryId, attemptOf(payment)))) {
+          lost.push(payment.paymentId);
+          break;
+        }
+        claimed.push(payment);
+      }
       if (lost.length > 0) {
-        await inParallel(payments, 10, (payment) => batches.releaseRetryClaim(payment, retry.retryId));
+        await inParallel(claimed, 10, (payment) => batches.releaseRetryClaim(payment, retry.retryId));
         await batches.updateRetry(retry.batchId, retry.retryId, ['AWAITING_APPROVAL'], { status: 'CANCELLED' }, clock.now().toISOString());
-        throw new ConflictError(`${lost.length} of these payments were claimed by another retry or changed meanwhile: ${lost.join(', ')}.`);
+        throw new ConflictError(`A payment of this request was claimed by another retry or changed meanwhile: ${lost.join(', ')}.`);
       }
       return retryView(retry, payments);
     },
