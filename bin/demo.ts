@@ -711,6 +711,26 @@ export async function runDemo(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   say(`   ✓ every payment ended as expected; ${vnd(paid)} paid out. COMPLETED in ${elapsed()}.`);
   say('');
 
+  // 6. After the money leaves (issue 13): the sandbox provider's statement of today, imported (signed), and the
+  // batch's three-way reconciliation. Shown, not checked: a second demo run on the same day finds the day's
+  // statement id taken by a smaller statement (409), which the reconciliation then shows as unconfirmed.
+  say('6. Settlement statement and reconciliation');
+  const valueDate = new Date().toISOString().slice(0, 10);
+  const providerCodes = [...new Set([...byRef.values()].filter((payment) => payment.status === 'PAID').map((payment) => payment.account?.provider?.code).filter((code): code is string => !!code))];
+  for (const providerCode of providerCodes) {
+    const imported = await http<{ statement: { lines: unknown[] }; imported?: { status: number; body: { matched?: number; unknownReferences?: unknown[] } } }>('POST', '/local/statements', {
+      json: { providerCode, valueDate, submit: true },
+    });
+    const result = imported.body.imported;
+    say(`   ${providerCode}: statement of ${valueDate}, ${imported.body.statement.lines.length} lines, imported ${result?.status ?? '-'}: ${result?.body.matched ?? 0} matched`);
+  }
+  const reconciliation = await http<{ confirmed: { count: number; amount: number }; unconfirmedPaid: unknown[]; amountMismatches: unknown[]; unknownReferences: unknown[] }>(
+    'GET',
+    `/v1/batches/${batchId}/reconciliation`,
+    { token: maker },
+  );
+  const r = reconciliation.body;
+  say(`   GET /v1/batches/{batchId}/reconciliation: ${r.confirmed.count} confirmed (${vnd(r.confirmed.amount)}), ${r.unconfirmedPaid.length} PAID not yet in a statement, ${r.amountMismatches.length} amount mismatches, ${r.unknownReferences.length} unknown references`);
   await deathScene(http, { maker, checker, period, batchRef, programCode: file.programCode, elapsed });
   return EXIT_OK;
 }

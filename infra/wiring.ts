@@ -354,6 +354,8 @@ export const unauthenticatedRouteReasons: Partial<Record<OperationId, string>> =
     "POST /v1/provider-callbacks/{providerCode} is called by payment providers' servers, which hold no token of our identity provider: the handler authenticates every request by its HMAC-SHA256 signature (x-signature over x-timestamp and the raw body, with that provider's shared secret from Secrets Manager) before reading it, and answers 401 changing nothing when the signature is wrong or the timestamp is more than 300 s off (api.md).",
   receiveRegisterEvent:
     "POST /v1/register-events is called by the national population register's servers, which hold no token of our identity provider: the handler authenticates every request by its HMAC-SHA256 signature (x-signature over x-timestamp and the raw body, with the register's shared secret from Secrets Manager) before reading it, and answers 401 changing nothing when the signature is wrong or the timestamp is more than 300 s off (api.md 1.1).",
+  importStatement:
+    "POST /v1/providers/{providerCode}/statements is called by payment providers' servers, signed exactly as their callbacks are (api.md 1.1): the same handler checks the HMAC-SHA256 signature with that provider's shared secret and the 300 s timestamp window before reading the body, and answers 401 changing nothing otherwise.",
 };
 
 /**

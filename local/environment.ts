@@ -20,6 +20,8 @@ const defaults: Record<string, string> = {
   LOCAL_PROVIDER_SECRET: 'local-provider-secret',
   // The population register's signing secret for its events (api.md 1.1).
   LOCAL_REGISTER_SECRET: 'local-register-secret',
+  // Beneficiary notices go to the sandbox notifier (recorded, GET /local/notifications); deployed the switch is unset.
+  NOTIFIER: 'sandbox',
   // The reconciler (shared/app/repair.ts) at local speed: local units of work take well under a second
   // and a failing message reaches the dead-letter queue after about 10 s (queues.ts), so a batch quiet for
   // 10 s has nothing in flight, and a payment QUEUED for 30 s has lost its message.

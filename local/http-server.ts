@@ -169,7 +169,7 @@ export function createLocalHttpServer(options: LocalHttpOptions): Server {
     const local = options.localRoutes.find((route) => route.method === method && route.path === url.pathname);
     if (local) {
       const body = await readBody(request);
-      const event = { headers: headersOf(request), body: body.toString('base64'), isBase64Encoded: true } as ApiEvent;
+      const event = { headers: headersOf(request), rawQueryString: url.search.replace(/^\?/, ''), body: body.toString('base64'), isBase64Encoded: true } as ApiEvent;
       const result = await local.handle(event, requestId);
       return { statusCode: result.statusCode, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(result.body) };
     }

@@ -21,6 +21,8 @@ import { startLocalQueues, type LocalQueues, type QueueRequestStats } from './qu
 // --- sandbox population register: import
 import { startLocalPopulation } from './population.js';
 import { localDeathsRoute } from './deaths.js';
+import { sandboxStatementRoute } from './statements.js';
+import { notificationsRoute } from './notifications.js';
 // --- end sandbox population register
 
 export interface SandboxOptions {
@@ -144,6 +146,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   };
 
   let selfUrl = '';
+  let localUrl = '';
   const authority = await LocalAuthority.create(LOCAL_ISSUER, data ? { keyFile: data.signingKey } : {});
   const localRoutes: LocalRoute[] = [
     {
@@ -157,6 +160,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     population.route, // --- sandbox population register: POST /local/population
     // --- death registration: POST /local/population/deaths (records it, then emits the register's signed event to this server)
     localDeathsRoute({ registry: population.registry, authority, serverUrl: () => selfUrl }),
+    // --- sandbox provider's statement of a day: POST /local/statements
+    notificationsRoute(authority), // --- sandbox notifier: GET /local/notifications?personalId=
+    sandboxStatementRoute({ endpoint: dynamo.endpoint, tableName: dynamo.tableNames.sandboxProvider, providerSecret, baseUrl: () => localUrl }),
   ];
 
   const server = createLocalHttpServer({
@@ -179,6 +185,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const { port } = server.address() as AddressInfo;
   const url = `http://localhost:${port}`;
   selfUrl = `http://127.0.0.1:${port}`;
+  localUrl = url;
   // --- local SQS: one poller per queue whose consumer handler exists (checked now; handlers load in the background)
   const consumerClient = createSqsClient(queues.endpoint);
   const consumers = startLocalConsumers(

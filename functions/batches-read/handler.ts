@@ -4,8 +4,18 @@ import { parseQuery, pathParameter } from '../../shared/http/query.js';
 import { reportCsv, reportRow, reportTotals } from '../../shared/app/report.js';
 import { auditRecordView, batchView, paymentView } from '../../shared/app/views.js';
 import { createBatchContext } from '../../shared/wiring/batches.js';
+import { createRetries } from '../../shared/wiring/retries.js';
+import { createStatementUseCases } from '../../shared/app/statements.js';
+import { systemClock } from '../../shared/domain/dates.js';
 
-const { batches, beneficiary, auditReads } = await createBatchContext();
+const { batches, beneficiary, auditReads, store, client, tableName } = await createBatchContext();
+const retries = createRetries({ store, client, tableName });
+// Reads only: a reconciliation never applies a statement line.
+const statements = createStatementUseCases({
+  batches: store,
+  callbacks: { apply: () => Promise.reject(new Error('batches-read applies no statement')) },
+  clock: systemClock,
+});
 
 /** Provincial reads: a batch, the province's batches, a batch's payments, the reconciliation report, the audit trail, one payment. */
 export const handler = apiHandler(async (request) => {
@@ -15,6 +25,10 @@ export const handler = apiHandler(async (request) => {
   switch (route.operationId) {
     case 'getBatch':
       return json(200, batchView(await batches.getBatch(principal, batchId)));
+    case 'getBatchReconciliation':
+      return json(200, await statements.reconciliation(await batches.getBatch(principal, batchId)));
+    case 'getRetry':
+      return json(200, await retries.get(principal, batchId, pathParameter(event, 'retryId')));
     case 'listBatches': {
       const query = parseQuery(listBatchesQuerySchema, event);
       const page = await batches.listBatches(principal, query);
@@ -39,13 +53,13 @@ export const handler = apiHandler(async (request) => {
             'content-disposition': `attachment; filename="batch-${page.batch.batchId}-report.csv"`,
             ...(page.nextCursor ? { 'x-next-cursor': page.nextCursor } : {}),
           },
-          body: reportCsv(page.batch, page.items, page.nextCursor === null),
+          body: reportCsv(page.batch, page.items, page.nextCursor === null, systemClock.now()),
         };
       }
       return json(200, {
         batch: batchView(page.batch),
         totals: reportTotals(page.batch),
-        items: page.items.map(reportRow),
+        items: page.items.map((payment) => reportRow(payment, systemClock.now())),
         nextCursor: page.nextCursor,
       });
     }

@@ -1,4 +1,4 @@
-import { appendPaymentsRequestSchema, createBatchRequestSchema } from '../../shared/domain/schemas.js';
+import { appendPaymentsRequestSchema, createBatchRequestSchema, createRetryRequestSchema } from '../../shared/domain/schemas.js';
 import { UnsupportedMediaTypeError } from '../../shared/domain/errors.js';
 import { parseOrThrow, paymentsFromCsv } from '../../shared/domain/validation.js';
 import { apiHandler, json, mediaType, readJson, readText, requirePrincipal } from '../../shared/http/api-handler.js';
@@ -7,11 +7,13 @@ import { batchView } from '../../shared/app/views.js';
 import { createBatchContext } from '../../shared/wiring/batches.js';
 import { workQueue } from '../../shared/wiring/queues.js';
 import { verificationMessagesFor, type VerificationMessage } from '../../shared/app/verification.js';
+import { createRetries } from '../../shared/wiring/retries.js';
 
 const verificationQueue = workQueue<VerificationMessage>('verification');
-const { batches, audit } = await createBatchContext({ startVerification: (batch) => verificationQueue.send(verificationMessagesFor(batch)), announces: true });
+const { batches, audit, store, client, tableName } = await createBatchContext({ startVerification: (batch) => verificationQueue.send(verificationMessagesFor(batch)), announces: true });
+const retries = createRetries({ store, client, tableName });
 
-/** Provincial writes: create, append a chunk (JSON or CSV), seal, cancel. */
+/** Provincial writes: create, append a chunk (JSON or CSV), seal, cancel, ask for a retry. */
 export const handler = apiHandler(async (request) => {
   const principal = requirePrincipal(request);
   const { event, route } = request;
@@ -39,6 +41,11 @@ export const handler = apiHandler(async (request) => {
       return json(200, batchView(await batches.sealBatch(principal, batchId)));
     case 'cancelBatch':
       return json(200, batchView(await batches.cancelBatch(principal, batchId)));
+    case 'createRetry': {
+      const body = parseOrThrow(createRetryRequestSchema, readJson(event));
+      const retry = await retries.request(principal, batchId, body);
+      return json(201, retry, { location: `/v1/batches/${batchId}/retries/${retry.retryId}` });
+    }
     default:
       throw new Error(`batches-write does not serve ${route.operationId}`);
   }

@@ -1,9 +1,19 @@
 import { programs, providers } from '../../shared/domain/catalogues.js';
+import { reasonCodeCatalogue } from '../../shared/domain/reason-codes.js';
 import { apiHandler, json } from '../../shared/http/api-handler.js';
 
-const programItems = programs.map(({ code, nameVi, nameEn, maxAmount }) => ({ code, nameVi, nameEn, maxAmount }));
+const programItems = programs.map(({ code, nameVi, nameEn, maxAmount, holdDays }) => ({ code, nameVi, nameEn, maxAmount, holdDays }));
 const providerItems = providers.map(({ code, type, name }) => ({ code, type, name }));
 
-export const handler = apiHandler(async ({ route }) =>
-  route.operationId === 'listPrograms' ? json(200, { items: programItems }) : json(200, { items: providerItems }),
-);
+const reasonCodeItems = reasonCodeCatalogue();
+
+export const handler = apiHandler(async ({ route }) => {
+  switch (route.operationId) {
+    case 'listPrograms':
+      return json(200, { items: programItems });
+    case 'listReasonCodes':
+      return json(200, { items: reasonCodeItems });
+    default:
+      return json(200, { items: providerItems });
+  }
+});

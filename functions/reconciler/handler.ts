@@ -38,8 +38,19 @@ export const handler = async (event: unknown, context: Context) => {
     logger.warn('reconciler repaired what a failure left behind', { watched: report.watched, examined: report.examined, repairs: report.repairs });
   }
   if (report.started.length > 0) logger.info('scheduled batches started', { batchIds: report.started });
+  if (report.holdsExpired > 0 || report.holdRemindersSent > 0) {
+    // Routine work (held-payment expiry, issue 13), not a repair: logged, not alarmed.
+    logger.info('reconciler expired held payments and reminded beneficiaries', { holdsExpired: report.holdsExpired, holdRemindersSent: report.holdRemindersSent });
+  }
   // Webhook deliveries whose message was lost (locally: every pending one after a restart, the queues being new).
   const redriven = await redriveWebhooks(nothingInFlight === true);
   if (redriven > 0) logger.warn('webhook deliveries queued again', { count: redriven });
-  return { watched: report.watched, examined: report.examined, repairs: report.repairs.length, started: report.started.length };
+  return {
+    watched: report.watched,
+    examined: report.examined,
+    repairs: report.repairs.length,
+    started: report.started.length,
+    holdsExpired: report.holdsExpired,
+    holdRemindersSent: report.holdRemindersSent,
+  };
 };

@@ -140,6 +140,35 @@ export function auditedBatchStore(inner: BatchStore): BatchStore {
       }
       return batch;
     },
+    // A retry's request and approval are batch events: `to` names the retry's status (RETRY_<status>).
+    async putRetry(retry) {
+      const created = await inner.putRetry(retry);
+      if (created) {
+        record(batchScope(retry.batchId), {
+          subject: 'batch',
+          batchId: retry.batchId,
+          from: null,
+          to: `RETRY_${retry.status}`,
+          at: retry.createdAt,
+          details: { retryId: retry.retryId, itemCount: retry.itemCount, totalAmount: retry.totalAmount },
+        });
+      }
+      return created;
+    },
+    async updateRetry(batchId, retryId, from, changes, now) {
+      const retry = await inner.updateRetry(batchId, retryId, from, changes, now);
+      if (retry && changes.status) {
+        record(batchScope(batchId), {
+          subject: 'batch',
+          batchId,
+          from: from.length === 1 ? `RETRY_${from[0]}` : null,
+          to: `RETRY_${retry.status}`,
+          at: now,
+          details: { retryId, ...(retry.approvedBy ? { approvedBy: retry.approvedBy } : {}) },
+        });
+      }
+      return retry;
+    },
     async transitionPayment(key, from, to, change) {
       const payment = await inner.transitionPayment(key, from, to, change);
       if (payment) {

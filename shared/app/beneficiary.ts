@@ -1,9 +1,9 @@
 import type { PaymentRecord } from '../domain/batch.js';
-import { parsePaymentId, personHash } from '../domain/batch.js';
+import { attemptOf, historyWithAttempts, parsePaymentId, personHash } from '../domain/batch.js';
 import { findProgram } from '../domain/catalogues.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { KeyedHash } from '../domain/keyed-hash.js';
-import { reasonMessage } from '../domain/reason-codes.js';
+import { nextStep, reasonMessage } from '../domain/reason-codes.js';
 import type { Principal } from './principal.js';
 import type { BatchStore } from '../ports/batch-store.js';
 import type { CursorCodec } from './cursor.js';
@@ -19,9 +19,11 @@ export function ownPaymentView(payment: PaymentRecord, withHistory: boolean) {
     status: payment.status,
     reasonCode: payment.reasonCode,
     reason: payment.reasonCode ? { vi: reasonMessage(payment.reasonCode, 'vi'), en: reasonMessage(payment.reasonCode, 'en') } : null,
+    nextStep: nextStep(payment.reasonCode),
+    attempt: attemptOf(payment),
     account: payment.account,
     updatedAt: payment.updatedAt,
-    ...(withHistory ? { history: payment.history } : {}),
+    ...(withHistory ? { history: historyWithAttempts(payment.history) } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { PaymentRecord } from '../domain/batch.js';
-import { parsePaymentId } from '../domain/batch.js';
+import { attemptOf, parseTransferRef } from '../domain/batch.js';
 import type { Clock } from '../domain/dates.js';
 import { ConflictError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
 import { allowedFrom } from '../domain/lifecycle.js';
@@ -30,15 +30,23 @@ export function verifyCallbackSignature(options: { secret: string | undefined; t
 
 export function createCallbackUseCases(deps: {
   batches: BatchStore;
-  disbursement: Pick<DisbursementUseCases, 'recordOutcome' | 'settleCounters' | 'redoAfterEffects'>;
+  disbursement: Pick<DisbursementUseCases, 'recordOutcome' | 'settleCounters' | 'redoAfterEffects'> & Partial<Pick<DisbursementUseCases, 'notifyAfterMove'>>;
   clock: Clock;
 }) {
   return {
     /** Applies a verified callback. Returns the payment as it is after it. */
     async apply(providerCode: string, callback: ProviderCallback): Promise<{ payment: PaymentRecord; changed: boolean }> {
-      const key = parsePaymentId(callback.transferRef);
+      const named = parseTransferRef(callback.transferRef);
+      const key = named?.key;
       const payment = key ? await deps.batches.getPayment(key) : undefined;
-      if (!payment || payment.payout?.provider.code !== providerCode) throw new NotFoundError('No transfer with this reference for this provider.');
+      if (!payment || !named || payment.payout?.provider.code !== providerCode || named.attempt > attemptOf(payment)) {
+        throw new NotFoundError('No transfer with this reference for this provider.');
+      }
+      if (named.attempt < attemptOf(payment)) {
+        // An earlier attempt's reference: that attempt is over (it failed or came back), and a newer one is the
+        // payment's now. Its outcome cannot be recorded on the newer attempt: refused, nothing changes.
+        throw new ConflictError(`The transfer names attempt ${named.attempt}; the payment is on attempt ${attemptOf(payment)}.`);
+      }
       if (payment.status === callback.outcome) {
         // Repeated (the provider did not get our first answer): nothing changes, but what the first
         // delivery did after its status write may not have happened if it died there.
@@ -53,15 +61,21 @@ export function createCallbackUseCases(deps: {
         // A return usually comes after the batch completed, when nothing watches it: put it in the
         // reconciler's watch first, so that a death between the status write and the counters is repaired.
         await deps.batches.watchBatch(payment.batchId);
-        const moved = await deps.batches.transitionPayment(payment, allowedFrom('payment', 'RETURNED', ['PAID']), 'RETURNED', { reasonCode: null, at: deps.clock.now().toISOString() });
+        // The entitlement stays with a returned payment (lifecycle.ts entitlementHoldingStatuses): it is paid again by a new attempt.
+        const reasonCode = callback.reasonCode ?? 'RETURNED_BY_PROVIDER';
+        const moved = await deps.batches.transitionPayment(payment, allowedFrom('payment', 'RETURNED', ['PAID']), 'RETURNED', { reasonCode, at: deps.clock.now().toISOString() });
         if (!moved) return this.apply(providerCode, callback);
         await deps.disbursement.settleCounters([{ batchId: payment.batchId, from: 'PAID', to: 'RETURNED', amount: payment.amount }]);
+        await deps.disbursement.notifyAfterMove?.(moved);
         return { payment: moved, changed: true };
       }
       const outcome: TransferOutcome =
         callback.outcome === 'PAID'
           ? { status: 'PAID', settledAt: callback.settledAt }
-          : { status: 'FAILED', reasonCode: callback.reasonCode && callback.reasonCode !== 'RETRIES_EXHAUSTED' ? callback.reasonCode : 'PROVIDER_REJECTED' };
+          : {
+              status: 'FAILED',
+              reasonCode: callback.reasonCode && callback.reasonCode !== 'RETRIES_EXHAUSTED' && callback.reasonCode !== 'RETURNED_BY_PROVIDER' ? callback.reasonCode : 'PROVIDER_REJECTED',
+            };
       const moved = await deps.disbursement.recordOutcome(payment, outcome);
       if (!moved) return this.apply(providerCode, callback); // changed meanwhile: judge again
       const after = key ? await deps.batches.getPayment(key) : undefined;

@@ -1,6 +1,6 @@
 import { inParallel } from './concurrency.js';
 import type { BatchRecord, PaymentRecord } from '../domain/batch.js';
-import { hasStarted, parsePaymentId } from '../domain/batch.js';
+import { attemptOf, hasStarted, historyWithAttempts, parsePaymentId, transferRef } from '../domain/batch.js';
 import type { Clock } from '../domain/dates.js';
 import { ForbiddenError, InvalidStateError, NotFoundError } from '../domain/errors.js';
 import type { PaymentStatus } from '../domain/lifecycle.js';
@@ -14,6 +14,7 @@ import type { PaymentProvider, TransferOutcome } from '../ports/payment-provider
 import type { WorkQueue } from '../ports/work-queue.js';
 import type { DeathMarkers } from '../ports/register-events.js';
 import { isAfterDeath } from '../domain/register-events.js';
+import { noNotices, type Notices } from './notices.js';
 
 /** A payment to disburse, as a message names it: keys only (a keyed hash, never the personal ID). */
 export interface PaymentToSend {
@@ -50,6 +51,8 @@ export interface DisbursementDependencies {
   provider: PaymentProvider;
   queue: WorkQueue<DisbursementMessage>;
   clock: Clock;
+  /** Beneficiary notices after status changes (none when not given). */
+  notices?: Notices | undefined;
   /** Death markers written by register events: read at every hand-off (docs/decisions.md 131). */
   deaths: DeathMarkers;
   /**
@@ -137,6 +140,7 @@ const keyOf = (paymentId: string): PaymentKey => {
 
 export function createDisbursementUseCases(deps: DisbursementDependencies) {
   const { batches, accounts, entitlements, provider, queue, clock, deaths } = deps;
+  const notices = deps.notices ?? noNotices;
 
   /** What a unit of work did: status moves (for the counters) and batches to look at once it is done. */
   interface Work {
@@ -158,6 +162,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     if (moved && (to === 'FAILED' || to === 'REJECTED' || to === 'CANCELLED')) {
       await entitlements.release({ personHash: payment.personHash, programCode: payment.programCode, period: payment.period, paymentId: payment.paymentId });
     }
+    if (moved) await notices.afterMove(moved);
     return moved;
   }
 
@@ -236,10 +241,20 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
 
     const payout = current.payout;
     if (!payout) throw new Error('A queued payment has no payout account');
+    if (attemptOf(current) > 1) {
+      const earlier = await earlierAttemptOutcome(current);
+      if (earlier) {
+        // An earlier attempt whose outcome was unknown went through after all: the payment is settled by it.
+        const recorded = await recordOutcome(current, earlier);
+        if (recorded) work.moves.push(recorded);
+        return undefined;
+      }
+    }
     // The provider deduplicates by reference: a crash after this call and a redelivery send the same
-    // reference again and get the first outcome back, never a second transfer.
+    // reference again and get the first outcome back, never a second transfer. Attempt n has its own
+    // reference (`<paymentId>-<n>`), fixed by the conditional write that started it.
     const outcome = await provider.send({
-      reference: current.paymentId,
+      reference: transferRef(current.paymentId, attemptOf(current)),
       amount: current.amount,
       provider: payout.provider,
       accountNumber: payout.accountNumber,
@@ -247,6 +262,38 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     });
     const recorded = await recordOutcome(current, outcome);
     if (recorded) work.moves.push(recorded);
+    return undefined;
+  }
+
+  /**
+   * Before attempt n > 1 is sent: the payment must still hold its entitlement
+   * (taken again when the retry was approved; a reconciler release racing that
+   * approval could have given it back), and an earlier attempt that ended
+   * RETRIES_EXHAUSTED (no answer from the provider, so its outcome was never
+   * certain) is looked up: if the provider took it after all, its outcome is the
+   * payment's, and nothing is sent again. Throws (the message is retried, and in
+   * the end dead-lettered) when another payment holds the entitlement now.
+   */
+  async function earlierAttemptOutcome(payment: PaymentRecord): Promise<TransferOutcome | undefined> {
+    const claim = await entitlements.claim({
+      personHash: payment.personHash,
+      programCode: payment.programCode,
+      period: payment.period,
+      paymentId: payment.paymentId,
+      batchId: payment.batchId,
+      seq: Number.MAX_SAFE_INTEGER,
+    });
+    if (!claim.held) throw new Error('A new attempt found its entitlement held by another payment; it is not sent');
+    const ambiguous = new Set(
+      historyWithAttempts(payment.history)
+        .filter((entry) => entry.status === 'FAILED' && entry.reasonCode === 'RETRIES_EXHAUSTED')
+        .map((entry) => entry.attempt),
+    );
+    for (const attempt of ambiguous) {
+      if (attempt >= attemptOf(payment)) continue;
+      const known = await provider.lookup(transferRef(payment.paymentId, attempt));
+      if (known && known.status !== 'FAILED') return known;
+    }
     return undefined;
   }
 
@@ -276,7 +323,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     const death = await deaths.deathOf(payment.personHash);
     if (!death || !isAfterDeath(payment.period, death.dateOfDeath)) return false;
     if ((payment.handOffs ?? 1) > 1) {
-      const known = await provider.lookup(payment.paymentId);
+      const known = await provider.lookup(transferRef(payment.paymentId, attemptOf(payment)));
       if (known) {
         const recorded = await recordOutcome(payment, known);
         if (recorded) work.moves.push(recorded);
@@ -474,7 +521,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
         // Every end decided below holds only if no delivery claimed a hand-off since the payment was read.
         const unlessHandedOffSince = { handOffsStill: { count: payment.handOffs } };
         // A transfer the provider accepted on some attempt is recorded, never failed.
-        const known = await provider.lookup(payment.paymentId);
+        const known = await provider.lookup(transferRef(payment.paymentId, attemptOf(payment)));
         if (known) {
           const moved = await recordOutcome(payment, known);
           if (moved) work.moves.push(moved);
@@ -506,6 +553,8 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     },
     /** Counts moves made elsewhere (a returned payment) and completes what is settled. */
     settleCounters: (moves: Moved[]) => settle({ moves, batchIds: new Set() }),
+    /** The beneficiary's notice of a status change made elsewhere (a return). */
+    notifyAfterMove: (payment: PaymentRecord) => notices.afterMove(payment),
     /** What follows a status write and may have been lost with a unit that died after it (a FAILED payment's release). */
     redoAfterEffects: (payment: PaymentRecord) => repairAfterRedelivery(payment),
   };

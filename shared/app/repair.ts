@@ -8,6 +8,9 @@ import type { WorkQueue } from '../ports/work-queue.js';
 import { finishCancellation } from './cancellation.js';
 import { inParallel } from './concurrency.js';
 import { paymentGroups, shardMessages, type DisbursementMessage } from './disbursement.js';
+import { createRetryUseCases } from './retries.js';
+import { noNotices, type Notices } from './notices.js';
+import { findProgram } from '../domain/catalogues.js';
 import { verificationMessagesFor, type VerificationMessage } from './verification.js';
 
 /**
@@ -52,6 +55,7 @@ export const repairKinds = [
   'counters-recounted',
   'entitlements-released',
   'register-event-finished',
+  'retry-resumed',
 ] as const;
 export type RepairKind = (typeof repairKinds)[number];
 
@@ -63,6 +67,10 @@ export interface Repair {
 }
 
 export interface RepairReport {
+  /** Held payments past their program's holdDays, cancelled HOLD_EXPIRED (not repairs: the rule working). */
+  holdsExpired: number;
+  /** Reminders sent to beneficiaries whose payment is held past half its hold window. */
+  holdRemindersSent: number;
   watched: number;
   /** Watched batches read in full (a census of their payments) this run. */
   examined: number;
@@ -81,6 +89,8 @@ export interface RepairDependencies {
   settings: RepairSettings;
   /** Register events left PENDING by a delivery that died (shared/app/register-events.ts); absent where none arrive. */
   registerEvents?: { resumePending(quietBefore: string): Promise<number> };
+  /** Beneficiary notices (the hold reminder); none when not given. */
+  notices?: Notices | undefined;
 }
 
 const sameCounters = (batch: BatchRecord, census: Census) =>
@@ -92,6 +102,56 @@ const ago = (now: Date, ms: number) => new Date(now.getTime() - ms).toISOString(
 
 export function createRepairUseCases(deps: RepairDependencies) {
   const { batches, entitlements, accounts, clock, settings } = deps;
+  const notices = deps.notices ?? noNotices;
+
+  /**
+   * Held-payment expiry (domain.md "After the money leaves"; docs/decisions.md 106): a payment held
+   * longer than its program's holdDays becomes CANCELLED HOLD_EXPIRED and releases its entitlement;
+   * past half the window its beneficiary is reminded, once (the notice's conditional claim). Read
+   * through the batch's held index, oldest first, only those held before half the window.
+   */
+  async function expireHeld(batch: BatchRecord, now: Date): Promise<{ expired: number; reminded: number }> {
+    const program = findProgram(batch.programCode);
+    if (!program || (batch.counts.ON_HOLD ?? 0) === 0) return { expired: 0, reminded: 0 };
+    const windowMs = program.holdDays * 86_400_000;
+    const remindBefore = new Date(now.getTime() - windowMs / 2).toISOString();
+    const expireBefore = new Date(now.getTime() - windowMs).toISOString();
+    let expired = 0;
+    let reminded = 0;
+    let amount = 0;
+    let after: PagePosition | undefined;
+    do {
+      const page = await batches.listHeldPayments(batch.batchId, { heldBefore: remindBefore, limit: 500, after });
+      for (const payment of page.items) {
+        const heldAt = payment.history.findLast((entry) => entry.status === 'ON_HOLD')?.at ?? payment.updatedAt;
+        if (heldAt < expireBefore) {
+          const moved = await batches.transitionPayment(payment, allowedFrom('payment', 'CANCELLED', ['ON_HOLD']), 'CANCELLED', { reasonCode: 'HOLD_EXPIRED', at: now.toISOString() });
+          if (!moved) continue; // released or expired meanwhile
+          await entitlements.release({ personHash: payment.personHash, programCode: payment.programCode, period: payment.period, paymentId: payment.paymentId });
+          expired += 1;
+          amount += payment.amount;
+        } else if (await notices.notify(payment, 'HOLD_EXPIRING', { expiresOn: new Date(Date.parse(heldAt) + windowMs).toISOString().slice(0, 10) })) {
+          reminded += 1;
+        }
+      }
+      after = page.next;
+    } while (after);
+    if (expired > 0) {
+      await batches.addToCounters(batch.batchId, [{ status: 'ON_HOLD', count: -expired, amount: -amount }, { status: 'CANCELLED', count: expired, amount }], now.toISOString());
+    }
+    return { expired, reminded };
+  }
+  // An approved retry whose approval died before every payment started its new attempt (shared/app/retries.ts).
+  const retries = createRetryUseCases({
+    batches,
+    accounts,
+    entitlements,
+    queue: deps.disbursementQueue,
+    clock,
+    newRetryId: () => {
+      throw new Error('The reconciler never requests a retry');
+    },
+  });
 
   /** Gives back the entitlements of failed payments whose release a death may have lost (conditional: a no-op otherwise). */
   async function releaseFailed(batch: BatchRecord, failed: PaymentSummary[], repairs: Repair[]): Promise<void> {
@@ -247,18 +307,27 @@ export function createRepairUseCases(deps: RepairDependencies) {
      */
     async run(options: { nothingInFlight?: boolean } = {}): Promise<RepairReport> {
       const now = clock.now();
-      const watched = await batches.listWatchedBatches();
       const repairs: Repair[] = [];
       const started: string[] = [];
-      let examined = 0;
       // Register events first: finishing one can cancel payments of the batches looked at next.
       // Quiet as batches are: received longer ago than any delivery runs (or any time, after a restart).
       const resumed = (await deps.registerEvents?.resumePending(options.nothingInFlight === true ? now.toISOString() : ago(now, settings.quietMs))) ?? 0;
       if (resumed > 0) repairs.push({ batchId: '', kind: 'register-event-finished', count: resumed });
-      for (const batch of watched) {
-        if (await repairBatch(batch, now, options.nothingInFlight === true, repairs, started)) examined++;
+      // Then the retries, so that the census of their batches below sees the payments they move.
+      for (const resumedRetry of await retries.resumeInterrupted(now, options.nothingInFlight === true ? 0 : settings.quietMs)) {
+        repairs.push({ batchId: resumedRetry.batchId, kind: 'retry-resumed', count: resumedRetry.itemCount });
       }
-      return { watched: watched.length, examined, repairs, started };
+      const watched = await batches.listWatchedBatches();
+      let examined = 0;
+      let holdsExpired = 0;
+      let holdRemindersSent = 0;
+      for (const batch of watched) {
+        const held = await expireHeld(batch, now);
+        holdsExpired += held.expired;
+        holdRemindersSent += held.reminded;
+        if (await repairBatch(held.expired > 0 ? ((await batches.getBatch(batch.batchId)) ?? batch) : batch, now, options.nothingInFlight === true, repairs, started)) examined++;
+      }
+      return { holdsExpired, holdRemindersSent, watched: watched.length, examined, repairs, started };
     },
   };
 }

@@ -1,8 +1,12 @@
 import type { BatchRecord, PaymentRecord } from '../domain/batch.js';
+import { attemptOf, transferRef } from '../domain/batch.js';
+import { settlementWindowHours } from '../domain/catalogues.js';
+import { reportStatementStatus } from '../domain/statement.js';
 import { paymentStatuses } from '../domain/lifecycle.js';
+import { nextStep } from '../domain/reason-codes.js';
 
 /** One row of the reconciliation report. */
-export function reportRow(payment: PaymentRecord) {
+export function reportRow(payment: PaymentRecord, now: Date) {
   return {
     paymentId: payment.paymentId,
     paymentRef: payment.paymentRef,
@@ -15,6 +19,10 @@ export function reportRow(payment: PaymentRecord) {
     nameMatch: payment.nameMatch,
     account: payment.account ? `${payment.account.provider.code} ${payment.account.accountNumberMasked}` : null,
     updatedAt: payment.updatedAt,
+    nextStep: nextStep(payment.reasonCode),
+    attempt: attemptOf(payment),
+    transferRef: transferRef(payment.paymentId, attemptOf(payment)),
+    statementStatus: reportStatementStatus(payment, now, settlementWindowHours(payment.payout?.provider.code ?? '')),
   };
 }
 
@@ -41,6 +49,11 @@ const REPORT_COLUMNS = [
   'nameMatch',
   'account',
   'updatedAt',
+  'actor',
+  'nextStep',
+  'attempt',
+  'transferRef',
+  'statementStatus',
 ] as const;
 
 /**
@@ -60,10 +73,12 @@ function csvField(value: unknown): string {
  * show Vietnamese correctly), CRLF line ends, one row per payment, and on the
  * last page a totals section per status.
  */
-export function reportCsv(batch: BatchRecord, payments: PaymentRecord[], lastPage: boolean): string {
+export function reportCsv(batch: BatchRecord, payments: PaymentRecord[], lastPage: boolean, now: Date): string {
   const lines = [REPORT_COLUMNS.join(',')];
   for (const payment of payments) {
-    const row = reportRow(payment);
+    const { nextStep: step, ...fields } = reportRow(payment, now);
+    // The province reads the report in Vietnamese: who acts, and the next step's Vietnamese text.
+    const row = { ...fields, actor: step?.actor ?? null, nextStep: step?.vi ?? null };
     lines.push(REPORT_COLUMNS.map((column) => csvField(row[column])).join(','));
   }
   if (lastPage) {

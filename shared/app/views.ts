@@ -1,6 +1,7 @@
 import type { BatchRecord, PaymentRecord } from '../domain/batch.js';
 import type { AuditRecord } from '../ports/audit-log.js';
-import { zeroByStatus } from '../domain/batch.js';
+import { attemptOf, historyWithAttempts, transferRef, zeroByStatus } from '../domain/batch.js';
+import { nextStep } from '../domain/reason-codes.js';
 
 /** The public shape of a batch (api.md "Resources"): every status present in counts and amounts. */
 export function batchView(batch: BatchRecord) {
@@ -41,8 +42,11 @@ export function paymentView(payment: PaymentRecord, options: { withHistory: bool
     reasonCode: payment.reasonCode,
     nameMatch: payment.nameMatch,
     account: payment.account,
+    nextStep: nextStep(payment.reasonCode),
+    attempt: attemptOf(payment),
+    transferRef: transferRef(payment.paymentId, attemptOf(payment)),
     updatedAt: payment.updatedAt,
-    ...(options.withHistory ? { history: payment.history } : {}),
+    ...(options.withHistory ? { history: historyWithAttempts(payment.history) } : {}),
   };
 }
 

@@ -135,6 +135,53 @@ export interface PaymentRecord {
   handOffAt?: string | undefined;
   /** The date of death, on a payment that reached the provider for a period after its beneficiary died. */
   paidAfterDeath?: string | undefined;
+  /** The attempt the payment is on (absent: 1). A new attempt is started by an approved retry. */
+  attempt?: number | undefined;
+  /** The retry that claimed the payment for its next attempt (with `retryFor`, the attempt it was claimed on). */
+  retryId?: string | undefined;
+  /** The attempt the retry claim was made on: the claim is live while it equals `attempt`. */
+  retryFor?: number | undefined;
+  /** What the provider's settlement statements said of the current attempt (absent: no statement named it yet). */
+  statementStatus?: StatementStatus | undefined;
+  /** The statement that said it. */
+  statementId?: string | undefined;
+}
+
+/** A statement line's verdict on a transfer (docs/decisions.md, settlement statements). */
+export type StatementStatus = 'CONFIRMED' | 'RETURNED' | 'AMOUNT_MISMATCH' | 'STATUS_MISMATCH';
+
+/** The attempt a payment is on (1 for the first). */
+export const attemptOf = (payment: Pick<PaymentRecord, 'attempt'>): number => payment.attempt ?? 1;
+
+/** The transfer reference of an attempt (api.md 1.1): the paymentId for attempt 1, `<paymentId>-<n>` after. */
+export function transferRef(paymentId: string, attempt: number): string {
+  return attempt <= 1 ? paymentId : `${paymentId}-${attempt}`;
+}
+
+const ATTEMPT_SUFFIX = /^(.*)-([1-9][0-9]{0,3})$/;
+
+/** The payment and attempt a transfer reference names, or undefined when it names none. */
+export function parseTransferRef(reference: string): { key: { batchId: string; shard: number; refDigest: string }; paymentId: string; attempt: number } | undefined {
+  const first = parsePaymentId(reference);
+  if (first) return { key: first, paymentId: reference, attempt: 1 };
+  const match = ATTEMPT_SUFFIX.exec(reference);
+  if (!match) return undefined;
+  const [, paymentId = '', attempt = ''] = match;
+  const key = parsePaymentId(paymentId);
+  return key && Number(attempt) > 1 ? { key, paymentId, attempt: Number(attempt) } : undefined;
+}
+
+/**
+ * The history with the attempt each entry belongs to: a move from FAILED or
+ * RETURNED to QUEUED or ON_HOLD starts the next attempt.
+ */
+export function historyWithAttempts(history: readonly PaymentHistoryEntry[]): (PaymentHistoryEntry & { attempt: number })[] {
+  let attempt = 1;
+  return history.map((entry, index) => {
+    const before = history[index - 1]?.status;
+    if ((before === 'FAILED' || before === 'RETURNED') && (entry.status === 'QUEUED' || entry.status === 'ON_HOLD')) attempt += 1;
+    return { ...entry, attempt };
+  });
 }
 
 /** Positions per chunk in `seq` (chunks hold at most 5,000 payments). */

@@ -33,6 +33,8 @@ export interface Program {
   readonly nameEn: string;
   /** The largest amount (VND) one payment of this program may carry. */
   readonly maxAmount: number;
+  /** Days a payment may wait ON_HOLD for an account after approval before it is cancelled (HOLD_EXPIRED). */
+  readonly holdDays: number;
   /** The legal standard level (VND a month) the program's amounts are multiples of, when it has one. */
   readonly standardLevel?: number | undefined;
   readonly legalBasis: string;
@@ -47,6 +49,8 @@ export interface Provider {
   readonly code: string;
   readonly type: ProviderType;
   readonly name: string;
+  /** Hours within which its statement should confirm a PAID transfer (default DEFAULT_SETTLEMENT_WINDOW_HOURS). */
+  readonly settlementWindowHours?: number | undefined;
 }
 
 export interface Catalogue<T> {
@@ -88,6 +92,7 @@ const programSchema = z
     nameVi: text,
     nameEn: text,
     maxAmount: vnd,
+    holdDays: z.int().min(1).max(3650),
     standardLevel: vnd.optional(),
     legalBasis: text,
     maxAmountRationale: text,
@@ -96,7 +101,7 @@ const programSchema = z
     message: 'maxAmount is below the standard level',
   });
 const providerSchema = z
-  .strictObject({ code: z.string(), type: z.enum(providerTypes), name: text })
+  .strictObject({ code: z.string(), type: z.enum(providerTypes), name: text, settlementWindowHours: z.int().min(1).max(720).optional() })
   .refine((provider) => (provider.type === 'BANK' ? /^[0-9]{6}$/ : /^[A-Z][A-Z0-9]{1,31}$/).test(provider.code), {
     message: 'a bank code is a six-digit BIN; a mobile-money code is upper-case letters and digits',
   });
@@ -159,6 +164,13 @@ export function isProgramCode(code: unknown): code is string {
 /** A provider is identified by its type and code together (a code is only unique within its type). */
 export function findProvider(type: ProviderType, code: string): Provider | undefined {
   return providerByKey.get(`${type}:${code}`);
+}
+
+/** Hours within which a provider's statement is expected to confirm a PAID transfer, when its catalogue entry names none. */
+export const DEFAULT_SETTLEMENT_WINDOW_HOURS = 48;
+
+export function settlementWindowHours(code: string): number {
+  return findProviderByCode(code)?.settlementWindowHours ?? DEFAULT_SETTLEMENT_WINDOW_HOURS;
 }
 
 /** A provider by its code alone (codes are unique across types). */

@@ -22,8 +22,11 @@
  * - A status never "transitions" to itself: repeating a step (a redelivered
  *   message, a repeated callback) is recognised by the caller as a no-op, not
  *   accepted here as a change.
- * - Terminal: REJECTED, PAID, FAILED, RETURNED, CANCELLED; the one exit from a
- *   terminal status is PAID -> RETURNED.
+ * - Terminal: REJECTED, PAID, FAILED, RETURNED, CANCELLED; the exits from a
+ *   terminal status are PAID -> RETURNED and, since issue 13, a new attempt of a
+ *   FAILED (recoverable) or RETURNED payment, approved by a second official
+ *   (FAILED/RETURNED -> QUEUED or ON_HOLD). Each attempt has its own transfer
+ *   reference (batch.ts transferRef), so the provider never takes one twice.
  *
  * Batch: OPEN -> SUBMITTED -> AWAITING_APPROVAL -> APPROVED -> COMPLETED, CANCELLED
  * from OPEN, SUBMITTED or AWAITING_APPROVAL (and from APPROVED while a scheduled
@@ -67,6 +70,8 @@ export const paymentTransitions: readonly Transition<PaymentStatus>[] = [
   // entitlement after a later duplicate already did, the later one is rejected (batch still SUBMITTED).
   { from: 'VERIFIED', to: 'REJECTED', cause: 'superseded-by-earlier-duplicate' },
   { from: 'ON_HOLD', to: 'QUEUED', cause: 'account-linked' },
+  // Issue 13: held past its program's holdDays (catalogues), the payment is cancelled and releases its entitlement.
+  { from: 'ON_HOLD', to: 'CANCELLED', cause: 'hold-expired, or deceased (issue 16)' },
   { from: 'QUEUED', to: 'SENT', cause: 'sent' },
   { from: 'QUEUED', to: 'PAID', cause: 'settled-at-once' },
   { from: 'QUEUED', to: 'FAILED', cause: 'failed' },
@@ -75,8 +80,13 @@ export const paymentTransitions: readonly Transition<PaymentStatus>[] = [
   { from: 'PAID', to: 'RETURNED', cause: 'returned' },
   // A death registered (issue 16): a payment not yet handed to the provider, for a period after the
   // month of death, is CANCELLED DECEASED (held, or queued and not yet handed off; docs/decisions.md 130-).
-  { from: 'ON_HOLD', to: 'CANCELLED', cause: 'deceased' },
   { from: 'QUEUED', to: 'CANCELLED', cause: 'deceased' },
+  // A new attempt (issue 13): a FAILED payment with a recoverable reason, or a RETURNED one, approved
+  // for a retry by a second official, is queued again (or held without an account) as attempt n + 1.
+  { from: 'FAILED', to: 'QUEUED', cause: 'new-attempt' },
+  { from: 'FAILED', to: 'ON_HOLD', cause: 'new-attempt-without-account' },
+  { from: 'RETURNED', to: 'QUEUED', cause: 'new-attempt' },
+  { from: 'RETURNED', to: 'ON_HOLD', cause: 'new-attempt-without-account' },
 ];
 
 export const batchTransitions: readonly Transition<BatchStatus>[] = [

@@ -5,7 +5,7 @@ import { problemCodes } from './errors.js';
 import { batchStatuses, paymentStatuses, type PaymentStatus } from './lifecycle.js';
 import { MIN_PAYMENT_AMOUNT } from './money.js';
 import { PERSONAL_ID_PATTERN } from './personal-id.js';
-import { allReasonCodes, failureReasonCodes, type ReasonCode } from './reason-codes.js';
+import { allReasonCodes, failureReasonCodes, reasonActors, type ReasonCode } from './reason-codes.js';
 
 export { parseCsv, parsePaymentsCsv, PAYMENT_CSV_COLUMNS, type PaymentCsvColumn, type PaymentCsvRecord } from './csv.js';
 
@@ -101,6 +101,10 @@ const transferRefPattern = format(/^[A-Za-z0-9._:-]{1,128}$/, {
 const resourceIdPattern = format(/^[A-Za-z0-9_-]{1,64}$/, {
   code: 'invalid_format',
   message: 'must be 1-64 characters of A-Z, a-z, 0-9, "_" and "-"',
+});
+const paymentIdPattern = format(/^[0-9A-HJKMNP-TV-Z]{26}-[0-9]{2}[0-9a-z]{20}$/, {
+  code: 'invalid_format',
+  message: 'must be a paymentId as this API issues them',
 });
 const cursorPattern = format(/^[A-Za-z0-9_-]{1,2048}$/, { code: 'invalid_cursor', message: 'is not a cursor this API issued' });
 const limitPattern = format(/^[0-9]{1,4}$/, { code: 'invalid_limit', message: 'must be a whole number from 1 to 1000' });
@@ -529,9 +533,12 @@ export const providerCallbackSchema = z
     transferRef: z.string().regex(transferRefPattern).meta({ description: 'The reference the system sent the provider (the paymentId).' }),
     outcome: z.enum(providerOutcomes),
     reasonCode: z
-      .enum(failureReasonCodes)
+      .enum([...failureReasonCodes, 'RETURNED_BY_PROVIDER'])
       .optional()
-      .meta({ description: 'Why the transfer failed or came back; not allowed with PAID. A FAILED outcome without one is recorded as PROVIDER_REJECTED.' }),
+      .meta({
+        description:
+          'Why the transfer failed or came back; not allowed with PAID. A FAILED outcome without one is recorded as PROVIDER_REJECTED, a RETURNED one as RETURNED_BY_PROVIDER (RETURNED_BY_PROVIDER with FAILED is recorded as PROVIDER_REJECTED).',
+      }),
     settledAt: z.iso.datetime({ offset: true }).meta({ description: 'When the provider settled, ISO 8601 with a time zone.' }),
   })
   .superRefine((body, ctx) => {
@@ -554,6 +561,44 @@ export const localTokenRequestSchema = z
     z.strictObject({ role: z.literal('ops'), sub: subSchema }),
   ])
   .meta({ id: 'LocalTokenRequest', description: 'Local server only: a signed token for one role.' });
+
+/** A retry request (api.md 1.1): the payments to pay again, or none for every eligible one of the batch. */
+export const createRetryRequestSchema = z
+  .strictObject({
+    paymentIds: z
+      .array(z.string().regex(paymentIdPattern))
+      .min(1)
+      .max(1000)
+      .optional()
+      .meta({ description: 'The payments to pay again (at most 1,000). Left out: every FAILED payment with a recoverable reason and every RETURNED payment of the batch.' }),
+  })
+  .meta({ id: 'CreateRetryRequest' });
+
+const statementIdPattern = format(/^[A-Za-z0-9._:-]{1,64}$/, {
+  code: 'invalid_format',
+  message: 'must be 1-64 characters of A-Z, a-z, 0-9, ".", "_", ":" and "-"',
+});
+
+/**
+ * A provider's settlement statement (api.md 1.1). Not strict, as callbacks are
+ * not: signed by the provider, whose extra fields are dropped.
+ */
+export const statementSchema = z
+  .object({
+    statementId: z.string().regex(statementIdPattern).meta({ description: "The provider's id of the statement: importing it again is a no-op." }),
+    valueDate: z.iso.date().meta({ description: 'The day the statement covers (YYYY-MM-DD).' }),
+    lines: z
+      .array(
+        z.object({
+          transferRef: z.string().regex(transferRefPattern).meta({ description: 'The reference the system sent: the paymentId for attempt 1, `<paymentId>-<n>` for attempt n.' }),
+          amount: z.int().min(1).max(Number.MAX_SAFE_INTEGER).meta({ description: 'VND the provider settled or returned.' }),
+          status: z.enum(['SETTLED', 'RETURNED']),
+          reasonCode: z.enum([...failureReasonCodes, 'RETURNED_BY_PROVIDER']).optional().meta({ description: 'Why a RETURNED transfer came back.' }),
+        }),
+      )
+      .max(10_000),
+  })
+  .meta({ id: 'SettlementStatement', description: 'Signed with x-timestamp and x-signature, as provider callbacks are.' });
 
 export type AccountLinkRequest = z.output<typeof accountLinkRequestSchema>;
 export type ProviderCallback = z.output<typeof providerCallbackSchema>;
@@ -620,7 +665,13 @@ export const problemSchema = z
 export const healthSchema = z.object({ status: z.literal('ok'), version: z.string() }).meta({ id: 'Health' });
 
 export const programSchema = z
-  .object({ code: z.string(), nameVi: z.string(), nameEn: z.string(), maxAmount: z.int().min(1) })
+  .object({
+    code: z.string(),
+    nameVi: z.string(),
+    nameEn: z.string(),
+    maxAmount: z.int().min(1),
+    holdDays: z.int().min(1).meta({ description: 'Days a payment may wait ON_HOLD for a linked account after approval before it is CANCELLED HOLD_EXPIRED.' }),
+  })
   .meta({ id: 'Program', description: 'A payment program and the largest amount one payment may carry (VND).' });
 
 export const providerSchema = z
@@ -628,6 +679,28 @@ export const providerSchema = z
   .meta({ id: 'Provider', description: 'A bank (code = six-digit BIN) or mobile-money operator.' });
 
 export const programListSchema = z.object({ items: z.array(programSchema) }).meta({ id: 'ProgramList' });
+
+export const reasonActorSchema = z.enum(reasonActors).meta({ id: 'ReasonActor', description: 'Who must act for the payment to go through.' });
+
+export const reasonCodeEntrySchema = z
+  .object({
+    code: reasonCodeSchema,
+    status: paymentStatusSchema.meta({ description: 'The payment status this code explains.' }),
+    messageVi: z.string(),
+    messageEn: z.string(),
+    actor: reasonActorSchema,
+    recoverable: z.boolean().meta({ description: 'Whether a new attempt of the payment can succeed once the actor has acted.' }),
+    nextStepVi: z.string(),
+    nextStepEn: z.string(),
+  })
+  .meta({ id: 'ReasonCode', description: 'A reason code with its messages, who must act, and what to do next.' });
+export const reasonCodeListSchema = z.object({ items: z.array(reasonCodeEntrySchema) }).meta({ id: 'ReasonCodeList' });
+
+/** Who acts and what to do next, in both languages (null without a reason code). */
+export const nextStepSchema = z
+  .object({ actor: reasonActorSchema, vi: z.string(), en: z.string() })
+  .nullable()
+  .meta({ id: 'NextStep', description: 'Who must act on the reason code, and what to do next; null when there is no reason.' });
 export const providerListSchema = z.object({ items: z.array(providerSchema) }).meta({ id: 'ProviderList' });
 
 /** `{ items, nextCursor }`: the envelope of every paginated list. */
@@ -679,7 +752,12 @@ export const maskedAccountSchema = z
   .meta({ id: 'MaskedAccount' });
 
 export const paymentHistoryEntrySchema = z
-  .object({ status: paymentStatusSchema, reasonCode: reasonCodeSchema.nullable(), at: timestamp })
+  .object({
+    status: paymentStatusSchema,
+    reasonCode: reasonCodeSchema.nullable(),
+    at: timestamp,
+    attempt: z.int().min(1).optional().meta({ description: 'The attempt this change belongs to.' }),
+  })
   .meta({ id: 'PaymentHistoryEntry' });
 
 export const paymentSchema = z
@@ -698,6 +776,9 @@ export const paymentSchema = z
     reasonCode: reasonCodeSchema.nullable(),
     nameMatch: z.enum(['EXACT', 'ASCII_FOLDED']).nullable().meta({ description: 'How the name matched the registry; null before verification.' }),
     account: maskedAccountSchema.nullable().meta({ description: 'The account the payment was queued with (masked); null before it is queued.' }),
+    nextStep: nextStepSchema.optional(),
+    attempt: z.int().min(1).optional().meta({ description: 'The attempt the payment is on (1 for the first; a retry starts the next).' }),
+    transferRef: z.string().optional().meta({ description: "The current attempt's transfer reference: the paymentId for attempt 1, `<paymentId>-<n>` for attempt n." }),
     updatedAt: timestamp.optional(),
     history: z.array(paymentHistoryEntrySchema).optional().meta({ description: 'Every status change, oldest first (single-payment reads).' }),
   })
@@ -749,6 +830,14 @@ export const reportRowSchema = z
     nameMatch: z.enum(['EXACT', 'ASCII_FOLDED']).nullable(),
     account: z.string().nullable().meta({ description: 'Provider code and masked account number, once queued.' }),
     updatedAt: timestamp.optional(),
+    nextStep: nextStepSchema.optional(),
+    attempt: z.int().min(1).optional(),
+    transferRef: z.string().optional(),
+    statementStatus: z
+      .enum(['CONFIRMED', 'RETURNED', 'AMOUNT_MISMATCH', 'STATUS_MISMATCH', 'UNCONFIRMED', 'OVERDUE'])
+      .nullable()
+      .optional()
+      .meta({ description: "What the provider's statements said; for a PAID transfer none confirmed yet, UNCONFIRMED or (past the settlement window) OVERDUE." }),
   })
   .meta({ id: 'ReportRow' });
 
@@ -766,6 +855,67 @@ export const batchReportSchema = z
   .meta({ id: 'BatchReport', description: 'Reconciliation report: one row per payment, and totals per status to reconcile with the control totals.' });
 export const paymentListSchema = listEnvelope(paymentSchema, 'PaymentList');
 
+export const statementResultSchema = z
+  .object({
+    statementId: z.string(),
+    lineCount: count,
+    matched: count.meta({ description: 'Lines that confirm a transfer recorded PAID (or settle one still SENT).' }),
+    returned: count.meta({ description: 'Lines that return a transfer (it is RETURNED now).' }),
+    amountMismatches: z.array(z.object({ transferRef: z.string(), expected: vnd, actual: vnd })),
+    unknownReferences: z.array(z.string()).meta({ description: "References this provider was never sent (or an attempt that is not the payment's current one)." }),
+    statusMismatches: z
+      .array(z.object({ transferRef: z.string(), recorded: z.string(), stated: z.enum(['SETTLED', 'RETURNED']) }))
+      .meta({ description: 'Lines that contradict what was recorded (SETTLED for a FAILED transfer, RETURNED for one never paid).' }),
+  })
+  .meta({ id: 'StatementResult' });
+
+export const reconciliationSchema = z
+  .object({
+    batchId: z.string(),
+    at: timestamp,
+    confirmed: z.object({ count, amount: vnd }).meta({ description: 'PAID payments a statement confirmed.' }),
+    returned: z.object({ count, amount: vnd }).meta({ description: 'Payments a statement (or callback reported in one) returned.' }),
+    amountMismatches: z.array(z.object({ paymentId: z.string(), transferRef: z.string(), expected: vnd })),
+    statusMismatches: z.array(z.object({ paymentId: z.string(), transferRef: z.string(), status: paymentStatusSchema })),
+    unconfirmedPaid: z
+      .array(z.object({ paymentId: z.string(), transferRef: z.string(), amount: vnd, paidAt: timestamp, hoursSincePaid: count, overdue: z.boolean() }))
+      .meta({ description: "PAID payments no statement has confirmed yet, how long since, and whether the provider's settlement window has passed." }),
+    unknownReferences: z
+      .array(z.object({ transferRef: z.string(), amount: vnd, status: z.enum(['SETTLED', 'RETURNED']), statementId: z.string(), valueDate: z.string() }))
+      .meta({ description: 'Statement lines naming a reference of this batch that no payment has.' }),
+  })
+  .meta({ id: 'Reconciliation', description: 'The three-way match of instructions, callbacks and statements for one batch.' });
+
+export const retrySchema = z
+  .object({
+    retryId: z.string(),
+    batchId: z.string(),
+    status: z.enum(['AWAITING_APPROVAL', 'APPROVED', 'COMPLETED', 'CANCELLED']),
+    itemCount: count,
+    totalAmount: vnd,
+    paymentIds: z.array(z.string()),
+    requestedBy: z.string(),
+    approvedBy: z.string().nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    payments: z
+      .array(
+        z.object({
+          paymentId: z.string(),
+          status: paymentStatusSchema.nullable(),
+          reasonCode: reasonCodeSchema.nullable(),
+          attempt: z.int().min(1).nullable(),
+          amount: z.int().min(1).nullable(),
+          skipped: z
+            .enum(['CLAIMED_BY_ANOTHER_RETRY', 'DUPLICATE_ENTITLEMENT', 'CHANGED_MEANWHILE'])
+            .optional()
+            .meta({ description: 'Why the approval did not start a new attempt of this payment.' }),
+        }),
+      )
+      .meta({ description: "The retry's payments with their current status and attempt." }),
+  })
+  .meta({ id: 'Retry', description: 'A new attempt of failed or returned payments, approved by a second official. COMPLETED once none of its payments is QUEUED or SENT.' });
+
 /** A beneficiary's view of one of their own payments (`/v1/me/payments`). */
 export const ownPaymentSchema = z
   .object({
@@ -776,6 +926,8 @@ export const ownPaymentSchema = z
     status: paymentStatusSchema,
     reasonCode: reasonCodeSchema.nullable(),
     reason: z.object({ vi: z.string(), en: z.string() }).nullable().meta({ description: 'The reason code explained, in Vietnamese and English.' }),
+    nextStep: nextStepSchema.optional(),
+    attempt: z.int().min(1).optional(),
     account: maskedAccountSchema.nullable(),
     updatedAt: timestamp,
     history: z.array(paymentHistoryEntrySchema).optional().meta({ description: 'Every status change, oldest first (single-payment reads).' }),

@@ -23,6 +23,12 @@ import {
   problemSchema,
   programListSchema,
   providerListSchema,
+  reasonCodeListSchema,
+  createRetryRequestSchema,
+  retrySchema,
+  statementSchema,
+  statementResultSchema,
+  reconciliationSchema,
   resourceIdSchema,
   unlinkAccountQuerySchema,
   putWebhookRequestSchema,
@@ -137,6 +143,11 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
     description: 'Any valid token. Banks by their six-digit BIN, and mobile-money operators.',
     responses: { 200: { description: 'Every provider.', content: { [JSON_TYPE]: providerListSchema } } },
   },
+  listReasonCodes: {
+    description:
+      'Any valid token. Every reason code with its Vietnamese and English message, who must act (BENEFICIARY, PROVINCE, PROVIDER or OPERATIONS), whether a new attempt of the payment can succeed once they have (recoverable), and the next step in both languages.',
+    responses: { 200: { description: 'Every reason code.', content: { [JSON_TYPE]: reasonCodeListSchema } } },
+  },
   createBatch: {
     description:
       "Scope batches:write; provinceCode must be the caller's (else 403). Same batchRef and same body again answers 200 with the existing batch; same batchRef with another body is 409 BATCH_REF_CONFLICT; an identical create still in flight may be answered 409 CONFLICT with Retry-After. With `scheduledFor`, the approved batch sends nothing before that time (its payments stay VERIFIED) and can be cancelled until then. With `payments` holding control.itemCount items the batch is sealed at once, and payments whose totals do not match control are 422 CONTROL_TOTALS_MISMATCH (nothing stored). Rules the schema cannot say: `payments` holds at most control.itemCount items, paymentRefs are unique in the request, and no dateOfBirth is after today (422 VALIDATION_FAILED naming each).",
@@ -242,9 +253,44 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
     responses: { 200: { description: 'The approved batch.', content: { [JSON_TYPE]: batchSchema } } },
     problems: { 409: ['INVALID_STATE'] },
   },
+  createRetry: {
+    description:
+      "Scope batches:write; another province's batch is 404. A new attempt of payments of an APPROVED or COMPLETED batch (else 409 INVALID_STATE): `paymentIds`, or left out, every FAILED payment with a recoverable reason (GET /v1/reason-codes) and every RETURNED payment. A named payment that is not FAILED-recoverable or RETURNED (one in flight: QUEUED, SENT or ON_HOLD; PAID; REJECTED; CANCELLED) is 422 naming it; nothing eligible is 422. A payment already waiting in another retry: 409 CONFLICT naming it (of two retries racing for a payment, one gets it). The retry waits for a second official's approval.",
+    body: { [JSON_TYPE]: createRetryRequestSchema },
+    responses: {
+      201: {
+        description: 'The retry, AWAITING_APPROVAL.',
+        content: { [JSON_TYPE]: retrySchema },
+        headers: { location: { description: 'The new retry: `/v1/batches/{batchId}/retries/{retryId}`.', required: true, schema: { type: 'string' } } },
+      },
+    },
+    problems: { 409: ['CONFLICT', 'INVALID_STATE'] },
+  },
+  getRetry: {
+    description: "Scope batches:read; another province's batch, or a retry of another batch, is 404. COMPLETED once none of its payments is QUEUED or SENT.",
+    responses: { 200: { description: "The retry with its payments' current statuses and attempts.", content: { [JSON_TYPE]: retrySchema } } },
+  },
+  approveRetry: {
+    description:
+      'Scope batches:approve, same province. Maker-checker: only by a sub other than the one who requested it (else 403), only AWAITING_APPROVAL (else 409 INVALID_STATE; the same official approving again finishes the first approval). Each payment starts attempt n + 1 (transfer reference `<paymentId>-<n+1>`): QUEUED with the account linked now, or ON_HOLD without one; a FAILED payment takes its entitlement again first, and one whose entitlement another payment holds now is skipped. The batch is APPROVED until they settle.',
+    responses: { 200: { description: 'The approved retry.', content: { [JSON_TYPE]: retrySchema } } },
+    problems: { 409: ['INVALID_STATE'] },
+  },
+  getBatchReconciliation: {
+    description:
+      "Scope batches:read; another province's batch is 404. Payments confirmed by a statement, returned, with amount or status mismatches, PAID but in no statement yet (how long, and whether past the provider's settlement window), and statement lines naming a reference of the batch that no payment has.",
+    responses: { 200: { description: 'The reconciliation of the batch.', content: { [JSON_TYPE]: reconciliationSchema } } },
+  },
+  importStatement: {
+    description:
+      'No token: signed as provider callbacks are (x-timestamp, x-signature over timestamp + "." + raw body; 401 otherwise). At most 10,000 lines. Each line is matched to the transfer it names: SETTLED confirms a PAID transfer (and settles a SENT one whose callback never came), RETURNED returns a PAID one as a RETURNED callback would (its entitlement kept). The same statementId again with the same body: the same answer, nothing changed; with another body: 409 CONFLICT, nothing changed.',
+    body: { [JSON_TYPE]: statementSchema },
+    responses: { 200: { description: 'What the statement matched, returned and could not match.', content: { [JSON_TYPE]: statementResultSchema } } },
+    problems: { 409: ['CONFLICT'] },
+  },
   providerCallback: {
     description:
-      'No token: signed with x-timestamp (unix seconds) and x-signature (hex HMAC-SHA256 of timestamp + "." + raw body, with the provider\'s shared secret). Bad signature or a timestamp more than 300 s away: 401. Repeated: 200, no change. Backwards from a terminal state: 409 CONFLICT. A transfer this provider was not sent: 404.',
+      'No token: signed with x-timestamp (unix seconds) and x-signature (hex HMAC-SHA256 of timestamp + "." + raw body, with the provider\'s shared secret). Bad signature or a timestamp more than 300 s away: 401. Repeated: 200, no change. Backwards from a terminal state: 409 CONFLICT. A transfer this provider was not sent: 404. transferRef names an attempt: the paymentId for attempt 1, `<paymentId>-<n>` for attempt n; a callback naming an earlier attempt than the current one is 409 CONFLICT and changes nothing. RETURNED on a PAID payment makes it RETURNED (RETURNED_BY_PROVIDER, or the reasonCode given), keeping its entitlement: a retry pays it again.',
     body: { [JSON_TYPE]: providerCallbackSchema },
     responses: { 200: { description: 'Applied (or already applied): the transfer as the system now records it, nothing about the person.', content: { [JSON_TYPE]: callbackResultSchema } } },
     problems: { 409: ['CONFLICT'] },
@@ -406,6 +452,7 @@ const pathParameterDescriptions: Record<string, string> = {
   batchId: 'The batch: the batchId its create answered.',
   paymentId: "A payment's paymentId (from a batch's payments, the report, or the beneficiary's list).",
   eventId: 'The eventId of a webhook event (GET /v1/webhook/deliveries, or x-event-id).',
+  retryId: 'The retry: the retryId its request answered.',
   providerCode: "The provider's code (GET /v1/providers): a bank's six-digit BIN or an operator's code.",
 };
 
@@ -509,7 +556,7 @@ function routeConfig(route: RouteDefinition, docs: OperationDocs): RouteConfig {
 
 const tagDescriptions: Record<string, string> = {
   Operations: 'Liveness and this document; no token.',
-  Catalogues: 'Reference data for any signed-in caller: programs and payment providers.',
+  Catalogues: 'Reference data for any signed-in caller: programs, payment providers and reason codes.',
   'Provincial systems': "A province's batches: create, upload, seal, read, report, audit, approve (a second official), cancel; and one payment.",
   Beneficiaries: "A person's own payments and social security account, and the account routes a province uses for the people in its care.",
   'Payment providers': 'Settlement callbacks from banks and mobile-money operators, signed with HMAC.',

@@ -1,6 +1,9 @@
 import type { BatchRecord, PaymentRecord, Totals, UploadLease } from '../domain/batch.js';
 import type { BatchStatus, PaymentStatus } from '../domain/lifecycle.js';
 import type { ReasonCode } from '../domain/reason-codes.js';
+import type { RetryRecord } from '../domain/retry.js';
+import type { StatementLine, StatementResult } from '../domain/statement.js';
+import type { StatementStatus } from '../domain/batch.js';
 
 /** Where a page of a list stopped; opaque to use cases (they seal it into a cursor). */
 export type PagePosition = Record<string, unknown>;
@@ -20,7 +23,7 @@ export interface PaymentChange {
   reasonCode: ReasonCode | null;
   at: string;
   /** Other attributes set in the same write (name-match kind, duplicate holder, account). */
-  set?: Partial<Pick<PaymentRecord, 'nameMatch' | 'duplicateOf' | 'account' | 'payout'>>;
+  set?: Partial<Pick<PaymentRecord, 'nameMatch' | 'duplicateOf' | 'account' | 'payout' | 'attempt'>>;
   /** Only if the disbursement worker has not claimed the payment's hand-off (`claimHandOff`): a death event's cancel. */
   unlessHandedOff?: boolean;
   /**
@@ -29,6 +32,8 @@ export interface PaymentChange {
    * since it read the payment (docs/decisions.md 87).
    */
   handOffsStill?: { count: number | undefined };
+  /** Also require a live claim of this retry on this attempt (a new attempt is started once, by its retry). */
+  expect?: { retryId: string; attempt: number };
 }
 
 export interface CounterDelta {
@@ -229,6 +234,48 @@ export interface BatchStore {
   finishCancellation(batchId: string, tally: Tally, at: string): Promise<BatchRecord>;
   /** Records that the reconciler looked (not a change: updatedAt stays), if the batch is still as it was read. */
   markChecked(batchId: string, seenUpdatedAt: string, at: string): Promise<void>;
+  // --- New attempts (shared/app/retries.ts).
+
+  /** Writes a new retry; false when one with its id exists. */
+  putRetry(retry: RetryRecord): Promise<boolean>;
+  getRetry(batchId: string, retryId: string): Promise<RetryRecord | undefined>;
+  /**
+   * Updates a retry that is in one of `from` (and, with `notDispatched`, not yet
+   * dispatched); returns it after the change, or undefined when it was not.
+   * APPROVED without `dispatched` puts it in the reconciler's dispatch index;
+   * `dispatched` or CANCELLED takes it out.
+   */
+  updateRetry(batchId: string, retryId: string, from: readonly RetryRecord['status'][], changes: Partial<RetryRecord>, now: string): Promise<RetryRecord | undefined>;
+  /**
+   * Claims a payment for a retry: only while it is FAILED or RETURNED on
+   * `attempt`, and not claimed by another retry on that attempt. True when the
+   * retry holds the claim (also when it already did).
+   */
+  claimForRetry(key: PaymentKey, retryId: string, attempt: number): Promise<boolean>;
+  /** Gives up a claim this retry holds (a request refused after claiming some payments); a no-op otherwise. */
+  releaseRetryClaim(key: PaymentKey, retryId: string): Promise<void>;
+  /** Approved retries not yet dispatched (every one, read in pages). */
+  listRetriesToDispatch(): Promise<RetryRecord[]>;
+
+  /** Claims the one notice of (payment, event, attempt); false when it was claimed before (shared/app/notices.ts). */
+  claimNotice(paymentId: string, event: string, attempt: number, at: string): Promise<boolean>;
+
+  // --- Settlement statements (shared/app/statements.ts).
+
+  /**
+   * Records that a statement (by its hashed key) is being imported with this
+   * fingerprint, unless one is already: then returns the first one's fingerprint
+   * and, once it finished, its result.
+   */
+  claimStatement(providerCode: string, key: string, fingerprint: string, at: string): Promise<{ claimed: boolean; fingerprint: string; result?: StatementResult | undefined }>;
+  /** Stores the import's result (the answer a replay gets). */
+  finishStatement(key: string, result: StatementResult, at: string): Promise<void>;
+  /** Records a statement's verdict on the payment's attempt `attempt` (nothing when the payment is on another attempt). */
+  markStatement(key: PaymentKey, attempt: number, change: { statementId: string; statementStatus: StatementStatus }): Promise<void>;
+  /** A statement line that names a reference of the batch that no payment has (kept for its reconciliation). */
+  putUnknownReference(batchId: string, statementKey: string, index: number, line: StatementLine & { statementId: string; valueDate: string }): Promise<void>;
+  listUnknownReferences(batchId: string): Promise<(StatementLine & { statementId: string; valueDate: string })[]>;
+
   /** A batch's payments ON_HOLD, oldest hold first, optionally only those held before a time. */
   listHeldPayments(batchId: string, query: { heldBefore?: string; limit: number; after?: PagePosition | undefined }): Promise<Page<PaymentRecord>>;
 }

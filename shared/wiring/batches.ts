@@ -40,6 +40,7 @@ export async function createBatchContext(options: { startVerification?: (batch: 
     audit: audit.trail,
     store,
     client,
+    tableName: config.CORE_TABLE_NAME,
     hash,
   };
 }

@@ -8,6 +8,7 @@ import { systemClock } from '../domain/dates.js';
 import type { PaymentProvider } from '../ports/payment-provider.js';
 import { createAudit } from './audit.js';
 import { createCore, type Core } from './core.js';
+import { createNoticesFor } from './notices.js';
 import { workQueue } from './queues.js';
 import { announcing } from './webhooks.js';
 
@@ -40,6 +41,7 @@ export async function createDisbursementContext(options: { provider?: (core: Cor
     clock: systemClock,
     deaths: new DynamoRegisterEventStore(core.client, core.config.CORE_TABLE_NAME),
     ...(options.handOffWindowMs === undefined ? {} : { handOffWindowMs: options.handOffWindowMs }),
+    notices: createNoticesFor(batches),
   });
   return { disbursement, batches, audit: createAudit(core).trail, core };
 }

@@ -10,6 +10,7 @@ import { loadConfig } from '../config/env.js';
 import { systemClock } from '../domain/dates.js';
 import { createAudit } from './audit.js';
 import { createCore } from './core.js';
+import { createNoticesFor } from './notices.js';
 import { workQueue } from './queues.js';
 import { registerEventUseCasesOver } from './register-events.js';
 import { createRegistry } from './registry.js';
@@ -27,8 +28,10 @@ export async function createRepairContext() {
   const building = createCore();
   const [core, registry] = await Promise.all([building, createRegistry(building)]);
   const config = loadConfig(repairConfigSchema);
+  const batches = announcing(core, auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME)));
   const repair = createRepairUseCases({
-    batches: announcing(core, auditedBatchStore(new DynamoBatchStore(core.client, core.config.CORE_TABLE_NAME))),
+    batches,
+    notices: createNoticesFor(batches),
     entitlements: new DynamoEntitlementStore(core.client, core.config.CORE_TABLE_NAME),
     accounts: new DynamoAccountStore(core.client, core.config.CORE_TABLE_NAME),
     verificationQueue: workQueue<VerificationMessage>('verification'),

@@ -259,6 +259,10 @@ const matrix: Record<OperationId, Row> = {
     expected: jwt({ provinceA: 200, provinceB: 200, approverA: 200, beneficiaryX: 200, beneficiaryY: 200, ops: 200 }),
     request: () => ({}),
   },
+  listReasonCodes: {
+    expected: jwt({ provinceA: 200, provinceB: 200, approverA: 200, beneficiaryX: 200, beneficiaryY: 200, ops: 200 }),
+    request: () => ({}),
+  },
   createBatch: {
     // One body for every column: a new batch of province 79. Province B has the scope but names
     // another province (api.md: "provinceCode must be the caller's"): refused with FORBIDDEN.
@@ -365,6 +369,36 @@ const matrix: Record<OperationId, Row> = {
     expected: jwt({ provinceA: 403, provinceB: 403, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
     request: (world) => ({ params: { batchId: world.approveBatchId } }),
     check: (_principal, answer) => (answer.body.status === 'APPROVED' && answer.body.approvedBy === SUB_A_CHECKER ? undefined : `approved ${answer.text}`),
+  },
+  createRetry: {
+    // The main batch awaits approval: nothing of it can be retried yet (409 INVALID_STATE for its province).
+    expected: jwt({ provinceA: 409, provinceB: 404, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId }, json: {} }),
+  },
+  getBatchReconciliation: {
+    expected: jwt({ provinceA: 200, provinceB: 404, approverA: 200, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId } }),
+  },
+  importStatement: {
+    // Signature-authenticated, as callbacks: a signature made with the wrong secret is 401 for all.
+    expected: everyone(401),
+    request: () => {
+      const json = { statementId: 'MATRIX-1', valueDate: '2026-11-30', lines: [] };
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      return {
+        params: { providerCode: '970436' },
+        json,
+        headers: { 'x-timestamp': timestamp, 'x-signature': callbackSignature('not-the-provider-secret', timestamp, JSON.stringify(json)) },
+      };
+    },
+  },
+  getRetry: {
+    expected: jwt({ provinceA: 404, provinceB: 404, approverA: 404, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId, retryId: '01JAAAAAAAAAAAAAAAAAAAAAAA' } }),
+  },
+  approveRetry: {
+    expected: jwt({ provinceA: 403, provinceB: 403, approverA: 404, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId, retryId: '01JAAAAAAAAAAAAAAAAAAAAAAA' } }),
   },
   providerCallback: {
     // Signature-authenticated: bearer tokens are irrelevant; a signature made with the wrong secret is 401 for all.

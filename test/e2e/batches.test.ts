@@ -83,8 +83,11 @@ describe('provincial batches over HTTP', () => {
     expect(sealed.status).toBe(200);
     expect(sealed.body.status).toBe('SUBMITTED');
     expect(read.body.received).toEqual({ itemCount: 30, totalAmount: total(items) });
-    expect(read.body.counts.RECEIVED).toBe(30);
-    expect(read.body.amounts.RECEIVED).toBe(total(items));
+    // Verification starts at the seal and may already have moved some payments on by the time of the read
+    // (the read's function may be cold): every payment is RECEIVED, VERIFIED or REJECTED, and they add up.
+    const sealedStatuses = ['RECEIVED', 'VERIFIED', 'REJECTED'] as const;
+    expect(sealedStatuses.reduce((sum, status) => sum + (read.body.counts[status] ?? 0), 0)).toBe(30);
+    expect(sealedStatuses.reduce((sum, status) => sum + (read.body.amounts[status] ?? 0), 0)).toBe(total(items));
     expect(Object.keys(read.body.counts)).toHaveLength(10);
     expect(read.body.counts.PAID).toBe(0);
   });
@@ -250,7 +253,7 @@ describe('provincial batches over HTTP', () => {
     expect(csv.text).toContain('"Lê Thị Hồng, Hoa"');
     expect(csv.text).toContain(`'=HYPERLINK(""x"")`);
     expect(csv.text).toContain(`total,RECEIVED,7,${total(items)}`);
-    expect(csv.text.split('\r\n')[0]).toBe('paymentId,paymentRef,personalId,fullName,dateOfBirth,amount,status,reasonCode,nameMatch,account,updatedAt');
+    expect(csv.text.split('\r\n')[0]).toBe('paymentId,paymentRef,personalId,fullName,dateOfBirth,amount,status,reasonCode,nameMatch,account,updatedAt,actor,nextStep,attempt,transferRef,statementStatus');
     expect(report.body.items).toHaveLength(7);
     expect(report.body.totals.byStatus.RECEIVED).toEqual({ count: 7, amount: total(items) });
   });

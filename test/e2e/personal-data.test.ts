@@ -79,6 +79,7 @@ const accounts = {
   giang: '00112233479999',
   hai: '00112233480000',
   khanh: '00112233496666',
+  haiNew: '00112233481234',
 };
 
 const PLANTED = 'PLANTED-SELF-CHECK';
@@ -147,6 +148,12 @@ function registerEvent(label: string, body: Record<string, unknown>, key = 'loca
   const raw = JSON.stringify(body);
   const timestamp = String(at);
   return http(label, 'POST', '/v1/register-events', { raw, headers: { 'x-timestamp': timestamp, 'x-signature': callbackSignature(key, timestamp, raw) } });
+}
+
+function signedStatement(label: string, body: Record<string, unknown>, key = sandbox.providerSecret) {
+  const raw = JSON.stringify(body);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return http(label, 'POST', `/v1/providers/${PROVIDER}/statements`, { raw, headers: { 'x-timestamp': timestamp, 'x-signature': callbackSignature(key, timestamp, raw) } });
 }
 
 function signedCallback(label: string, body: Record<string, unknown>, key = sandbox.providerSecret) {
@@ -395,6 +402,21 @@ describe('personal ID numbers stay out of logs, errors, queues, keys and metrics
     });
     payments = await byRef();
 
+    // Issue 13: Hải links a working account, the province asks for a new attempt, a second official
+    // approves it; the provider's statement confirms Ánh's transfer; the reconciliation and reason codes are read.
+    await expectStatus(http('hai links a new account', 'PUT', `/v1/accounts/${hai.personalId}`, { token: asHai, json: linkBody(hai, accounts.haiNew) }), 200);
+    const retry = await expectStatus(http('ask for a new attempt', 'POST', `/v1/batches/${batchId}/retries`, { token: maker, json: { paymentIds: [payments['P-HAI']!.paymentId] } }), 201);
+    await expectStatus(http('approve the retry', 'POST', `/v1/batches/${batchId}/retries/${String(retry.json.retryId)}/approve`, { token: checker }), 200);
+    await waitFor('the new attempt', async () => ((await byRef())['P-HAI']?.status === 'PAID' ? true : undefined));
+    await expectStatus(http('read the retry', 'GET', `/v1/batches/${batchId}/retries/${String(retry.json.retryId)}`, { token: maker }), 200);
+    await expectStatus(
+      signedStatement('statement', { statementId: 'PD-STMT-1', valueDate: '2026-12-05', lines: [{ transferRef: payments['P-ANH']!.paymentId, amount: 500_000, status: 'SETTLED' }] }),
+      200,
+    );
+    await expectStatus(http('reconciliation', 'GET', `/v1/batches/${batchId}/reconciliation`, { token: maker }), 200);
+    await expectStatus(http('reason codes', 'GET', '/v1/reason-codes', { token: asHai }), 200);
+    payments = await byRef();
+
     // Reads: the province's views and report, the beneficiary's own payments and account.
     const anhPaymentId = payments['P-ANH']!.paymentId;
     const provincePayment = await expectStatus(http('province reads a payment', 'GET', `/v1/payments/${anhPaymentId}`, { token: maker }), 200);
@@ -437,6 +459,13 @@ describe('personal ID numbers stay out of logs, errors, queues, keys and metrics
       [signedCallback('callback moving a paid payment backwards', { transferRef: payments['P-BINH']!.paymentId, outcome: 'FAILED', reasonCode: 'ACCOUNT_CLOSED', settledAt: new Date().toISOString() }), 409],
       [http('register: bad citizen', 'POST', '/local/population', { json: { citizens: [{ personalId: `${stranger}1`, fullName: 'X', dateOfBirth: '1966-13-01', gender: 'M' }] } }), 422],
       [http('token: bad personal ID', 'POST', '/local/token', { json: { role: 'beneficiary', personalId: `${stranger}x` } }), 422],
+      [http('retry: an ID as a payment id', 'POST', `${batchPath}/retries`, { token: maker, json: { paymentIds: [stranger, anh.personalId] } }), 422],
+      [http('retry of a paid payment', 'POST', `${batchPath}/retries`, { token: maker, json: { paymentIds: [payments['P-ANH']!.paymentId] } }), 422],
+      [http('retry: an ID as a retry id', 'GET', `${batchPath}/retries/${stranger}`, { token: maker }), 404],
+      [http('approve a retry: an ID as a retry id', 'POST', `${batchPath}/retries/${stranger}/approve`, { token: checker }), 404],
+      [signedStatement('statement: bad body with IDs', { statementId: stranger, valueDate: anh.personalId, lines: [{ transferRef: payments['P-ANH']!.paymentId, amount: stranger, status: 'SETTLED' }] }), 422],
+      [signedStatement('statement: same id, other content', { statementId: 'PD-STMT-1', valueDate: '2026-12-05', lines: [] }), 409],
+      [http('statement: forged', 'POST', `/v1/providers/${PROVIDER}/statements`, { raw: JSON.stringify({ statementId: 'X', valueDate: '2026-12-05', lines: [{ transferRef: stranger, amount: 1, status: 'SETTLED' }] }), headers: { 'x-timestamp': String(Math.floor(Date.now() / 1000)), 'x-signature': '00' } }), 401],
     ];
     // Issue 15: webhook and G2P Connect paths, personal IDs in the bad input.
     const g2pHeader = (action: string) => ({ version: '1.0.0', message_id: `pd-${action}`, message_ts: new Date().toISOString(), action, sender_id: 'spp.pd.example', total_count: 1 });
@@ -521,6 +550,7 @@ describe('personal ID numbers stay out of logs, errors, queues, keys and metrics
     // Assess: the flow went as designed.
     expect(verified.rejections).toMatchObject({ DECEASED: 1, NAME_MISMATCH: 1, ID_NOT_FOUND: 1, INVALID_ID: 1, DUPLICATE_ENTITLEMENT: 1 });
     expect(completed.counts).toMatchObject({ PAID: 3, FAILED: 2, REJECTED: 5, ON_HOLD: 0 });
+    expect(payments['P-HAI']).toMatchObject({ status: 'PAID' }); // its second attempt
     expect(payments['P-CUC']).toMatchObject({ status: 'PAID' });
     expect(payments['P-GIANG']).toMatchObject({ status: 'FAILED', reasonCode: 'RETRIES_EXHAUSTED' });
     expect(payments['P-HAI']).toMatchObject({ status: 'FAILED', reasonCode: 'ACCOUNT_CLOSED' });

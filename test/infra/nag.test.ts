@@ -65,8 +65,8 @@ describe.each(['sandbox', 'prod'] as const)('cdk-nag on %s', (stageName) => {
       expect(reason).toContain(route.path);
       expect(reason.length).toBeGreaterThan(60);
     }
-    // The provider callback and register event routes are open to API Gateway because the handler checks a signature.
-    expect(unauthenticated.map((r) => r.operationId).sort()).toEqual(['getHealth', 'getOpenApi', 'providerCallback', 'receiveRegisterEvent']);
+    // The provider callback, statement and register event routes are open to API Gateway because the handler checks a signature.
+    expect(unauthenticated.map((r) => r.operationId).sort()).toEqual(['getHealth', 'getOpenApi', 'importStatement', 'providerCallback', 'receiveRegisterEvent']);
     const callback = must(acks.find((a) => a.id === 'AwsSolutions-APIG4' && a.reason.includes('/v1/provider-callbacks/')), 'callback acknowledgement');
     expect(callback.reason).toMatch(/HMAC-SHA256 signature/);
     expect(new Set(acks.map((a) => a.reason)).size).toBe(acks.length);

@@ -425,14 +425,14 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       if (production) for (const origin of stage.cors.allowOrigins) expect(origin).toMatch(/^https:\/\//);
     });
 
-    it('leaves only health, the OpenAPI document, provider callbacks and register events without the JWT authorizer (and the 405 routes)', () => {
+    it('leaves only health, the OpenAPI document and the signed routes (provider callbacks and statements, register events) without the JWT authorizer (and the 405 routes)', () => {
       const authorizerId = must(Object.keys(synth.template.findResources('AWS::ApiGatewayV2::Authorizer'))[0], 'authorizer');
       const created = resourcesOfType<{ RouteKey: string; AuthorizationType: string; AuthorizerId?: unknown }>(
         synth.template,
         'AWS::ApiGatewayV2::Route',
       ).map(([, r]) => r.Properties);
       const open = created.filter((r) => r.AuthorizationType !== 'JWT' && !r.RouteKey.startsWith('ANY ')).map((r) => r.RouteKey).sort();
-      expect(open).toEqual(['GET /v1/health', 'GET /v1/openapi.json', 'POST /v1/provider-callbacks/{providerCode}', 'POST /v1/register-events']);
+      expect(open).toEqual(['GET /v1/health', 'GET /v1/openapi.json', 'POST /v1/provider-callbacks/{providerCode}', 'POST /v1/providers/{providerCode}/statements', 'POST /v1/register-events']);
       for (const route of created.filter((r) => !open.includes(r.RouteKey) && !r.RouteKey.startsWith('ANY '))) {
         expect(route.RouteKey).toMatch(/^(GET|POST|PUT|DELETE) \/(g2p\/)?v1\//);
         expect(route.AuthorizationType, route.RouteKey).toBe('JWT');

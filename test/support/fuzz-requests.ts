@@ -688,7 +688,7 @@ function decoded(raw: string): string | undefined {
   }
 }
 
-function batchReads(ctx: FuzzContext, operationId: 'getBatch' | 'listBatchPayments' | 'getBatchReport' | 'listBatchAudit'): fc.Arbitrary<FuzzRequest> {
+function batchReads(ctx: FuzzContext, operationId: 'getBatch' | 'listBatchPayments' | 'getBatchReport' | 'listBatchAudit' | 'getBatchReconciliation'): fc.Arbitrary<FuzzRequest> {
   const { tokens, batchIds } = ctx;
   const query =
     operationId === 'getBatch'
@@ -706,8 +706,30 @@ function batchReads(ctx: FuzzContext, operationId: 'getBatch' | 'listBatchPaymen
     .map(({ auth, id, query: q, headers }) => build(operationId, { auth, path: { batchId: id }, query: q, headers, mustReject: false, kind: 'read' }));
 }
 
+/** A retry of a batch (none exists in the fuzz world: every call is refused), read or approved. */
+function retryCall(ctx: FuzzContext, operationId: 'getRetry' | 'approveRetry', allowed: string[], wrongRole: string[]): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .record({
+      auth: authFor(ctx, allowed, wrongRole),
+      id: batchIdParam(Object.values(ctx.batchIds)),
+      retryId: fc.oneof(ulidLike, junkSegment),
+      body: fc.option(anyBody, { freq: 2 }),
+      headers: extraHeaders,
+    })
+    .map(({ auth, id, retryId, body, headers }) =>
+      build(operationId, {
+        auth,
+        path: { batchId: id, retryId },
+        headers,
+        ...(operationId === 'approveRetry' && body ? { body: body.bytes, contentType: 'application/json' } : {}),
+        mustReject: true,
+        kind: operationId === 'approveRetry' ? 'command' : 'read',
+      }),
+    );
+}
+
 /** A POST to a batch that must be refused: a state that forbids it, another province's batch, or no such batch. Body: anything. */
-function batchCommand(ctx: FuzzContext, operationId: 'sealBatch' | 'cancelBatch' | 'approveBatch', refusingFixtures: string[], allowed: string[], wrongRole: string[]): fc.Arbitrary<FuzzRequest> {
+function batchCommand(ctx: FuzzContext, operationId: 'sealBatch' | 'cancelBatch' | 'approveBatch' | 'createRetry', refusingFixtures: string[], allowed: string[], wrongRole: string[]): fc.Arbitrary<FuzzRequest> {
   return fc
     .record({
       auth: authFor(ctx, allowed, wrongRole),
@@ -986,6 +1008,25 @@ function registerEventRequest(): fc.Arbitrary<FuzzRequest> {
   });
 }
 
+/** A signed statement whose body is junk (never a valid statement): refused with 400, 413, 415 or 422; or a forged signature: 401. */
+function statementRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
+  return fc
+    .record({ body: anyBody, providerCode: fc.constantFrom(ctx.payoutProviderCode, 'VIETTELMONEY'), forged: fc.boolean(), headers: extraHeaders })
+    .map(({ body, providerCode, forged, headers }) => {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const mac = sign(forged ? `${ctx.providerSecret}x` : ctx.providerSecret, timestamp, body.bytes);
+      return build('importStatement', {
+        auth: { headers: { 'x-timestamp': timestamp, 'x-signature': mac }, refused: false, kind: 'signature' },
+        path: { providerCode },
+        body: body.bytes,
+        contentType: 'application/json',
+        headers,
+        mustReject: true,
+        kind: `${body.kind}+signature-${forged ? 'forged' : 'valid'}`,
+      });
+    });
+}
+
 /** Requests for paths and methods no route serves: unknown paths, and known paths with a method they do not serve (405). */
 export function unroutedRequest(ctx: FuzzContext): fc.Arbitrary<FuzzRequest> {
   const fixtures: Record<string, string> = { batchId: ctx.batchIds.open, paymentId: ctx.paymentId, personalId: ctx.linkedPersonalId, providerCode: ctx.payoutProviderCode };
@@ -1186,6 +1227,7 @@ export function routeFuzzers(ctx: FuzzContext): Record<OperationId, fc.Arbitrary
     getHealth: publicRead(ctx, 'getHealth'),
     getOpenApi: publicRead(ctx, 'getOpenApi'),
     listPrograms: simpleRead(ctx, 'listPrograms', everyone, [], { limit: limitValues, code: junkString }),
+    listReasonCodes: simpleRead(ctx, 'listReasonCodes', everyone, [], { limit: limitValues, code: junkString }),
     listProviders: simpleRead(ctx, 'listProviders', everyone, [], { type: fc.constantFrom('BANK', 'EWALLET', 'bank'), limit: limitValues }),
     createBatch: createBatchRequest(ctx),
     listBatches: simpleRead(ctx, 'listBatches', [tokens.province, tokens.approver, tokens.otherProvince], [tokens.beneficiary, tokens.ops], {
@@ -1235,6 +1277,12 @@ export function routeFuzzers(ctx: FuzzContext): Record<OperationId, fc.Arbitrary
         headers: extraHeaders,
       })
       .map(({ auth, id, headers }) => build('redeliverWebhookEvent', { auth, path: { eventId: id }, headers, mustReject: true, kind: 'command' })),
+    // No fixture batch has a FAILED or RETURNED payment: every retry request is refused (404, 409, 415, 422, ...).
+    createRetry: batchCommand(ctx, 'createRetry', Object.values(batchIds), [tokens.province, tokens.otherProvince], [tokens.approver, tokens.beneficiary]),
+    getBatchReconciliation: batchReads(ctx, 'getBatchReconciliation'),
+    importStatement: statementRequest(ctx),
+    getRetry: retryCall(ctx, 'getRetry', [tokens.province, tokens.approver, tokens.otherProvince], [tokens.beneficiary, tokens.ops]),
+    approveRetry: retryCall(ctx, 'approveRetry', [tokens.otherApprover, tokens.creatorApprover], [tokens.province, tokens.beneficiary]),
   };
 }
 

@@ -10,6 +10,9 @@ import { InvalidStateError, RateLimitedError } from '../../domain/errors.js';
 import { assertTransitions, type BatchStatus, type PaymentStatus } from '../../domain/lifecycle.js';
 import { addAmounts } from '../../domain/money.js';
 import type { ReasonCode } from '../../domain/reason-codes.js';
+import type { RetryRecord } from '../../domain/retry.js';
+import type { StatementLine, StatementResult } from '../../domain/statement.js';
+import type { StatementStatus } from '../../domain/batch.js';
 import {
   ConditionFailed,
   type BatchStore,
@@ -213,6 +216,21 @@ function summaryOf(item: Item, status: PaymentStatus, changedAt: string): Paymen
 }
 
 /** Builds `#status IN (:s0, :s1, ...)` for a status guard. */
+/** The payment is on `attempt` (an item written before attempts existed, or never retried, has no attribute: attempt 1). */
+function attemptIs(attempt: number, names: Record<string, string>, value: string): string {
+  names['#attempt'] = 'attempt';
+  return attempt === 1 ? `(attribute_not_exists(#attempt) OR #attempt = ${value})` : `#attempt = ${value}`;
+}
+
+function retryItem(retry: RetryRecord): Item {
+  return {
+    ...keys.retry(retry.batchId, retry.retryId),
+    ...(retry.status === 'APPROVED' && !retry.dispatched ? keys.retryToDispatch(retry.batchId, retry.retryId) : {}),
+    entity: entity.retry,
+    ...retry,
+  };
+}
+
 function statusIn(statuses: readonly string[], values: Record<string, unknown>, prefix: string): string {
   const names = statuses.map((status, index) => {
     values[`:${prefix}${index}`] = status;
@@ -677,6 +695,15 @@ export class DynamoBatchStore implements BatchStore {
         sets.push(`#set_${field} = :set_${field}`);
       }
     }
+    // A new attempt is started by its retry only, once: the claim must be live on the attempt read.
+    let expected = '';
+    if (change.expect) {
+      names['#retryId'] = 'retryId';
+      names['#retryFor'] = 'retryFor';
+      values[':x_retry'] = change.expect.retryId;
+      values[':x_attempt'] = change.expect.attempt;
+      expected = ` AND #retryId = :x_retry AND #retryFor = :x_attempt AND ${attemptIs(change.expect.attempt, names, ':x_attempt')}`;
+    }
     try {
       const result = await this.client.send(
         new UpdateCommand({
@@ -684,7 +711,7 @@ export class DynamoBatchStore implements BatchStore {
           Key: keys.payment(key.batchId, key.shard, key.refDigest),
           UpdateExpression: updateExpression(sets, removes),
           // unlessHandedOff (a death event): only while the disbursement worker has not claimed the hand-off.
-          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}${change.unlessHandedOff ? ' AND attribute_not_exists(handOffs)' : ''}${handOffsCondition(change.handOffsStill, values)}`,
+          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}${change.unlessHandedOff ? ' AND attribute_not_exists(handOffs)' : ''}${handOffsCondition(change.handOffsStill, values)}${expected}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -952,6 +979,243 @@ export class DynamoBatchStore implements BatchStore {
     const order = new Map(found.map((key, index) => [`${key.pk}|${key.sk}`, index]));
     items.sort((a, b) => (order.get(`${a.pk}|${a.sk}`) ?? 0) - (order.get(`${b.pk}|${b.sk}`) ?? 0));
     return { items: items.map((item) => paymentRecord(item)), next: result.LastEvaluatedKey };
+  }
+
+  async putRetry(retry: RetryRecord): Promise<boolean> {
+    try {
+      await this.client.send(new PutCommand({ TableName: this.tableName, Item: retryItem(retry), ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async getRetry(batchId: string, retryId: string): Promise<RetryRecord | undefined> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.retry(batchId, retryId), ConsistentRead: true }));
+    return result.Item ? strip<RetryRecord>(result.Item) : undefined;
+  }
+
+  async updateRetry(batchId: string, retryId: string, from: readonly RetryRecord['status'][], changes: Partial<RetryRecord>, now: string): Promise<RetryRecord | undefined> {
+    const names: Record<string, string> = { '#status': 'status', '#updatedAt': 'updatedAt' };
+    const values: Record<string, unknown> = { ':now': now };
+    const sets = ['#updatedAt = :now'];
+    const removes: string[] = [];
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === undefined || field === 'updatedAt') continue;
+      names[`#c_${field}`] = field;
+      values[`:c_${field}`] = value;
+      sets.push(`#c_${field} = :c_${field}`);
+    }
+    names['#d_pk'] = 'gsi3pk';
+    names['#d_sk'] = 'gsi3sk';
+    if (changes.status === 'APPROVED' && !changes.dispatched) {
+      const index = keys.retryToDispatch(batchId, retryId);
+      values[':d_pk'] = index.gsi3pk;
+      values[':d_sk'] = index.gsi3sk;
+      sets.push('#d_pk = :d_pk', '#d_sk = :d_sk');
+    } else if (changes.dispatched || changes.status === 'CANCELLED') removes.push('#d_pk', '#d_sk');
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.retry(batchId, retryId),
+          UpdateExpression: updateExpression(sets, removes),
+          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return strip<RetryRecord>(result.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async claimForRetry(key: PaymentKey, retryId: string, attempt: number): Promise<boolean> {
+    const names: Record<string, string> = { '#status': 'status', '#retryId': 'retryId', '#retryFor': 'retryFor' };
+    const values: Record<string, unknown> = { ':retry': retryId, ':attempt': attempt };
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.payment(key.batchId, key.shard, key.refDigest),
+          UpdateExpression: 'SET #retryId = :retry, #retryFor = :attempt',
+          // FAILED or RETURNED on the attempt read, and no other retry's claim on that attempt.
+          ConditionExpression: `attribute_exists(pk) AND ${statusIn(['FAILED', 'RETURNED'], values, 's')} AND ${attemptIs(attempt, names, ':attempt')} AND (attribute_not_exists(#retryFor) OR #retryFor <> :attempt OR #retryId = :retry)`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async releaseRetryClaim(key: PaymentKey, retryId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.payment(key.batchId, key.shard, key.refDigest),
+          UpdateExpression: 'REMOVE #retryId, #retryFor',
+          ConditionExpression: 'attribute_exists(pk) AND #retryId = :retry',
+          ExpressionAttributeNames: { '#retryId': 'retryId', '#retryFor': 'retryFor' },
+          ExpressionAttributeValues: { ':retry': retryId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async listRetriesToDispatch(): Promise<RetryRecord[]> {
+    const found: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'gsi3',
+          KeyConditionExpression: 'gsi3pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.retriesToDispatchPartition },
+          ExclusiveStartKey: start,
+        }),
+      );
+      found.push(...(result.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk })));
+      start = result.LastEvaluatedKey;
+    } while (start);
+    const items = await batchGetAll(this.client, this.tableName, found as { pk: string; sk: string }[]);
+    return items.map((item) => strip<RetryRecord>(item)).filter((retry) => retry.status === 'APPROVED' && !retry.dispatched);
+  }
+
+  async claimStatement(providerCode: string, key: string, fingerprint: string, at: string) {
+    try {
+      // UpdateItem creating the item (the callbacks function may update, not put).
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.statement(key),
+          UpdateExpression: 'SET #entity = :entity, providerCode = :provider, fingerprint = :fingerprint, receivedAt = :at',
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ExpressionAttributeNames: { '#entity': 'entity' },
+          ExpressionAttributeValues: { ':entity': entity.statement, ':provider': providerCode, ':fingerprint': fingerprint, ':at': at },
+        }),
+      );
+      return { claimed: true, fingerprint };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const stored = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.statement(key), ConsistentRead: true }))).Item;
+      return {
+        claimed: false,
+        fingerprint: String(stored?.fingerprint ?? ''),
+        result: typeof stored?.result === 'string' ? (JSON.parse(stored.result) as StatementResult) : undefined,
+      };
+    }
+  }
+
+  async finishStatement(key: string, result: StatementResult, at: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.statement(key),
+        UpdateExpression: 'SET #result = :result, finishedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#result': 'result' },
+        ExpressionAttributeValues: { ':result': JSON.stringify(result), ':at': at },
+      }),
+    );
+  }
+
+  async markStatement(key: PaymentKey, attempt: number, change: { statementId: string; statementStatus: StatementStatus }): Promise<void> {
+    const names: Record<string, string> = { '#statementId': 'statementId', '#statementStatus': 'statementStatus' };
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.payment(key.batchId, key.shard, key.refDigest),
+          UpdateExpression: 'SET #statementId = :id, #statementStatus = :status',
+          ConditionExpression: `attribute_exists(pk) AND ${attemptIs(attempt, names, ':attempt')}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':id': change.statementId, ':status': change.statementStatus, ':attempt': attempt },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async putUnknownReference(batchId: string, statementKey: string, index: number, line: StatementLine & { statementId: string; valueDate: string }): Promise<void> {
+    const fields = { entity: entity.unknownReference, ...line };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = Object.entries(fields)
+      .filter(([, value]) => value !== undefined)
+      .map(([field, value]) => {
+        names[`#${field}`] = field;
+        values[`:${field}`] = value;
+        return `#${field} = :${field}`;
+      });
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.unknownReference(batchId, statementKey, index),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async listUnknownReferences(batchId: string): Promise<(StatementLine & { statementId: string; valueDate: string })[]> {
+    const found: (StatementLine & { statementId: string; valueDate: string })[] = [];
+    let start: Item | undefined;
+    do {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.batch(batchId).pk, ':prefix': 'UNKNOWN#' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of result.Items ?? []) {
+        const { transferRef, amount, status, reasonCode, statementId, valueDate } = item as Record<string, unknown>;
+        found.push({
+          transferRef: String(transferRef),
+          amount: Number(amount),
+          status: status as StatementLine['status'],
+          ...(reasonCode ? { reasonCode: String(reasonCode) } : {}),
+          statementId: String(statementId),
+          valueDate: String(valueDate),
+        });
+      }
+      start = result.LastEvaluatedKey;
+    } while (start);
+    return found;
+  }
+
+  async claimNotice(paymentId: string, event: string, attempt: number, at: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.notice(paymentId, event, attempt),
+          UpdateExpression: 'SET #entity = :entity, sentAt = :at',
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ExpressionAttributeNames: { '#entity': 'entity' },
+          ExpressionAttributeValues: { ':entity': entity.notice, ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 }
 

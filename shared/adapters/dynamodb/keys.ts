@@ -16,6 +16,10 @@ export const entity = {
   death: 'DEATH',
   webhookEndpoint: 'WEBHOOK_ENDPOINT',
   webhookDelivery: 'WEBHOOK_DELIVERY',
+  retry: 'RETRY',
+  statement: 'STATEMENT',
+  notice: 'NOTICE',
+  unknownReference: 'UNKNOWN_REFERENCE',
 } as const;
 
 export const keys = {
@@ -68,6 +72,17 @@ export const keys = {
   /** A delivery still RETRYING (gsi3, sparse, keys only): the reconciler re-queues one whose message was lost. */
   pendingDelivery: (provinceCode: string, eventId: string) => ({ gsi3pk: 'WEBHOOK_PENDING', gsi3sk: `${provinceCode}#${eventId}` }),
   pendingDeliveriesPartition: 'WEBHOOK_PENDING',
+  /** A retry of some payments of a batch, next to its batch. */
+  retry: (batchId: string, retryId: string) => ({ pk: `BATCH#${batchId}`, sk: `RETRY#${retryId}` }),
+  /** An approved retry whose payments are not all moved to their new attempt yet (gsi3, sparse): the reconciler resumes it. */
+  retryToDispatch: (batchId: string, retryId: string) => ({ gsi3pk: 'RETRY_DISPATCH', gsi3sk: `${batchId}#${retryId}` }),
+  retriesToDispatchPartition: 'RETRY_DISPATCH',
+  /** A provider's settlement statement, by a hash of (provider, statementId): its fingerprint and result. */
+  statement: (statementKey: string) => ({ pk: `STATEMENT#${statementKey}`, sk: 'STATEMENT' }),
+  /** A statement line naming a reference of the batch that no payment has. */
+  unknownReference: (batchId: string, statementKey: string, index: number) => ({ pk: `BATCH#${batchId}`, sk: `UNKNOWN#${statementKey}#${String(index).padStart(5, '0')}` }),
+  /** The once-guard of a beneficiary notice: one per (payment, event, attempt). */
+  notice: (paymentId: string, event: string, attempt: number) => ({ pk: `NOTICE#${paymentId}`, sk: `${event}#${attempt}` }),
   /** A person's payments, newest first (gsi1, keys only). */
   paymentByPerson: (personHash: string, createdAt: string, paymentId: string) => ({
     gsi1pk: `PERSON#${personHash}`,

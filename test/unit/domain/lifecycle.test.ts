@@ -24,6 +24,7 @@ const allowedPaymentSteps = new Set([
   'VERIFIED>CANCELLED',
   'VERIFIED>REJECTED',
   'ON_HOLD>QUEUED',
+  'ON_HOLD>CANCELLED',
   'QUEUED>SENT',
   'QUEUED>PAID',
   'QUEUED>FAILED',
@@ -33,6 +34,11 @@ const allowedPaymentSteps = new Set([
   // api.md 1.1, "Events from the population register": a held, or queued and not yet sent, payment after a death.
   'ON_HOLD>CANCELLED',
   'QUEUED>CANCELLED',
+  // A new attempt (issue 13), approved by a second official.
+  'FAILED>QUEUED',
+  'FAILED>ON_HOLD',
+  'RETURNED>QUEUED',
+  'RETURNED>ON_HOLD',
 ]);
 
 const allowedBatchSteps = new Set([
@@ -64,10 +70,10 @@ describe('payment lifecycle', () => {
     expect([...paymentStatuses]).toEqual(['RECEIVED', 'VERIFIED', 'REJECTED', 'QUEUED', 'ON_HOLD', 'SENT', 'PAID', 'FAILED', 'RETURNED', 'CANCELLED']);
   });
 
-  it('never changes a terminal payment again, except PAID -> RETURNED', () => {
+  it('never changes a terminal payment again, except PAID -> RETURNED and a new attempt of a FAILED or RETURNED one', () => {
     for (const status of terminalPaymentStatuses) {
       const exits = nextStatuses('payment', status);
-      expect(exits).toEqual(status === 'PAID' ? ['RETURNED'] : []);
+      expect(exits).toEqual(status === 'PAID' ? ['RETURNED'] : status === 'FAILED' || status === 'RETURNED' ? ['QUEUED', 'ON_HOLD'] : []);
       expect(isTerminal('payment', status)).toBe(true);
     }
     expect(new Set(terminalPaymentStatuses)).toEqual(new Set(['REJECTED', 'PAID', 'FAILED', 'RETURNED', 'CANCELLED']));
@@ -85,8 +91,9 @@ describe('payment lifecycle', () => {
     for (const status of paymentStatuses) expect(canTransition('payment', status, status)).toBe(false);
   });
 
-  it('cancels before anything is sent: with the batch (RECEIVED, VERIFIED) or after a death (ON_HOLD, QUEUED not yet handed off)', () => {
+  it('cancels before anything is sent: with the batch (RECEIVED, VERIFIED), after a death (ON_HOLD, QUEUED not yet handed off), or when a hold expires', () => {
     expect(paymentStatuses.filter((from) => canTransition('payment', from, 'CANCELLED'))).toEqual(['RECEIVED', 'VERIFIED', 'QUEUED', 'ON_HOLD']);
+    expect(transitionCause('payment', 'ON_HOLD', 'CANCELLED')).toBe('hold-expired, or deceased (issue 16)');
   });
 
   it('records a cause for every step', () => {

@@ -4,6 +4,9 @@ import {
   failureReasonCodes,
   holdReasonCodes,
   isReasonCode,
+  isRecoverable,
+  nextStep,
+  reasonCodeCatalogue,
   reasonCodes,
   reasonMessage,
   rejectionReasonCodes,
@@ -23,7 +26,24 @@ describe('reason codes', () => {
     ]);
     expect(holdReasonCodes).toEqual(['NO_LINKED_ACCOUNT']);
     expect(failureReasonCodes).toEqual(['ACCOUNT_CLOSED', 'ACCOUNT_NOT_FOUND', 'ACCOUNT_NAME_MISMATCH', 'PROVIDER_REJECTED', 'RETRIES_EXHAUSTED']);
-    expect(allReasonCodes).toHaveLength(14);
+    expect(allReasonCodes).toHaveLength(16);
+  });
+
+  it('says who acts and which codes a new attempt can fix (domain.md "After the money leaves")', () => {
+    const recoverable = allReasonCodes.filter((code) => isRecoverable(code));
+    expect(recoverable).toEqual(['ACCOUNT_CLOSED', 'ACCOUNT_NOT_FOUND', 'ACCOUNT_NAME_MISMATCH', 'RETRIES_EXHAUSTED', 'HOLD_EXPIRED', 'RETURNED_BY_PROVIDER']);
+    expect(isRecoverable('PROVIDER_REJECTED')).toBe(false);
+    expect(isRecoverable(null)).toBe(false);
+    expect(nextStep('ACCOUNT_CLOSED')).toMatchObject({ actor: 'BENEFICIARY', en: expect.stringMatching(/link a new/i) });
+    expect(nextStep('NAME_MISMATCH')).toMatchObject({ actor: 'PROVINCE', en: expect.stringMatching(/contact the province/i) });
+    expect(nextStep(null)).toBeNull();
+    const catalogue = reasonCodeCatalogue();
+    expect(catalogue.map((entry) => entry.code)).toEqual(allReasonCodes);
+    for (const entry of catalogue) {
+      expect(['BENEFICIARY', 'PROVINCE', 'PROVIDER', 'OPERATIONS'], entry.code).toContain(entry.actor);
+      expect(entry.nextStepVi, entry.code).toBe(entry.nextStepVi.normalize('NFC'));
+      expect(entry.nextStepEn, entry.code).toMatch(/^[\x20-\x7E]+$/);
+    }
   });
 
   it('gives every code a non-empty Vietnamese (with diacritics) and English message', () => {

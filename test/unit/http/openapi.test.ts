@@ -165,7 +165,7 @@ describe('OpenAPI document', () => {
   it('describes the successful answers with the schemas the handlers use', () => {
     expect(document.paths['/v1/health']?.get?.responses['200']?.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/Health' });
     expect(document.paths['/v1/programs']?.get?.responses['200']?.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/ProgramList' });
-    expect(document.components.schemas.Program).toMatchObject({ required: ['code', 'nameVi', 'nameEn', 'maxAmount'] });
+    expect(document.components.schemas.Program).toMatchObject({ required: ['code', 'nameVi', 'nameEn', 'maxAmount', 'holdDays'] });
   });
 });
 
