@@ -14,7 +14,10 @@ import type { LocalRoute } from './http-server.js';
  * never by the number.
  */
 export function notificationsRoute(authority: LocalAuthority): LocalRoute {
-  const hash = keyedHasher(process.env.HASH_PEPPER ?? '');
+  // Made at the first request: a server started as the deployed shape (pepper from Secrets Manager, HASH_PEPPER
+  // empty: test/infra/observed-calls.test.ts) serves everything else without it.
+  let hasher: ReturnType<typeof keyedHasher> | undefined;
+  const hash: ReturnType<typeof keyedHasher> = (purpose, value) => (hasher ??= keyedHasher(process.env.HASH_PEPPER ?? ''))(purpose, value);
   return {
     method: 'GET',
     path: '/local/notifications',

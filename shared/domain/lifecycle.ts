@@ -70,8 +70,8 @@ export const paymentTransitions: readonly Transition<PaymentStatus>[] = [
   // entitlement after a later duplicate already did, the later one is rejected (batch still SUBMITTED).
   { from: 'VERIFIED', to: 'REJECTED', cause: 'superseded-by-earlier-duplicate' },
   { from: 'ON_HOLD', to: 'QUEUED', cause: 'account-linked' },
-  // Issue 13: held past its program's holdDays (catalogues), the payment is cancelled and releases its entitlement.
-  { from: 'ON_HOLD', to: 'CANCELLED', cause: 'hold-expired, or deceased (issue 16)' },
+  // Held past its program's holdDays (issue 13), or its beneficiary died (issue 16, DECEASED): cancelled, the entitlement released.
+  { from: 'ON_HOLD', to: 'CANCELLED', cause: 'hold-expired-or-deceased' },
   { from: 'QUEUED', to: 'SENT', cause: 'sent' },
   { from: 'QUEUED', to: 'PAID', cause: 'settled-at-once' },
   { from: 'QUEUED', to: 'FAILED', cause: 'failed' },

@@ -22,7 +22,7 @@ import { Cast, Driver, type RoundResult } from './workload.js';
 const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
 const randomKills = Number(process.env.CHAOS_RANDOM_KILLS ?? 200);
 /** Kills armed per round at most: the rest of the round then runs to convergence with no death. */
-const KILLS_PER_ROUND = 25;
+const KILLS_PER_ROUND = 50;
 
 /** mulberry32: a small seeded generator, so that a failing run can be replayed. */
 function random(seedValue: number): () => number {
@@ -151,8 +151,8 @@ describe('chaos: SIGKILL at every point, then at random ones', () => {
       supervisor.setPlan(() => {
         if (armed >= KILLS_PER_ROUND || supervisor.kills.length - before + armed >= randomKills) return undefined;
         armed++;
-        // A call early in the child's life (the round makes a few hundred): some starts die before they listen.
-        return { call: 1 + Math.floor(next() * 60), when: next() < 0.5 ? 'before' : 'after' };
+        // A call early in the child's life (where a restarted system resumes the work): some starts die before they listen.
+        return { call: 1 + Math.floor(next() * 30), when: next() < 0.5 ? 'before' : 'after' };
       });
       converge.push((await runRound()).convergeMs);
       supervisor.setPlan(() => undefined);

@@ -40,7 +40,7 @@ describe('partialBatchHandler', () => {
   it('is how every queue consumer of functions/ is built (no processor shared at module scope)', () => {
     const root = fileURLToPath(new URL('../../../functions/', import.meta.url));
     const consumers = readdirSync(root).filter((name) => readFileSync(`${root}${name}/handler.ts`, 'utf8').includes('SQSRecord'));
-    expect(consumers.sort()).toEqual(['disburse-exhausted', 'disburse-worker', 'verify-worker', 'webhook-exhausted', 'webhook-worker']);
+    expect(consumers.sort()).toEqual(['disburse-exhausted', 'disburse-worker', 'register-events-consumer', 'verify-worker', 'webhook-exhausted', 'webhook-worker']);
     for (const name of consumers) {
       const source = readFileSync(`${root}${name}/handler.ts`, 'utf8');
       expect(source, name).toContain('partialBatchHandler(');

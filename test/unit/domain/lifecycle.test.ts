@@ -93,7 +93,7 @@ describe('payment lifecycle', () => {
 
   it('cancels before anything is sent: with the batch (RECEIVED, VERIFIED), after a death (ON_HOLD, QUEUED not yet handed off), or when a hold expires', () => {
     expect(paymentStatuses.filter((from) => canTransition('payment', from, 'CANCELLED'))).toEqual(['RECEIVED', 'VERIFIED', 'QUEUED', 'ON_HOLD']);
-    expect(transitionCause('payment', 'ON_HOLD', 'CANCELLED')).toBe('hold-expired, or deceased (issue 16)');
+    expect(transitionCause('payment', 'ON_HOLD', 'CANCELLED')).toBe('hold-expired-or-deceased');
   });
 
   it('records a cause for every step', () => {
