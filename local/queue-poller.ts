@@ -168,9 +168,16 @@ class BatchTimeoutError extends Error {
   }
 }
 
+/** The distinct causes a batch failure carries (Powertools' FullBatchFailureError.recordErrors), names and messages only. */
+function recordErrorsOf(error: Error): string {
+  const causes = (error as { recordErrors?: unknown[] }).recordErrors ?? [];
+  const distinct = [...new Set(causes.map((cause) => (cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause))))];
+  return distinct.length > 0 ? ` [${distinct.slice(0, 3).join('; ')}]` : '';
+}
+
 function defaultOnError(error: unknown, info: { queueName: string; phase: PollerPhase; records: number }): void {
   // Name and message only: records' bodies are never printed.
-  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const what = error instanceof Error ? `${error.name}: ${error.message}${recordErrorsOf(error)}` : String(error);
   const outcome =
     info.phase === 'handler' || info.phase === 'timeout' || info.phase === 'response'
       ? ` (${info.records} record(s) come back after the visibility timeout)`

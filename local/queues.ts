@@ -58,7 +58,8 @@ export async function createQueueWithDeadLetter(
 ): Promise<QueueWithDeadLetter> {
   const dlqName = `${queueName}-dlq`;
   const dlq = await client.send(
-    new CreateQueueCommand({ QueueName: dlqName, Attributes: { MessageRetentionPeriod: '1209600' } }),
+    // The stack gives a dead-letter queue its queue's visibility timeout (its consumer retries at that pace).
+    new CreateQueueCommand({ QueueName: dlqName, Attributes: { MessageRetentionPeriod: '1209600', VisibilityTimeout: String(settings.visibilityTimeoutSeconds) } }),
   );
   const dlqUrl = required(dlq.QueueUrl, 'QueueUrl');
   const dlqAttributes = await client.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));

@@ -730,7 +730,7 @@ export class DynamoBatchStore implements BatchStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.payment(key.batchId, key.shard, key.refDigest),
-          UpdateExpression: 'SET handOffAt = :now ADD handOffs :one',
+          UpdateExpression: 'SET handOffAt = :now, updatedAt = :now ADD handOffs :one',
           ConditionExpression: 'attribute_exists(pk) AND #status = :queued',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':one': 1, ':queued': 'QUEUED', ':now': now },
