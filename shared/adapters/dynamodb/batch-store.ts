@@ -28,7 +28,7 @@ import {
 } from '../../ports/batch-store.js';
 import { isWatched, zeroByStatus, type UploadLease } from '../../domain/batch.js';
 import { entity, keys } from './keys.js';
-import { batchGetAll, batchWriteAll } from './batching.js';
+import { batchGetAll, batchWriteAll, sparseIndexItems } from './batching.js';
 import { isConditionFailure } from './conditions.js';
 
 type Item = Record<string, unknown>;
@@ -849,22 +849,7 @@ export class DynamoBatchStore implements BatchStore {
   }
 
   async listWatchedBatches(): Promise<BatchRecord[]> {
-    const found: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const result = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'gsi3',
-          KeyConditionExpression: 'gsi3pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.watchedBatchesPartition },
-          ExclusiveStartKey: start,
-        }),
-      );
-      found.push(...(result.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk })));
-      start = result.LastEvaluatedKey;
-    } while (start);
-    const items = await batchGetAll(this.client, this.tableName, found);
+    const items = await sparseIndexItems(this.client, this.tableName, keys.watchedBatchesPartition);
     return items.map((item) => strip<BatchRecord>(item));
   }
 
@@ -1074,22 +1059,7 @@ export class DynamoBatchStore implements BatchStore {
   }
 
   async listRetriesToDispatch(): Promise<RetryRecord[]> {
-    const found: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const result = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'gsi3',
-          KeyConditionExpression: 'gsi3pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.retriesToDispatchPartition },
-          ExclusiveStartKey: start,
-        }),
-      );
-      found.push(...(result.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk })));
-      start = result.LastEvaluatedKey;
-    } while (start);
-    const items = await batchGetAll(this.client, this.tableName, found as { pk: string; sk: string }[]);
+    const items = await sparseIndexItems(this.client, this.tableName, keys.retriesToDispatchPartition);
     return items.map((item) => strip<RetryRecord>(item)).filter((retry) => retry.status === 'APPROVED' && !retry.dispatched);
   }
 

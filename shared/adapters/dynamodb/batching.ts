@@ -1,4 +1,4 @@
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 type Item = Record<string, unknown>;
 
@@ -60,4 +60,28 @@ export async function batchGetAll(client: DynamoDBDocumentClient, tableName: str
     }
   });
   return found;
+}
+
+/**
+ * Every item of a sparse gsi3 partition (the reconciler's watch, retries to dispatch, pending webhook
+ * deliveries): the index's keys, every page of them, then the items themselves with batchGetAll
+ * (strongly consistent, which the index is not).
+ */
+export async function sparseIndexItems(client: DynamoDBDocumentClient, tableName: string, partition: string): Promise<Item[]> {
+  const found: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const result = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: 'gsi3',
+        KeyConditionExpression: 'gsi3pk = :pk',
+        ExpressionAttributeValues: { ':pk': partition },
+        ExclusiveStartKey: start,
+      }),
+    );
+    found.push(...(result.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk })));
+    start = result.LastEvaluatedKey;
+  } while (start);
+  return batchGetAll(client, tableName, found);
 }

@@ -1,5 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll } from './batching.js';
+import { sparseIndexItems } from './batching.js';
 import type { DeliveryStatus } from '../../domain/webhooks.js';
 import type { Page, PagePosition } from '../../ports/batch-store.js';
 import type { WebhookDelivery, WebhookEndpoint, WebhookStore } from '../../ports/webhook-store.js';
@@ -115,22 +115,7 @@ export class DynamoWebhookStore implements WebhookStore {
   }
 
   async listPending(): Promise<WebhookDelivery[]> {
-    const found: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const result = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'gsi3',
-          KeyConditionExpression: 'gsi3pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.pendingDeliveriesPartition },
-          ExclusiveStartKey: start,
-        }),
-      );
-      found.push(...(result.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk })));
-      start = result.LastEvaluatedKey;
-    } while (start);
-    const items = await batchGetAll(this.client, this.tableName, found);
+    const items = await sparseIndexItems(this.client, this.tableName, keys.pendingDeliveriesPartition);
     return items.map((item) => {
       const { gsi3pk: _pk, gsi3sk: _sk, ...rest } = strip(item);
       return rest as unknown as WebhookDelivery;
