@@ -12,7 +12,7 @@ import { ConditionFailed, type BatchStore, type CounterDelta, type PagePosition,
 import type { EntitlementStore } from '../ports/entitlement-store.js';
 import type { PaymentProvider, TransferOutcome } from '../ports/payment-provider.js';
 import type { WorkQueue } from '../ports/work-queue.js';
-import type { DeathMarkers } from '../ports/register-events.js';
+import type { DeathMarker, DeathMarkers } from '../ports/register-events.js';
 import { isAfterDeath } from '../domain/register-events.js';
 import { noNotices, type Notices } from './notices.js';
 
@@ -182,7 +182,8 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
    * the payment (masked for display, in full for the provider) in the same
    * conditional write that queues it. This write comes before the provider is
    * called, so that a redelivery after a crash pays the same provider and
-   * account with the same reference, whatever was linked meanwhile.
+   * account with the same reference, whatever was linked meanwhile. The same
+   * write claims the hand-off (the provider is called next).
    */
   async function queuePayment(payment: PaymentRecord, link: AccountLinkRecord): Promise<PaymentRecord | undefined> {
     return batches.transitionPayment(payment, allowedFrom('payment', 'QUEUED', ['VERIFIED', 'ON_HOLD']), 'QUEUED', {
@@ -192,24 +193,33 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
         account: { provider: link.provider, accountNumberMasked: link.accountNumberMasked },
         payout: { provider: link.provider, accountNumber: link.accountNumber, accountName: link.accountName, linkId: link.linkId },
       },
+      claimHandOff: true,
     });
   }
 
+  /** Where one payment of a group stands after its first step: held, or handed off (to send), or neither (nothing to do). */
+  interface Prepared {
+    held?: PaymentRecord;
+    handedOff?: PaymentRecord;
+  }
+
   /**
-   * Queues (or holds) and sends one payment, read with its group. Every status
-   * change is pushed to `work.moves` as it happens. Returns the payment when it
-   * was put ON_HOLD (its account is looked up again once the group is done).
+   * Queues (or holds) one payment, read with its group, and claims its
+   * hand-off: a payment queued here is claimed by its QUEUED write; one found
+   * QUEUED (a redelivery) by a claim of its own. Every status change is pushed
+   * to `work.moves` as it happens.
    */
-  async function disburseOne(payment: PaymentRecord, link: AccountLinkRecord | undefined, work: Work, rereads = 0): Promise<PaymentRecord | undefined> {
-    let current = payment;
+  async function prepare(payment: PaymentRecord, link: AccountLinkRecord | undefined, work: Work, rereads = 0): Promise<Prepared> {
+    const current = payment;
     work.batchIds.add(current.batchId);
     if (current.status === 'VERIFIED' || current.status === 'ON_HOLD') {
       if (!link) {
         if (current.status === 'VERIFIED' && (await move(current, ['VERIFIED'], 'ON_HOLD', 'NO_LINKED_ACCOUNT'))) {
           work.moves.push({ batchId: current.batchId, from: 'VERIFIED', to: 'ON_HOLD', amount: current.amount });
-          return current;
+          return { held: current };
         }
-        return repairAfterRedelivery(current);
+        await repairAfterRedelivery(current);
+        return {};
       }
       // A released held payment makes a COMPLETED batch APPROVED again, before it moves: a death right
       // after the queueing write then leaves an APPROVED batch, which the reconciler watches.
@@ -220,49 +230,55 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
         if (rereads >= 3) throw new Error('A payment kept changing while it was being queued');
         const [again, relinked] = await Promise.all([batches.getPayment(current), accounts.getCurrent(current.personHash)]);
         if (!again) throw new Error('Disbursement message names a payment that does not exist');
-        return disburseOne(again, relinked, work, rereads + 1);
+        return prepare(again, relinked, work, rereads + 1);
       }
       work.moves.push({ batchId: current.batchId, from: current.status, to: 'QUEUED', amount: current.amount });
-      current = queued;
+      return { handedOff: queued };
     }
-    if (current.status !== 'QUEUED') return repairAfterRedelivery(current); // sent, settled or failed already
-
-    // The hand-off: claimed first (a death event cancels a QUEUED payment only while it has no claim),
-    // then the death marker read. Whichever of the claim and the event's marker comes first, nothing for
-    // a period after a recorded death reaches the provider (docs/decisions.md 131).
+    if (current.status !== 'QUEUED') {
+      await repairAfterRedelivery(current); // sent, settled or failed already
+      return {};
+    }
+    // A redelivery: a hand-off of its own (a death event cancels a QUEUED payment only while it has none).
     const claimed = await batches.claimHandOff(current, clock.now().toISOString());
-    if (!claimed) {
-      // Not QUEUED any more: cancelled by a death event, or another delivery got there first.
-      const again = await batches.getPayment(current);
-      return again ? repairAfterRedelivery(again) : undefined;
-    }
-    current = claimed;
-    if (await stoppedByDeath(current, work)) return undefined;
+    if (claimed) return { handedOff: claimed };
+    // Not QUEUED any more: cancelled by a death event, or another delivery got there first.
+    const again = await batches.getPayment(current);
+    if (again) await repairAfterRedelivery(again);
+    return {};
+  }
 
-    const payout = current.payout;
+  /**
+   * Sends a payment whose hand-off this delivery claimed, given its person's
+   * death marker as read after the claim: whichever of the claim and a death
+   * event's marker comes first, nothing for a period after a recorded death
+   * reaches the provider (docs/decisions.md 131).
+   */
+  async function sendHandedOff(payment: PaymentRecord, death: DeathMarker | undefined, work: Work): Promise<void> {
+    if (await stoppedByDeath(payment, death, work)) return;
+    const payout = payment.payout;
     if (!payout) throw new Error('A queued payment has no payout account');
-    if (attemptOf(current) > 1) {
-      const earlier = await earlierAttemptOutcome(current);
+    if (attemptOf(payment) > 1) {
+      const earlier = await earlierAttemptOutcome(payment);
       if (earlier) {
         // An earlier attempt whose outcome was unknown went through after all: the payment is settled by it.
-        const recorded = await recordOutcome(current, earlier);
+        const recorded = await recordOutcome(payment, earlier);
         if (recorded) work.moves.push(recorded);
-        return undefined;
+        return;
       }
     }
     // The provider deduplicates by reference: a crash after this call and a redelivery send the same
     // reference again and get the first outcome back, never a second transfer. Attempt n has its own
     // reference (`<paymentId>-<n>`), fixed by the conditional write that started it.
     const outcome = await provider.send({
-      reference: transferRef(current.paymentId, attemptOf(current)),
-      amount: current.amount,
+      reference: transferRef(payment.paymentId, attemptOf(payment)),
+      amount: payment.amount,
       provider: payout.provider,
       accountNumber: payout.accountNumber,
       accountName: payout.accountName,
     });
-    const recorded = await recordOutcome(current, outcome);
+    const recorded = await recordOutcome(payment, outcome);
     if (recorded) work.moves.push(recorded);
-    return undefined;
   }
 
   /**
@@ -319,8 +335,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
    * earlier hand-off (a redelivery) may have reached the provider: what the
    * provider knows is recorded instead (and flagged for the province).
    */
-  async function stoppedByDeath(payment: PaymentRecord, work: Work): Promise<boolean> {
-    const death = await deaths.deathOf(payment.personHash);
+  async function stoppedByDeath(payment: PaymentRecord, death: DeathMarker | undefined, work: Work): Promise<boolean> {
     if (!death || !isAfterDeath(payment.period, death.dateOfDeath)) return false;
     if ((payment.handOffs ?? 1) > 1) {
       const known = await provider.lookup(transferRef(payment.paymentId, attemptOf(payment)));
@@ -406,10 +421,11 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
 
   /**
    * Queues and sends a group of payments: two batched reads (the payments and
-   * their people's accounts), then each payment on its own, a few at a time.
-   * One payment failing does not stop the others; the counters are updated for
-   * every move made, then the group fails (and is delivered again) if any
-   * payment did.
+   * their people's accounts), each payment queued (or held) and its hand-off
+   * claimed, one batched read of the handed-off people's death markers, then
+   * each payment sent, a few at a time. One payment failing does not stop the
+   * others; the counters are updated for every move made, then the group fails
+   * (and is delivered again) if any payment did.
    */
   async function disburseGroup(group: readonly PaymentToSend[]): Promise<void> {
     const [payments, links] = await Promise.all([
@@ -419,18 +435,35 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     const byId = new Map(payments.map((payment) => [payment.paymentId, payment]));
     const work = newWork();
     const held: PaymentRecord[] = [];
+    const handedOff: PaymentRecord[] = [];
     const failures: unknown[] = [];
     await inParallel(group, PARALLEL_SENDS, async (item) => {
       try {
         const payment = byId.get(item.paymentId);
         if (!payment) throw new Error('Disbursement message names a payment that does not exist');
         if (payment.personHash !== item.personHash) throw new Error('Disbursement message names a payment with another person');
-        const onHold = await disburseOne(payment, links.get(payment.personHash), work);
-        if (onHold) held.push(onHold);
+        const prepared = await prepare(payment, links.get(payment.personHash), work);
+        if (prepared.held) held.push(prepared.held);
+        if (prepared.handedOff) handedOff.push(prepared.handedOff);
       } catch (error) {
         failures.push(error);
       }
     });
+    if (handedOff.length > 0) {
+      try {
+        // Read after every claim of the group (docs/decisions.md 131): one request, not one per payment.
+        const markers = await deaths.deathsOf(handedOff.map((payment) => payment.personHash));
+        await inParallel(handedOff, PARALLEL_SENDS, async (payment) => {
+          try {
+            await sendHandedOff(payment, markers.get(payment.personHash), work);
+          } catch (error) {
+            failures.push(error);
+          }
+        });
+      } catch (error) {
+        failures.push(error); // the markers could not be read: nothing was sent, the claimed payments stay QUEUED
+      }
+    }
     // Counted even when some sends failed (those payments stay QUEUED and the message is retried).
     await settle(work);
     if (held.length > 0) {

@@ -6,34 +6,50 @@ import type { BatchStore } from '../ports/batch-store.js';
 import type { NoticeEvent, Notifier } from '../ports/notifier.js';
 
 /**
- * Beneficiary notices (docs/decisions.md 106-108): once per (payment, attempt,
- * event), claimed with a conditional write before the notifier is called, so a
- * redelivered message, a repeated callback or two reconciler runs send it once.
- * At most once: a death between the claim and the send loses that notice
- * (a notice is a courtesy; the payment's state is in the app).
+ * Beneficiary notices (docs/decisions.md 106-108), once per (payment, attempt,
+ * event). A notice of a status change is sent by the unit whose conditional
+ * status write made the change: that write is its once-guard, as no other
+ * write can make the same change of the same attempt. A notice that is not a
+ * change (the hold-expiry reminder) is claimed with a conditional write of its
+ * own before the notifier is called, so two reconciler runs send it once.
+ * At most once: a death between the guard and the send loses that notice (a
+ * notice is a courtesy; the payment's state is in the app).
  */
 export interface Notices {
+  /** Claims the notice of (payment, event, attempt), then sends it; false when it was claimed before. */
   notify(payment: PaymentRecord, event: NoticeEvent, options?: { expiresOn?: string }): Promise<boolean>;
-  /** The notice a status change calls for, if any. */
+  /**
+   * The notice a status change calls for, if any: called only by the unit whose conditional
+   * write made the change (the change is the once-guard; nothing else is written).
+   */
   afterMove(payment: PaymentRecord): Promise<void>;
 }
 
 export const noNotices: Notices = { notify: () => Promise.resolve(false), afterMove: () => Promise.resolve() };
 
 export function createNotices(deps: { batches: Pick<BatchStore, 'claimNotice'>; notifier: Notifier; clock: Clock }): Notices {
-  async function notify(payment: PaymentRecord, event: NoticeEvent, options: { expiresOn?: string } = {}): Promise<boolean> {
-    const at = deps.clock.now().toISOString();
-    if (!(await deps.batches.claimNotice(payment.paymentId, event, attemptOf(payment), at))) return false;
+  async function send(payment: PaymentRecord, event: NoticeEvent, at: string, options: { expiresOn?: string } = {}): Promise<void> {
     await deps.notifier.send({ personHash: payment.personHash, paymentId: payment.paymentId, event, text: noticeText(event, payment, options), sentAt: at });
-    return true;
   }
   return {
-    notify,
+    async notify(payment, event, options = {}) {
+      const at = deps.clock.now().toISOString();
+      if (!(await deps.batches.claimNotice(payment.paymentId, event, attemptOf(payment), at))) return false;
+      await send(payment, event, at, options);
+      return true;
+    },
     async afterMove(payment) {
-      if (payment.status === 'PAID') await notify(payment, 'PAID');
-      else if (payment.status === 'RETURNED') await notify(payment, 'RETURNED');
-      else if (payment.status === 'ON_HOLD') await notify(payment, 'ON_HOLD_LINK_ACCOUNT');
-      else if (payment.status === 'FAILED' && payment.reasonCode && reasonCodes[payment.reasonCode].actor === 'BENEFICIARY') await notify(payment, 'FAILED_ACTION_NEEDED');
+      const event = moveNotice(payment);
+      if (event) await send(payment, event, deps.clock.now().toISOString());
     },
   };
+}
+
+/** The notice a payment's new status calls for. */
+function moveNotice(payment: PaymentRecord): NoticeEvent | undefined {
+  if (payment.status === 'PAID') return 'PAID';
+  if (payment.status === 'RETURNED') return 'RETURNED';
+  if (payment.status === 'ON_HOLD') return 'ON_HOLD_LINK_ACCOUNT';
+  if (payment.status === 'FAILED' && payment.reasonCode && reasonCodes[payment.reasonCode].actor === 'BENEFICIARY') return 'FAILED_ACTION_NEEDED';
+  return undefined;
 }

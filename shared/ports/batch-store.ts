@@ -24,6 +24,11 @@ export interface PaymentChange {
   at: string;
   /** Other attributes set in the same write (name-match kind, duplicate holder, account). */
   set?: Partial<Pick<PaymentRecord, 'nameMatch' | 'duplicateOf' | 'account' | 'payout' | 'attempt'>>;
+  /**
+   * Also claim the payment's hand-off in this write (what `claimHandOff` does): the QUEUED write of
+   * a delivery that calls the provider next, so that a first delivery pays one write, not two.
+   */
+  claimHandOff?: boolean;
   /** Only if the disbursement worker has not claimed the payment's hand-off (`claimHandOff`): a death event's cancel. */
   unlessHandedOff?: boolean;
   /**

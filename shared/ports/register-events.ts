@@ -42,7 +42,9 @@ export interface RegisterEventStore {
   /** Writes the marker unless one exists (the first death recorded stays); returns the one that holds. */
   recordDeath(marker: DeathMarker): Promise<DeathMarker>;
   deathOf(personHash: string): Promise<DeathMarker | undefined>;
+  /** The markers of these people, by person hash (one batched, strongly consistent read per 100). */
+  deathsOf(personHashes: readonly string[]): Promise<Map<string, DeathMarker>>;
 }
 
-/** Reads the death marker only (the disbursement worker's port). */
-export type DeathMarkers = Pick<RegisterEventStore, 'deathOf'>;
+/** Reads death markers only (the disbursement worker's port). */
+export type DeathMarkers = Pick<RegisterEventStore, 'deathOf' | 'deathsOf'>;

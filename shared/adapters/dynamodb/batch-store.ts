@@ -695,6 +695,13 @@ export class DynamoBatchStore implements BatchStore {
         sets.push(`#set_${field} = :set_${field}`);
       }
     }
+    const adds: string[] = [];
+    if (change.claimHandOff) {
+      values[':handOffAt'] = change.at;
+      values[':oneHandOff'] = 1;
+      sets.push('handOffAt = :handOffAt');
+      adds.push('handOffs :oneHandOff');
+    }
     // A new attempt is started by its retry only, once: the claim must be live on the attempt read.
     let expected = '';
     if (change.expect) {
@@ -709,7 +716,7 @@ export class DynamoBatchStore implements BatchStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.payment(key.batchId, key.shard, key.refDigest),
-          UpdateExpression: updateExpression(sets, removes),
+          UpdateExpression: updateExpression(sets, removes, adds),
           // unlessHandedOff (a death event): only while the disbursement worker has not claimed the hand-off.
           ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}${change.unlessHandedOff ? ' AND attribute_not_exists(handOffs)' : ''}${handOffsCondition(change.handOffsStill, values)}${expected}`,
           ExpressionAttributeNames: names,

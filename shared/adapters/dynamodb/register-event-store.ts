@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeathEventAnswer } from '../../domain/register-events.js';
 import type { DeathMarker, RegisterEventRecord, RegisterEventStore } from '../../ports/register-events.js';
+import { batchGetAll } from './batching.js';
 import { isConditionFailure } from './conditions.js';
 import { entity, keys } from './keys.js';
 
@@ -107,8 +108,23 @@ export class DynamoRegisterEventStore implements RegisterEventStore {
 
   async deathOf(personHash: string): Promise<DeathMarker | undefined> {
     const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.death(personHash), ConsistentRead: true }));
-    if (!result.Item) return undefined;
-    const { dateOfDeath, eventKey, recordedAt } = result.Item as { dateOfDeath: string; eventKey: string; recordedAt: string };
-    return { personHash, dateOfDeath, eventKey, recordedAt };
+    return result.Item ? deathMarker(personHash, result.Item) : undefined;
   }
+
+  async deathsOf(personHashes: readonly string[]): Promise<Map<string, DeathMarker>> {
+    const unique = [...new Set(personHashes)];
+    const found = new Map<string, DeathMarker>();
+    if (unique.length === 0) return found;
+    const byKey = new Map(unique.map((personHash) => [keys.death(personHash).pk, personHash]));
+    for (const item of await batchGetAll(this.client, this.tableName, unique.map((personHash) => keys.death(personHash)))) {
+      const personHash = byKey.get(String(item.pk));
+      if (personHash) found.set(personHash, deathMarker(personHash, item));
+    }
+    return found;
+  }
+}
+
+function deathMarker(personHash: string, item: Item): DeathMarker {
+  const { dateOfDeath, eventKey, recordedAt } = item as { dateOfDeath: string; eventKey: string; recordedAt: string };
+  return { personHash, dateOfDeath, eventKey, recordedAt };
 }

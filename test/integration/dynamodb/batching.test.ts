@@ -176,6 +176,32 @@ describe('batchGetAll', () => {
     expect([...read].sort((a, b) => String(a.sk).localeCompare(String(b.sk)))).toEqual(all);
   });
 
+  it('calls of one tick on one table share a request; each gets back only its own items, a key asked twice is asked once', async () => {
+    // Prepare: 30 stored items; a group's payments (0-24) and another read (20-29) overlapping on five
+    const all = items(30);
+    const byKey = new Map(all.map((item) => [`${String(item.pk)}|${String(item.sk)}`, item]));
+    ddbMock.on(BatchGetCommand).callsFake((input: BatchGetCommandInput) => ({
+      Responses: { [TABLE]: input.RequestItems![TABLE]!.Keys!.map((key) => byKey.get(`${String(key.pk)}|${String(key.sk)}`)!) },
+      UnprocessedKeys: {},
+    }));
+
+    // Act
+    const [first, second] = await withClockRunning(Promise.all([batchGetAll(client, TABLE, all.slice(0, 25).map(keyOf)), batchGetAll(client, TABLE, all.slice(20).map(keyOf))]));
+
+    // Assess
+    expect(ddbMock).toHaveReceivedCommandTimes(BatchGetCommand, 1);
+    expect(ddbMock.commandCalls(BatchGetCommand)[0]!.args[0].input.RequestItems![TABLE]!.Keys).toHaveLength(30);
+    expect(first).toEqual(all.slice(0, 25));
+    expect(second).toEqual(all.slice(20));
+  });
+
+  it('a failed shared request fails every call that shared it', async () => {
+    ddbMock.on(BatchGetCommand).rejects(new Error('the store is down'));
+    const reads = [batchGetAll(client, TABLE, items(2).map(keyOf)), batchGetAll(client, TABLE, items(2, 5).map(keyOf))];
+    await expect(Promise.all(reads.map((read) => read.then(() => 'read', (error: Error) => error.message)))).resolves.toEqual(['the store is down', 'the store is down']);
+    expect(ddbMock).toHaveReceivedCommandTimes(BatchGetCommand, 1);
+  });
+
   it('gives up after 10 rounds of UnprocessedKeys', async () => {
     // Prepare
     const all = items(2);

@@ -71,15 +71,15 @@ function apps(ports: { batches?: BatchStore; deaths?: DeathMarkers; provider?: P
 }
 
 describe('a death racing the disbursement worker', () => {
-  it('the event first (before the hand-off claim): the QUEUED payment is cancelled and never sent', async () => {
+  it('the event first (before the QUEUED write that claims the hand-off): the payment is cancelled and never sent', async () => {
     const seeded = await seedVerifiedBatch(world, ['paid'], 1);
     const target = seeded.payments[0]!;
     let answer: DeathEventAnswer | undefined;
     const late = apps();
     const batches = decorate<BatchStore>(world.batches, {
-      claimHandOff: async (key, now) => {
-        answer ??= await late.registerEvents.receive(deathOf(target.personalId));
-        return world.batches.claimHandOff(key, now);
+      transitionPayment: async (key, from, to, change) => {
+        if (to === 'QUEUED') answer ??= await late.registerEvents.receive(deathOf(target.personalId));
+        return world.batches.transitionPayment(key, from, to, change);
       },
     });
     const { queue, disbursement } = apps({ batches });
@@ -98,12 +98,12 @@ describe('a death racing the disbursement worker', () => {
     const target = seeded.payments[0]!;
     let answer: DeathEventAnswer | undefined;
     const late = apps();
-    // Right after the claim, before the worker reads the marker.
+    // Right after the QUEUED write (which claims the hand-off), before the worker reads the markers.
     const batches = decorate<BatchStore>(world.batches, {
-      claimHandOff: async (key, now) => {
-        const claimed = await world.batches.claimHandOff(key, now);
-        answer ??= await late.registerEvents.receive(deathOf(target.personalId));
-        return claimed;
+      transitionPayment: async (key, from, to, change) => {
+        const moved = await world.batches.transitionPayment(key, from, to, change);
+        if (to === 'QUEUED') answer ??= await late.registerEvents.receive(deathOf(target.personalId));
+        return moved;
       },
     });
     const { queue, disbursement } = apps({ batches });
