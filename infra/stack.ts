@@ -276,6 +276,23 @@ export class PaymentsStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // Counted by every run (the gsi3 partitions of unconfirmed PAID transfers past their provider's window); emitted when not 0.
+    this.alarms.addAlarm(fn, 'OverdueUnconfirmedTransfersAlarm', {
+      alarmName: `${this.stackName}-overdue-unconfirmed-transfers`,
+      alarmDescription:
+        "PAID transfers that no settlement statement has confirmed within their provider's settlement window: money recorded as paid that the provider's books do not show yet. Runbook: docs/runbook.md#overdue-unconfirmed-transfers",
+      metric: new cloudwatch.Metric({
+        namespace: metricsNamespace,
+        metricName: 'OverdueUnconfirmedTransfers',
+        dimensionsMap: { service: serviceName },
+        statistic: 'Maximum',
+        period: Duration.minutes(reconcilerIntervalMinutes),
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
   }
 
   /**

@@ -9,8 +9,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { functionModules, importHandler } from './function-modules.js';
 import { queueDefinitions, type QueueDefinition, type QueueKey } from '../shared/adapters/sqs/queues.js';
 import { runAsFunction } from './function-context.js';
 import { LOCAL_ACCOUNT_ID, type LocalQueues } from './queues.js';
@@ -422,17 +421,9 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
 // ---------------------------------------------------------------------------
 // The local server's consumers
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-export function consumerHandlerPath(functionName: string): string {
-  return `${root}functions/${functionName}/handler.ts`;
-}
-
 /** Loads functions/<name>/handler.ts as Lambda would (its module scope runs once: the cold start). */
 export async function importConsumerHandler(functionName: string): Promise<SqsConsumerHandler> {
-  const module = (await import(pathToFileURL(consumerHandlerPath(functionName)).href)) as { handler?: unknown };
-  if (typeof module.handler !== 'function') throw new TypeError(`functions/${functionName}/handler.ts exports no handler`);
-  return module.handler as SqsConsumerHandler;
+  return importHandler<SqsConsumerHandler>(functionName);
 }
 
 export interface LocalConsumers {
@@ -464,7 +455,7 @@ export function startLocalConsumers(
       ...(definition.deadLetterConsumer ? [{ queueUrl: queues.dlqUrls[key], functionName: definition.deadLetterConsumer }] : []),
     ];
     for (const { queueUrl, functionName } of targets) {
-      if (!options.loadHandler && !existsSync(consumerHandlerPath(functionName))) continue;
+      if (!options.loadHandler && !(functionName in functionModules)) continue;
       // The poller's calls and the handler's run as this function's (local/function-context.ts): Lambda's event source uses its role.
       const poller = runAsFunction(functionName, () => startQueuePoller({
         client,

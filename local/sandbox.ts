@@ -1,6 +1,5 @@
 import './environment.js';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readJson } from '../shared/http/api-handler.js';
 import { localTokenRequestSchema } from '../shared/domain/schemas.js';
 import { parseOrThrow } from '../shared/domain/validation.js';
@@ -9,6 +8,7 @@ import { prepareDataFolder } from './data.js';
 import { startLocalReconciler, type ReconcilerHandler } from './reconciler.js';
 import { startLocalDynamo } from './dynamodb.js';
 import { asFunction, runAsFunction } from './function-context.js';
+import { importHandler } from './function-modules.js';
 import { createLocalHttpServer, type LambdaHttpHandler, type LocalRoute } from './http-server.js';
 import type { TableKey } from '../shared/adapters/dynamodb/tables.js';
 import { tableDefinitions } from '../shared/adapters/dynamodb/tables.js';
@@ -84,8 +84,6 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-
 /**
  * Starts the whole system on this machine, in order: store, queues, identity,
  * HTTP, queue consumers.
@@ -137,9 +135,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const loadHandler = (functionName: string) => {
     let loaded = handlers.get(functionName);
     if (!loaded) {
-      const entry = pathToFileURL(`${root}functions/${functionName}/handler.ts`).href;
       // The module's cold start and every invocation run as this function's code (local/function-context.ts).
-      loaded = runAsFunction(functionName, () => import(entry)).then((module: { handler: LambdaHttpHandler }) => timed(functionName, asFunction(functionName, module.handler)));
+      loaded = runAsFunction(functionName, () => importHandler<LambdaHttpHandler>(functionName)).then((handler) => timed(functionName, asFunction(functionName, handler)));
       handlers.set(functionName, loaded);
     }
     return loaded;

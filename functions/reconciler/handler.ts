@@ -37,6 +37,12 @@ export const handler = async (event: unknown, context: Context) => {
     metrics.publishStoredMetrics();
     logger.warn('reconciler repaired what a failure left behind', { watched: report.watched, examined: report.examined, repairs: report.repairs });
   }
+  if (report.overdueUnconfirmed > 0) {
+    // Money a provider said it paid and no statement has confirmed in time: the province must ask the provider (alarmed).
+    metrics.addMetric('OverdueUnconfirmedTransfers', MetricUnit.Count, report.overdueUnconfirmed);
+    metrics.publishStoredMetrics();
+    logger.warn('PAID transfers no settlement statement confirmed within their window', { count: report.overdueUnconfirmed });
+  }
   if (report.started.length > 0) logger.info('scheduled batches started', { batchIds: report.started });
   if (report.holdsExpired > 0 || report.holdRemindersSent > 0) {
     // Routine work (held-payment expiry, issue 13), not a repair: logged, not alarmed.
@@ -52,5 +58,6 @@ export const handler = async (event: unknown, context: Context) => {
     started: report.started.length,
     holdsExpired: report.holdsExpired,
     holdRemindersSent: report.holdRemindersSent,
+    overdueUnconfirmed: report.overdueUnconfirmed,
   };
 };

@@ -14,6 +14,7 @@ import type { PaymentProvider, TransferOutcome } from '../ports/payment-provider
 import type { WorkQueue } from '../ports/work-queue.js';
 import type { DeathMarker, DeathMarkers } from '../ports/register-events.js';
 import { isAfterDeath } from '../domain/register-events.js';
+import { settlementWindowHours } from '../domain/catalogues.js';
 import { noNotices, type Notices } from './notices.js';
 
 /** A payment to disburse, as a message names it: keys only (a keyed hash, never the personal ID). */
@@ -156,7 +157,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     to: PaymentStatus,
     reasonCode: FailureReasonCode | 'NO_LINKED_ACCOUNT' | 'DECEASED' | null,
     set?: Parameters<BatchStore['transitionPayment']>[3]['set'],
-    guard: Pick<Parameters<BatchStore['transitionPayment']>[3], 'handOffsStill'> = {},
+    guard: Pick<Parameters<BatchStore['transitionPayment']>[3], 'handOffsStill' | 'unconfirmedUntil'> = {},
   ) {
     const moved = await batches.transitionPayment(payment, allowedFrom('payment', to, only), to, { reasonCode, at: clock.now().toISOString(), ...(set ? { set } : {}), ...guard });
     if (moved && (to === 'FAILED' || to === 'REJECTED' || to === 'CANCELLED')) {
@@ -173,7 +174,9 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     if (from === to) return undefined;
     if (from !== 'QUEUED' && from !== 'SENT') return undefined;
     // Guarded by the status just read: two deliveries racing cannot both record (nor count) a change.
-    const moved = await move(payment, [from], to, outcome.status === 'FAILED' ? outcome.reasonCode : null);
+    // A PAID transfer waits for a statement's confirmation; overdue after its provider's settlement window.
+    const unconfirmedUntil = to === 'PAID' ? new Date(clock.now().getTime() + settlementWindowHours(payment.payout?.provider.code ?? '') * 3_600_000).toISOString() : undefined;
+    const moved = await move(payment, [from], to, outcome.status === 'FAILED' ? outcome.reasonCode : null, undefined, unconfirmedUntil ? { unconfirmedUntil } : {});
     return moved ? { batchId: payment.batchId, from, to, amount: payment.amount } : undefined;
   }
 

@@ -77,6 +77,8 @@ export interface RepairReport {
   repairs: Repair[];
   /** Scheduled batches this run started at their scheduledFor (their work, not a repair). */
   started: string[];
+  /** PAID transfers no statement has confirmed (or returned) within their provider's settlement window. */
+  overdueUnconfirmed: number;
 }
 
 export interface RepairDependencies {
@@ -327,7 +329,9 @@ export function createRepairUseCases(deps: RepairDependencies) {
         holdRemindersSent += held.reminded;
         if (await repairBatch(held.expired > 0 ? ((await batches.getBatch(batch.batchId)) ?? batch) : batch, now, options.nothingInFlight === true, repairs, started)) examined++;
       }
-      return { holdsExpired, holdRemindersSent, watched: watched.length, examined, repairs, started };
+      // PAID transfers no statement confirmed within their settlement window: counted every run (the alarm's metric).
+      const overdueUnconfirmed = await batches.countOverdueUnconfirmed(now.toISOString());
+      return { holdsExpired, holdRemindersSent, watched: watched.length, examined, repairs, started, overdueUnconfirmed };
     },
   };
 }

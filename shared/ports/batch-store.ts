@@ -29,6 +29,11 @@ export interface PaymentChange {
    * a delivery that calls the provider next, so that a first delivery pays one write, not two.
    */
   claimHandOff?: boolean;
+  /**
+   * A PAID write: the transfer stays in the index of unconfirmed transfers until a statement
+   * confirms or returns it, and is overdue from this time on (paid + the provider's settlement window).
+   */
+  unconfirmedUntil?: string;
   /** Only if the disbursement worker has not claimed the payment's hand-off (`claimHandOff`): a death event's cancel. */
   unlessHandedOff?: boolean;
   /**
@@ -205,6 +210,8 @@ export interface BatchStore {
    * death is never sent (docs/decisions.md 131).
    */
   claimHandOff(key: PaymentKey, now: string): Promise<PaymentRecord | undefined>;
+  /** PAID transfers no statement has confirmed or returned within their provider's settlement window, as of `now`. */
+  countOverdueUnconfirmed(now: string): Promise<number>;
   /** Marks a payment that reached the provider for a period after its beneficiary's death (listed for its province). */
   flagPaidAfterDeath(key: PaymentKey, dateOfDeath: string): Promise<void>;
 

@@ -21,8 +21,15 @@ import { Cast, Driver, type RoundResult } from './workload.js';
 
 const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
 const randomKills = Number(process.env.CHAOS_RANDOM_KILLS ?? 200);
-/** Kills armed per round at most: the rest of the round then runs to convergence with no death. */
+/** Random kills armed per round at most: the rest of the round then runs to convergence with no death. */
 const KILLS_PER_ROUND = 50;
+/**
+ * Named kills armed per round at most: enough for every (point, before/after) of a round's flows,
+ * each death resuming the flow up to its next point, so that one or two rounds cover them all.
+ */
+const NAMED_KILLS_PER_ROUND = 300;
+/** The named points must all be killed within this many rounds. */
+const NAMED_ROUNDS = 8;
 
 /** mulberry32: a small seeded generator, so that a failing run can be replayed. */
 function random(seedValue: number): () => number {
@@ -120,12 +127,12 @@ describe('chaos: SIGKILL at every point, then at random ones', () => {
     const killed = new Set<string>();
     const started = performance.now();
     // Each start of the child is armed with every target not killed yet: it dies at the first it reaches.
-    for (let rounds = 0; killed.size < targets.length && rounds < 30; rounds++) {
+    for (let rounds = 0; killed.size < targets.length && rounds < NAMED_ROUNDS; rounds++) {
       let armed = 0;
       supervisor.setPlan(() => {
         for (const kill of supervisor.kills) killed.add(`${kill.point} ${kill.when}`);
         const remaining = targets.filter((target) => !killed.has(target));
-        if (remaining.length === 0 || armed >= KILLS_PER_ROUND) return undefined;
+        if (remaining.length === 0 || armed >= NAMED_KILLS_PER_ROUND) return undefined;
         armed++;
         return { anyOf: remaining };
       });
@@ -152,7 +159,7 @@ describe('chaos: SIGKILL at every point, then at random ones', () => {
         if (armed >= KILLS_PER_ROUND || supervisor.kills.length - before + armed >= randomKills) return undefined;
         armed++;
         // A call early in the child's life (where a restarted system resumes the work): some starts die before they listen.
-        return { call: 1 + Math.floor(next() * 30), when: next() < 0.5 ? 'before' : 'after' };
+        return { call: 1 + Math.floor(next() * 12), when: next() < 0.5 ? 'before' : 'after' };
       });
       converge.push((await runRound()).convergeMs);
       supervisor.setPlan(() => undefined);

@@ -386,6 +386,9 @@ export class Driver {
           const found = (await this.store.getPayment(parsePaymentId(heldId)!))?.status;
           return found === 'ON_HOLD' || found === 'FAILED' ? true : undefined;
         });
+        // Linked once the batch is COMPLETED (ON_HOLD is settled), so that every round's release reopens it:
+        // the reopen's write is a point of every round, not of the rounds where the link came first.
+        await this.waitFor('the approved batch to complete', async () => ((await this.store.getBatch(approved))?.status === 'COMPLETED' ? true : undefined));
         await this.link(held, suffixOf.held!);
       })(),
     ]);

@@ -687,6 +687,19 @@ describe.each(['sandbox', 'prod'] as const)('stage %s', (stageName) => {
       expect(variables.VERIFICATION_QUEUE_URL).toBeDefined();
     });
 
+    it('alarms on PAID transfers no statement confirmed within their settlement window (counted by every run)', () => {
+      synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'OverdueUnconfirmedTransfers',
+        Namespace: 'SocialPayments',
+        Dimensions: [{ Name: 'service', Value: 'social-payments' }],
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: Match.anyValue(),
+      });
+    });
+
     it('alarms on any repair (the Repairs metric it emits only when it repaired something)', () => {
       synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'Repairs',

@@ -678,7 +678,12 @@ export class DynamoBatchStore implements BatchStore {
       values[':h_pk'] = held.gsi3pk;
       values[':h_sk'] = held.gsi3sk;
       sets.push('gsi3pk = :h_pk', 'gsi3sk = :h_sk');
-    } else if (from.includes('ON_HOLD')) removes.push('gsi3pk', 'gsi3sk');
+    } else if (to === 'PAID' && change.unconfirmedUntil) {
+      const unconfirmed = keys.unconfirmedPaid(key.refDigest, change.unconfirmedUntil, paymentIdOf(key));
+      values[':u_pk'] = unconfirmed.gsi3pk;
+      values[':u_sk'] = unconfirmed.gsi3sk;
+      sets.push('gsi3pk = :u_pk', 'gsi3sk = :u_sk');
+    } else if (from.includes('ON_HOLD') || from.includes('PAID')) removes.push('gsi3pk', 'gsi3sk');
     if (change.reasonCode === null) removes.push('reasonCode');
     else {
       values[':reason'] = change.reasonCode;
@@ -749,6 +754,28 @@ export class DynamoBatchStore implements BatchStore {
       if (isConditionFailure(error)) return undefined;
       throw error;
     }
+  }
+
+  async countOverdueUnconfirmed(now: string): Promise<number> {
+    let count = 0;
+    for (const partition of keys.unconfirmedPaidPartitions) {
+      let start: Item | undefined;
+      do {
+        const result = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: 'gsi3',
+            KeyConditionExpression: 'gsi3pk = :pk AND gsi3sk < :now',
+            ExpressionAttributeValues: { ':pk': partition, ':now': now },
+            Select: 'COUNT',
+            ExclusiveStartKey: start,
+          }),
+        );
+        count += result.Count ?? 0;
+        start = result.LastEvaluatedKey;
+      } while (start);
+    }
+    return count;
   }
 
   async flagPaidAfterDeath(key: PaymentKey, dateOfDeath: string): Promise<void> {
@@ -1115,7 +1142,8 @@ export class DynamoBatchStore implements BatchStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.payment(key.batchId, key.shard, key.refDigest),
-          UpdateExpression: 'SET #statementId = :id, #statementStatus = :status',
+          // Confirmed or returned: out of the index of unconfirmed transfers (a mismatch stays in it, and is overdue in time).
+          UpdateExpression: `SET #statementId = :id, #statementStatus = :status${change.statementStatus === 'CONFIRMED' || change.statementStatus === 'RETURNED' ? ' REMOVE gsi3pk, gsi3sk' : ''}`,
           ConditionExpression: `attribute_exists(pk) AND ${attemptIs(attempt, names, ':attempt')}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: { ':id': change.statementId, ':status': change.statementStatus, ':attempt': attempt },

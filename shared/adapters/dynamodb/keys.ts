@@ -22,6 +22,9 @@ export const entity = {
   unknownReference: 'UNKNOWN_REFERENCE',
 } as const;
 
+/** Partitions of gsi3 that unconfirmed PAID transfers are spread over. */
+const UNCONFIRMED_SHARDS = 4;
+
 export const keys = {
   batch: (batchId: string) => ({ pk: `BATCH#${batchId}`, sk: 'BATCH' }),
   /** A province's batches, newest first (gsi2). */
@@ -51,6 +54,16 @@ export const keys = {
     pk: `ENT#${personHash}#${programCode}#${period}`,
     sk: 'ENT',
   }),
+  /**
+   * A PAID transfer no statement has confirmed yet (gsi3, sparse: from the PAID write until a
+   * statement confirms or returns it), by the time it becomes overdue (paid + the provider's
+   * settlement window). Spread over UNCONFIRMED_SHARDS partitions: every PAID write lands here.
+   */
+  unconfirmedPaid: (refDigest: string, dueAt: string, paymentId: string) => ({
+    gsi3pk: `UNCONFIRMED#${refDigest.charCodeAt(refDigest.length - 1) % UNCONFIRMED_SHARDS}`,
+    gsi3sk: `${dueAt}#${paymentId}`,
+  }),
+  unconfirmedPaidPartitions: Array.from({ length: UNCONFIRMED_SHARDS }, (_, shard) => `UNCONFIRMED#${shard}`),
   /** A batch the reconciler watches (gsi3, sparse: set while there may be something to finish or repair). */
   watchedBatch: (batchId: string) => ({ gsi3pk: 'WATCH', gsi3sk: batchId }),
   watchedBatchesPartition: 'WATCH',
