@@ -67,10 +67,11 @@ afterAll(async () => {
 
 async function runRound(): Promise<RoundResult> {
   const deathsBefore = supervisor.kills.length;
+  const started = performance.now();
   const result = await driver.round(cast, round++);
   results.push(result);
   // Progress on stderr as it happens (a long suite otherwise says nothing until it ends).
-  process.stderr.write(`[chaos] round ${round}: ${supervisor.kills.length - deathsBefore} deaths, converged ${Math.round(result.convergeMs)} ms after the last action\n`);
+  process.stderr.write(`[chaos] round ${round}: ${supervisor.kills.length - deathsBefore} deaths in ${((performance.now() - started) / 1000).toFixed(1)} s, converged ${Math.round(result.convergeMs)} ms after the last action\n`);
   return result;
 }
 

@@ -7,7 +7,8 @@
  *
  * CHAOS_CONFIG (JSON): { port, dataDir, external } (see SandboxOptions.external).
  * A kill spec (JSON): { anyOf: ['<point> before', ...] } kills at the first call
- * of any of those; { call, when } at the call-th counted call of any point. Before dying it writes `CHAOS-KILL <point> <when>` on stderr;
+ * of any of those; { call, when } at the call-th counted call of any point (or the first after it
+ * that succeeded, for `after`). Before dying it writes `CHAOS-KILL <point> <when>` on stderr;
  * every point's first call is written as `CHAOS-POINT <point>`. A kill can also be
  * armed while the child runs: one JSON line on stdin.
  */
@@ -34,7 +35,8 @@ let counted = 0;
 
 function maybeDie(point: string, when: 'before' | 'after', call: number): void {
   if (!kill) return;
-  const matches = kill.anyOf !== undefined ? kill.anyOf.includes(`${point} ${when}`) : kill.when === when && kill.call === call;
+  // `call`: the first call from the call-th on (a call that failed has no `after`: the next one's is taken).
+  const matches = kill.anyOf !== undefined ? kill.anyOf.includes(`${point} ${when}`) : kill.when === when && kill.call !== undefined && call >= kill.call;
   if (!matches) return;
   say(`CHAOS-KILL ${point} ${when}`);
   process.kill(process.pid, 'SIGKILL');
