@@ -9,7 +9,8 @@
  * A kill spec (JSON): { anyOf: ['<point> before', ...] } kills at the first call
  * of any of those; { call, when } at the call-th counted call of any point (or the first after it
  * that succeeded, for `after`). Before dying it writes `CHAOS-KILL <point> <when>` on stderr;
- * every point's first call is written as `CHAOS-POINT <point>`. A kill can also be
+ * every point's first call is written as `CHAOS-POINT <point>`, its first call that succeeded as
+ * `CHAOS-DONE <point>`. A kill can also be
  * armed while the child runs: one JSON line on stdin.
  */
 import '../../local/environment.js';
@@ -31,6 +32,8 @@ let kill = process.env.CHAOS_KILL ? (JSON.parse(process.env.CHAOS_KILL) as KillS
 
 const say = (line: string) => writeSync(2, `${line}\n`);
 const seen = new Set<string>();
+/** Points whose call succeeded at least once (only those have an `after`). */
+const succeeded = new Set<string>();
 let counted = 0;
 
 function maybeDie(point: string, when: 'before' | 'after', call: number): void {
@@ -61,6 +64,10 @@ observeAwsCalls({
     const point = (call as { chaosPoint?: string }).chaosPoint;
     // A call that failed wrote nothing: dying after it is dying before it.
     if (!point || outcome.error) return;
+    if (!succeeded.has(point)) {
+      succeeded.add(point);
+      say(`CHAOS-DONE ${point}`);
+    }
     maybeDie(point, 'after', (call as { chaosCall?: number }).chaosCall ?? 0);
   },
 });

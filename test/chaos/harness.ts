@@ -101,8 +101,8 @@ export const chaosChildEnvironment: Record<string, string> = {
   REPAIR_REDRIVE_AFTER_SECONDS: '10',
   REPAIR_RECHECK_SECONDS: '2',
   LOCAL_REPAIR_INTERVAL_MS: '300',
-  // A create or upload that died frees its batchRef after 3 s, not 35 (its requests take milliseconds here).
-  BATCH_LEASE_SECONDS: '3',
+  // A create or upload that died frees its batchRef after 2 s, not 35 (its requests take milliseconds here).
+  BATCH_LEASE_SECONDS: '2',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   NODE_NO_WARNINGS: '1',
 };
@@ -117,6 +117,8 @@ export const chaosChildEnvironment: Record<string, string> = {
 export class Supervisor {
   readonly kills: Kill[] = [];
   readonly points = new Set<string>();
+  /** Points whose call succeeded at least once (a conditional write that always fails has no `after`). */
+  readonly succeeded = new Set<string>();
   /** Starts of the child, and how long each took to listen (ms). */
   readonly startTimes: number[] = [];
   private child: ChildProcess | undefined;
@@ -220,6 +222,7 @@ export class Supervisor {
           this.startTimes.push(performance.now() - meta.started);
           this.resolveReady();
         } else if (line.startsWith('CHAOS-POINT ')) this.points.add(line.slice('CHAOS-POINT '.length));
+        else if (line.startsWith('CHAOS-DONE ')) this.succeeded.add(line.slice('CHAOS-DONE '.length));
         else if (line.startsWith('CHAOS-KILL ')) {
           const [point = '', when = 'before'] = line.slice('CHAOS-KILL '.length).split(' ');
           this.kills.push({ point, when: when as 'before' | 'after', generation: meta?.generation ?? -1, at: performance.now() });

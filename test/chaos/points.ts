@@ -83,6 +83,17 @@ export function pointOf(call: AwsCall): string | undefined {
     if (call.operation === 'PutItem') return 'create.batch';
     return batchUpdate(input.UpdateExpression ?? '', input.ExpressionAttributeValues ?? {});
   }
-  if (pk.startsWith('BATCH#') && sk.startsWith('PAY#')) return `payment.${input.ExpressionAttributeValues?.[':to']?.S ?? call.operation}`;
+  if (pk.startsWith('BATCH#') && sk.startsWith('RETRY#')) {
+    if (call.operation === 'PutItem') return 'retry.request';
+    const values = input.ExpressionAttributeValues ?? {};
+    const to = values[':c_status']?.S;
+    return to ? `retry.${to}` : values[':c_dispatched'] ? 'retry.dispatched' : 'retry.update';
+  }
+  if (pk.startsWith('BATCH#') && sk.startsWith('PAY#')) {
+    const expression = input.UpdateExpression ?? '';
+    if (expression.includes('#retryId = :retry')) return 'payment.retry-claim';
+    if (expression.startsWith('REMOVE #retryId')) return 'payment.retry-release';
+    return `payment.${input.ExpressionAttributeValues?.[':to']?.S ?? call.operation}`;
+  }
   return `core.${call.operation}`;
 }

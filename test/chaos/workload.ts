@@ -3,7 +3,7 @@ import { DynamoBatchStore } from '../../shared/adapters/dynamodb/batch-store.js'
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client.js';
 import { SANDBOX_REGISTER_SEED, sandboxPeople, syntheticPopulation } from '../../shared/adapters/population/synthetic-population.js';
 import { callbackSignature } from '../../shared/app/callbacks.js';
-import { parsePaymentId, type BatchRecord, type PaymentRecord } from '../../shared/domain/batch.js';
+import { attemptOf, parsePaymentId, parseTransferRef, type BatchRecord, type PaymentRecord } from '../../shared/domain/batch.js';
 import { entitlementHoldingStatuses, paymentStatuses, type PaymentStatus } from '../../shared/domain/lifecycle.js';
 import type { ReasonCode } from '../../shared/domain/reason-codes.js';
 import type { Citizen } from '../../shared/ports/population-registry.js';
@@ -37,7 +37,9 @@ const suffixOf: Partial<Record<Profile, string>> = { paid: '1234', closed: '0000
 export const expectedEnd: Record<Profile, { status: PaymentStatus; reasonCode: ReasonCode | null }> = {
   paid: { status: 'PAID', reasonCode: null },
   duplicate: { status: 'REJECTED', reasonCode: 'DUPLICATE_ENTITLEMENT' },
-  closed: { status: 'FAILED', reasonCode: 'ACCOUNT_CLOSED' },
+  // FAILED ACCOUNT_CLOSED on its first attempt; the beneficiary links a new account, the province asks for a
+  // new attempt and a second official approves it (issue 13): PAID by attempt 2.
+  closed: { status: 'PAID', reasonCode: null },
   'not-found': { status: 'FAILED', reasonCode: 'ACCOUNT_NOT_FOUND' },
   flaky: { status: 'PAID', reasonCode: null },
   down: { status: 'FAILED', reasonCode: 'RETRIES_EXHAUSTED' },
@@ -357,10 +359,10 @@ export class Driver {
       await this.waitFor(`verification of ${batchId}`, async () => ((await this.store.getBatch(batchId))?.status === 'AWAITING_APPROVAL' ? true : undefined));
     }
     const province = await this.province();
-    await Promise.all([
-      this.act(`/v1/batches/${cancelled}/cancel`, province, (batch) => batch.status === 'CANCELLED', cancelled),
-      this.act(`/v1/batches/${approved}/approve`, await this.approver(), (batch) => batch.status !== 'AWAITING_APPROVAL', approved),
-    ]);
+    // One after the other: a request is then killed at its own points, not at those of a request beside it
+    // (the named phase must see each one's last write done by its own unit, not by the reconciler).
+    await this.act(`/v1/batches/${cancelled}/cancel`, province, (batch) => batch.status === 'CANCELLED', cancelled);
+    await this.act(`/v1/batches/${approved}/approve`, await this.approver(), (batch) => batch.status !== 'AWAITING_APPROVAL', approved);
 
     // Identify the payments by their refs (paymentRef -> profile).
     const profileByRef = new Map(approvedItems.map(([profile, payment]) => [payment.paymentRef, profile]));
@@ -393,9 +395,58 @@ export class Driver {
       })(),
     ]);
 
+    await this.retryClosed(cast, approved, idOf('closed'));
+
     const lastAction = performance.now();
     await this.waitFor(`convergence of round ${round}`, async () => ((await this.converged([approved, cancelled], profiles, this.supervisor.kills.length > deathsBefore)) ? true : undefined), 90_000);
-    return { batches: { approved, cancelled }, deaths: this.supervisor.kills.length - deathsBefore, profiles, convergeMs: performance.now() - lastAction, serverErrors: [...this.serverErrors] };
+    const convergeMs = performance.now() - lastAction;
+    // The next round's payment to this person fails again on the closed account.
+    await this.link(cast.closed, suffixOf.closed!);
+    return { batches: { approved, cancelled }, deaths: this.supervisor.kills.length - deathsBefore, profiles, convergeMs, serverErrors: [...this.serverErrors] };
+  }
+
+  /**
+   * A new attempt (issue 13): once the payment of the closed account FAILED and its batch COMPLETED, its
+   * beneficiary links a working account, the province asks for a retry of that payment, and a second
+   * official approves it. Each asks again only while its effect is not recorded (read from the store, as
+   * an official would look in the app): a request that died after its claim is the retry to approve.
+   */
+  private async retryClosed(cast: Cast, batchId: string, paymentId: string): Promise<void> {
+    const key = parsePaymentId(paymentId)!;
+    const first = await this.waitFor('the closed account payment to fail', async () => {
+      const payment = await this.store.getPayment(key);
+      return payment?.status === 'FAILED' ? payment : undefined;
+    });
+    await this.waitFor('the approved batch to complete before the retry', async () => ((await this.store.getBatch(batchId))?.status === 'COMPLETED' ? true : undefined));
+    await this.link(cast.closed, suffixOf.paid!);
+    const province = await this.province();
+    const claimedRetry = async () => {
+      const payment = await this.store.getPayment(key);
+      return payment?.retryId && payment.retryFor === attemptOf(first) ? payment.retryId : undefined;
+    };
+    let retryId: string | undefined;
+    while (!retryId) {
+      try {
+        const answer = await this.request('POST', `/v1/batches/${batchId}/retries`, { token: province, body: { paymentIds: [paymentId] } });
+        if (answer.status === 201) retryId = answer.json.retryId as string;
+        else if (answer.status === 409) retryId = await claimedRetry(); // an earlier request (dead) holds it
+        else throw new Error(`retry: ${answer.status} ${JSON.stringify(answer.json)}`);
+      } catch (error) {
+        if (!(error instanceof NetworkError)) throw error;
+        retryId = await claimedRetry();
+      }
+    }
+    const approver = await this.approver();
+    for (;;) {
+      try {
+        const answer = await this.request('POST', `/v1/batches/${batchId}/retries/${retryId}/approve`, { token: approver });
+        if (answer.status === 200) break;
+        throw new Error(`retry approval: ${answer.status} ${JSON.stringify(answer.json)}`);
+      } catch (error) {
+        if (!(error instanceof NetworkError)) throw error;
+        if ((await this.store.getRetry(batchId, retryId))?.status === 'APPROVED') break;
+      }
+    }
   }
 
   /** Every batch terminal, every payment where its profile ends, counters equal to a recount, nothing left watched. */
@@ -462,21 +513,23 @@ export class Driver {
     const instructions = await this.scan(this.world.dynamo.tableNames.sandboxProvider, (item) => String(item.pk).startsWith('INSTRUCTION#'));
     const transfers = await this.scan(this.world.dynamo.tableNames.sandboxProvider, (item) => String(item.pk).startsWith('TRANSFER#'));
     const byPayment = new Map<string, Record<string, unknown>[]>();
+    // By payment attempt: every instruction of one attempt carries its reference, amount and account.
     for (const instruction of instructions) {
       const reference = String(instruction.reference);
-      const paymentId = parsePaymentId(reference) ? reference : undefined;
-      if (!paymentId) {
-        failures.push(`an instruction names ${reference}, not a payment`);
+      if (!parseTransferRef(reference)) {
+        failures.push(`an instruction names ${reference}, not a payment's attempt`);
         continue;
       }
-      byPayment.set(paymentId, [...(byPayment.get(paymentId) ?? []), instruction]);
+      byPayment.set(reference, [...(byPayment.get(reference) ?? []), instruction]);
     }
-    for (const [paymentId, list] of byPayment) {
-      const payment = payments.get(paymentId);
+    for (const [reference, list] of byPayment) {
+      const named = parseTransferRef(reference)!;
+      const payment = payments.get(named.paymentId);
       const shapes = new Set(list.map((instruction) => `${String(instruction.reference)} ${String(instruction.amount)} ${String(instruction.providerCode)} ${String(instruction.accountNumber)}`));
-      if (shapes.size > 1) failures.push(`${paymentId}: ${list.length} instructions differ (${[...shapes].join(' | ')})`);
-      if (payment && list.some((instruction) => instruction.amount !== payment.amount || instruction.accountNumber !== payment.payout?.accountNumber)) {
-        failures.push(`${paymentId}: an instruction's amount or account is not the payment's`);
+      if (shapes.size > 1) failures.push(`${reference}: ${list.length} instructions differ (${[...shapes].join(' | ')})`);
+      const current = payment && named.attempt === attemptOf(payment);
+      if (payment && list.some((instruction) => instruction.amount !== payment.amount || (current && instruction.accountNumber !== payment.payout?.accountNumber))) {
+        failures.push(`${reference}: an instruction's amount or account is not the payment's`);
       }
     }
     // Per entitlement (person, program, period): at most one transfer booked and accepted.
@@ -487,9 +540,11 @@ export class Driver {
     for (const transfer of transfers) {
       if (transfer.accepted !== true) continue;
       const reference = String(transfer.reference);
-      const payment = payments.get(reference);
+      // Every attempt of a payment counts towards that payment (and its entitlement).
+      const paymentId = parseTransferRef(reference)?.paymentId ?? reference;
+      const payment = payments.get(paymentId);
       const bookings = Number(transfer.bookings ?? 1);
-      acceptedByPayment.set(reference, (acceptedByPayment.get(reference) ?? 0) + bookings);
+      acceptedByPayment.set(paymentId, (acceptedByPayment.get(paymentId) ?? 0) + bookings);
       if (!payment) continue;
       const entitlement = `${payment.personHash}|${payment.programCode}|${payment.period}`;
       acceptedByEntitlement.set(entitlement, (acceptedByEntitlement.get(entitlement) ?? 0) + bookings);
