@@ -12,7 +12,7 @@ export default defineConfig({
       // aws-cdk-lib takes seconds to load on 2 cores: synthesize once per file, generous timeouts.
       { test: { name: 'infra', include: ['test/infra/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
       // Kills the system's process hundreds of times (test/chaos/chaos.test.ts): a few minutes, on its own.
-      { test: { name: 'chaos', include: ['test/chaos/**/*.test.ts'], testTimeout: 900_000, hookTimeout: 120_000 } },
+      { test: { name: 'chaos', include: ['test/chaos/**/*.test.ts'], testTimeout: 1_500_000, hookTimeout: 120_000 } },
       // Every answer an e2e suite observes is checked against openapi.json (test/support/contract.ts).
       {
         test: {

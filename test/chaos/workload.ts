@@ -398,7 +398,7 @@ export class Driver {
     await this.retryClosed(cast, approved, idOf('closed'));
 
     const lastAction = performance.now();
-    await this.waitFor(`convergence of round ${round}`, async () => ((await this.converged([approved, cancelled], profiles, this.supervisor.kills.length > deathsBefore)) ? true : undefined), 90_000);
+    await this.waitFor(`convergence of round ${round}`, async () => ((await this.converged([approved, cancelled], profiles, this.supervisor.kills.length > deathsBefore)) ? true : undefined), 180_000);
     const convergeMs = performance.now() - lastAction;
     // The next round's payment to this person fails again on the closed account.
     await this.link(cast.closed, suffixOf.closed!);
