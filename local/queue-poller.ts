@@ -421,11 +421,6 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
 // ---------------------------------------------------------------------------
 // The local server's consumers
 
-/** Loads functions/<name>/handler.ts as Lambda would (its module scope runs once: the cold start). */
-export async function importConsumerHandler(functionName: string): Promise<SqsConsumerHandler> {
-  return importHandler<SqsConsumerHandler>(functionName);
-}
-
 export interface LocalConsumers {
   /** Pollers by queue name. */
   pollers: Map<string, QueuePoller>;
@@ -447,7 +442,7 @@ export function startLocalConsumers(
     loadHandler?: (functionName: string) => Promise<SqsConsumerHandler>;
   } = {},
 ): LocalConsumers {
-  const load = options.loadHandler ?? importConsumerHandler;
+  const load = options.loadHandler ?? ((functionName: string) => importHandler<SqsConsumerHandler>(functionName));
   const pollers = new Map<string, QueuePoller>();
   for (const [key, definition] of Object.entries(queueDefinitions) as [QueueKey, QueueDefinition][]) {
     const targets = [

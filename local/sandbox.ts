@@ -15,7 +15,7 @@ import { tableDefinitions } from '../shared/adapters/dynamodb/tables.js';
 // --- local SQS: imports
 import { createSqsClient } from '../shared/adapters/sqs/client.js';
 import { queueDefinitions, type QueueKey } from '../shared/adapters/sqs/queues.js';
-import { importConsumerHandler, startLocalConsumers, type QueuePollerStats } from './queue-poller.js';
+import { startLocalConsumers, type QueuePollerStats, type SqsConsumerHandler } from './queue-poller.js';
 import { startLocalQueues, type LocalQueues, type QueueRequestStats } from './queues.js';
 // --- end local SQS
 // --- sandbox population register: import
@@ -189,7 +189,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     consumerClient,
     queues,
     // Only when timing: a loader given here skips the poller's check that the handler file exists.
-    options.timeFunctions ? { loadHandler: async (functionName) => timed(functionName, await importConsumerHandler(functionName)) } : {},
+    options.timeFunctions ? { loadHandler: async (functionName) => timed(functionName, await importHandler<SqsConsumerHandler>(functionName)) } : {},
   );
   // --- end local SQS
 

@@ -212,8 +212,7 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
    * QUEUED (a redelivery) by a claim of its own. Every status change is pushed
    * to `work.moves` as it happens.
    */
-  async function prepare(payment: PaymentRecord, link: AccountLinkRecord | undefined, work: Work, rereads = 0): Promise<Prepared> {
-    const current = payment;
+  async function prepare(current: PaymentRecord, link: AccountLinkRecord | undefined, work: Work, rereads = 0): Promise<Prepared> {
     work.batchIds.add(current.batchId);
     if (current.status === 'VERIFIED' || current.status === 'ON_HOLD') {
       if (!link) {

@@ -70,18 +70,31 @@ function apps(ports: { batches?: BatchStore; deaths?: DeathMarkers; provider?: P
   return { queue, disbursement, registerEvents };
 }
 
+/** The batch store, with the register's death event of `personalId` received once, just before or just after the worker's first QUEUED write. */
+function eventAtQueuedWrite(when: 'before' | 'after', personalId: string, received: (answer: DeathEventAnswer) => void): BatchStore {
+  const late = apps();
+  let sent = false;
+  const event = async () => {
+    if (sent) return;
+    sent = true;
+    received(await late.registerEvents.receive(deathOf(personalId)));
+  };
+  return decorate<BatchStore>(world.batches, {
+    transitionPayment: async (key, from, to, change) => {
+      if (to === 'QUEUED' && when === 'before') await event();
+      const moved = await world.batches.transitionPayment(key, from, to, change);
+      if (to === 'QUEUED' && when === 'after') await event();
+      return moved;
+    },
+  });
+}
+
 describe('a death racing the disbursement worker', () => {
   it('the event first (before the QUEUED write that claims the hand-off): the payment is cancelled and never sent', async () => {
     const seeded = await seedVerifiedBatch(world, ['paid'], 1);
     const target = seeded.payments[0]!;
     let answer: DeathEventAnswer | undefined;
-    const late = apps();
-    const batches = decorate<BatchStore>(world.batches, {
-      transitionPayment: async (key, from, to, change) => {
-        if (to === 'QUEUED') answer ??= await late.registerEvents.receive(deathOf(target.personalId));
-        return world.batches.transitionPayment(key, from, to, change);
-      },
-    });
+    const batches = eventAtQueuedWrite('before', target.personalId, (received) => (answer ??= received));
     const { queue, disbursement } = apps({ batches });
     await disbursement.approve(approver('hcm-checker'), seeded.batch.batchId);
     await drain(disbursement, queue);
@@ -97,15 +110,8 @@ describe('a death racing the disbursement worker', () => {
     const seeded = await seedVerifiedBatch(world, ['paid'], 1);
     const target = seeded.payments[0]!;
     let answer: DeathEventAnswer | undefined;
-    const late = apps();
     // Right after the QUEUED write (which claims the hand-off), before the worker reads the markers.
-    const batches = decorate<BatchStore>(world.batches, {
-      transitionPayment: async (key, from, to, change) => {
-        const moved = await world.batches.transitionPayment(key, from, to, change);
-        if (to === 'QUEUED') answer ??= await late.registerEvents.receive(deathOf(target.personalId));
-        return moved;
-      },
-    });
+    const batches = eventAtQueuedWrite('after', target.personalId, (received) => (answer ??= received));
     const { queue, disbursement } = apps({ batches });
     await disbursement.approve(approver('hcm-checker'), seeded.batch.batchId);
     await drain(disbursement, queue);
