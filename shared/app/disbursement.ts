@@ -393,6 +393,14 @@ export function createDisbursementUseCases(deps: DisbursementDependencies) {
     for (const batchId of new Set([...work.batchIds, ...deltas.keys()])) {
       const moves = deltas.get(batchId);
       const batch = moves ? await batches.addToCounters(batchId, moves, at) : await batches.getBatch(batchId);
+      if (batch?.status === 'COMPLETED' && moves?.some((move) => move.count < 0 && unsettledPaymentStatuses.includes(move.status))) {
+        // This unit moved a payment out of an unsettled status, yet the batch completed before it counted the
+        // move: the completion's tally already had it, so it is now counted twice. That happens only when a
+        // death left the counters short of an unsettled payment (a new attempt's start, uncounted): the
+        // counters reached zero early. Back into the watch: the reconciler recounts it.
+        await batches.watchBatch(batchId);
+        continue;
+      }
       if (batch) await completeIfSettled(batch);
     }
   }
