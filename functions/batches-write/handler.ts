@@ -13,7 +13,7 @@ const verificationQueue = workQueue<VerificationMessage>('verification');
 const { batches, audit, store, client, tableName } = await createBatchContext({ startVerification: (batch) => verificationQueue.send(verificationMessagesFor(batch)), announces: true });
 const retries = createRetries({ store, client, tableName });
 
-/** Provincial writes: create, append a chunk (JSON or CSV), seal, cancel, ask for a retry. */
+/** Provincial writes: create, append a chunk (JSON or CSV), seal, cancel, ask for a retry or withdraw one. */
 export const handler = apiHandler(async (request) => {
   const principal = requirePrincipal(request);
   const { event, route } = request;
@@ -46,6 +46,8 @@ export const handler = apiHandler(async (request) => {
       const retry = await retries.request(principal, batchId, body);
       return json(201, retry, { location: `/v1/batches/${batchId}/retries/${retry.retryId}` });
     }
+    case 'cancelRetry':
+      return json(200, await retries.cancel(principal, batchId, pathParameter(event, 'retryId')));
     default:
       throw new Error(`batches-write does not serve ${route.operationId}`);
   }

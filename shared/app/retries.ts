@@ -100,18 +100,44 @@ export function createRetryUseCases(deps: RetryDependencies) {
     return { batch, retry };
   }
 
-  /** Every payment of the batch that a default retry takes: FAILED with a recoverable reason, or RETURNED, not claimed by another retry. */
+  /**
+   * The payments still held by a live retry. A claim left by a CANCELLED retry (its cancel died before
+   * releasing it) holds nothing: it is released here, so a cancelled retry never blocks a new one.
+   */
+  async function heldByLiveRetry(payments: readonly PaymentRecord[]): Promise<PaymentRecord[]> {
+    const claims = payments.flatMap((payment) => (payment.retryId !== undefined && hasLiveRetryClaim(payment) ? [{ payment, retryId: payment.retryId }] : []));
+    const cancelled = new Set<string>();
+    for (const retryId of new Set(claims.map((claim) => claim.retryId))) {
+      const claim = claims.find((entry) => entry.retryId === retryId);
+      if (claim && (await batches.getRetry(claim.payment.batchId, retryId))?.status === 'CANCELLED') cancelled.add(retryId);
+    }
+    await inParallel(
+      claims.filter((claim) => cancelled.has(claim.retryId)),
+      10,
+      (claim) => batches.releaseRetryClaim(claim.payment, claim.retryId),
+    );
+    return claims.filter((claim) => !cancelled.has(claim.retryId)).map((claim) => claim.payment);
+  }
+
+  /** Every payment of the batch that a default retry takes: FAILED with a recoverable reason, or RETURNED, not held by another live retry. */
   async function eligiblePayments(batch: BatchRecord): Promise<PaymentRecord[]> {
     const found: PaymentRecord[] = [];
     for (const status of ['FAILED', 'RETURNED'] as const) {
       let after: PagePosition | undefined;
       do {
         const page = await batches.listPayments(batch, { status, limit: 1000, after });
-        found.push(...page.items.filter((payment) => !retryRefusal(payment) && !hasLiveRetryClaim(payment)));
+        const candidates = page.items.filter((payment) => !retryRefusal(payment));
+        const held = new Set((await heldByLiveRetry(candidates)).map((payment) => payment.paymentId));
+        found.push(...candidates.filter((payment) => !held.has(payment.paymentId)));
         after = page.next;
       } while (after && found.length < MAX_PAYMENTS_PER_RETRY);
     }
     return found.slice(0, MAX_PAYMENTS_PER_RETRY);
+  }
+
+  /** Releases every claim the retry still holds (conditional on its id: a claim of another retry stays). Idempotent. */
+  async function releaseClaims(retry: RetryRecord): Promise<void> {
+    await inParallel(retry.paymentIds, 10, (paymentId) => batches.releaseRetryClaim(keyOf(paymentId), retry.retryId));
   }
 
   /** The named payments, every one of them eligible, or a 422 naming each that is not. */
@@ -235,7 +261,7 @@ export function createRetryUseCases(deps: RetryDependencies) {
           errors: [{ path: 'paymentIds', code: 'nothing_eligible', message: 'paymentIds: no payment of the batch can be paid again' }],
         });
       }
-      const claimedElsewhere = payments.filter((payment) => hasLiveRetryClaim(payment));
+      const claimedElsewhere = await heldByLiveRetry(payments);
       if (claimedElsewhere.length > 0) {
         throw new ConflictError(`${claimedElsewhere.length} of these payments already wait in another retry: ${claimedElsewhere.map((payment) => payment.paymentId).join(', ')}.`);
       }
@@ -269,8 +295,9 @@ export function createRetryUseCases(deps: RetryDependencies) {
         claimed.push(payment);
       }
       if (lost.length > 0) {
-        await inParallel(claimed, 10, (payment) => batches.releaseRetryClaim(payment, retry.retryId));
+        // CANCELLED first: a death before the release leaves claims that hold nothing (heldByLiveRetry).
         await batches.updateRetry(retry.batchId, retry.retryId, ['AWAITING_APPROVAL'], { status: 'CANCELLED' }, clock.now().toISOString());
+        await inParallel(claimed, 10, (payment) => batches.releaseRetryClaim(payment, retry.retryId));
         throw new ConflictError(`A payment of this request was claimed by another retry or changed meanwhile: ${lost.join(', ')}.`);
       }
       return retryView(retry, payments);
@@ -297,6 +324,28 @@ export function createRetryUseCases(deps: RetryDependencies) {
         throw new InvalidStateError(`The retry is ${current?.status ?? 'gone'}; it was approved or changed meanwhile.`);
       }
       return viewOf(await dispatch(approved));
+    },
+
+    /**
+     * The province withdraws a retry before it is approved: CANCELLED, its payments released for another
+     * retry. The status write comes first and is the one an approval also needs (AWAITING_APPROVAL), so of a
+     * cancel and an approval racing exactly one wins. Cancelling a CANCELLED retry again answers it and
+     * releases whatever claim an earlier cancel, dead half way, left.
+     */
+    async cancel(principal: Principal, batchId: string, retryId: string) {
+      const { retry } = await loadRetry(principal, batchId, retryId);
+      let cancelled: RetryRecord | undefined = retry.status === 'CANCELLED' ? retry : undefined;
+      if (!cancelled) {
+        if (retry.status !== 'AWAITING_APPROVAL') throw new InvalidStateError(`The retry is ${retry.status}; only a retry AWAITING_APPROVAL can be cancelled.`);
+        cancelled = await batches.updateRetry(retry.batchId, retry.retryId, ['AWAITING_APPROVAL'], { status: 'CANCELLED' }, clock.now().toISOString());
+        if (!cancelled) {
+          const current = await batches.getRetry(retry.batchId, retry.retryId);
+          if (current?.status !== 'CANCELLED') throw new InvalidStateError(`The retry is ${current?.status ?? 'gone'}; it was approved meanwhile and can no longer be cancelled.`);
+          cancelled = current;
+        }
+      }
+      await releaseClaims(cancelled);
+      return viewOf(cancelled);
     },
 
     /** The reconciler: approved retries whose dispatch died before it finished, quiet for `quietMs`, are dispatched again. */

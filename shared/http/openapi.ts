@@ -276,6 +276,12 @@ export const operationDocs: Record<OperationId, OperationDocs> = {
     responses: { 200: { description: 'The approved retry.', content: { [JSON_TYPE]: retrySchema } } },
     problems: { 409: ['INVALID_STATE'] },
   },
+  cancelRetry: {
+    description:
+      "Scope batches:write; another province's batch, or a retry of another batch, is 404. Only a retry AWAITING_APPROVAL (else 409 INVALID_STATE): it becomes CANCELLED, nothing of it is sent, and its payments can be named by another retry. Of a cancel and an approval racing, exactly one succeeds. Cancelling a CANCELLED retry again: 200, nothing changed.",
+    responses: { 200: { description: 'The cancelled retry.', content: { [JSON_TYPE]: retrySchema } } },
+    problems: { 409: ['INVALID_STATE'] },
+  },
   getBatchReconciliation: {
     description:
       "Scope batches:read; another province's batch is 404. Payments confirmed by a statement, returned, with amount or status mismatches, PAID but in no statement yet (how long, and whether past the provider's settlement window), and statement lines naming a reference of the batch that no payment has.",

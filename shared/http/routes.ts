@@ -282,6 +282,16 @@ export const routes = [
     tag: 'Provincial systems',
   },
   {
+    operationId: 'cancelRetry',
+    method: 'POST',
+    path: '/v1/batches/{batchId}/retries/{retryId}/cancel',
+    functionName: 'batches-write',
+    auth: 'jwt',
+    scopes: ['batches:write'],
+    summary: 'Withdraw a retry that is not yet approved: its payments are free for another retry',
+    tag: 'Provincial systems',
+  },
+  {
     operationId: 'getBatchReconciliation',
     method: 'GET',
     path: '/v1/batches/{batchId}/reconciliation',

@@ -400,6 +400,10 @@ const matrix: Record<OperationId, Row> = {
     expected: jwt({ provinceA: 403, provinceB: 403, approverA: 404, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
     request: (world) => ({ params: { batchId: world.mainBatchId, retryId: '01JAAAAAAAAAAAAAAAAAAAAAAA' } }),
   },
+  cancelRetry: {
+    expected: jwt({ provinceA: 404, provinceB: 404, approverA: 403, beneficiaryX: 403, beneficiaryY: 403, ops: 403 }),
+    request: (world) => ({ params: { batchId: world.mainBatchId, retryId: '01JAAAAAAAAAAAAAAAAAAAAAAA' } }),
+  },
   providerCallback: {
     // Signature-authenticated: bearer tokens are irrelevant; a signature made with the wrong secret is 401 for all.
     expected: everyone(401),

@@ -252,6 +252,59 @@ describe('new attempts', () => {
     expect(moves).toEqual(expect.arrayContaining(['FAILED->QUEUED', 'RETURNED->QUEUED']));
   }, 90_000);
 
+  it('withdraws a retry before approval: nothing is sent, its payment is free for another retry, and a cancel racing an approval loses or wins whole', async () => {
+    const who = person('Hồ Thị Xuân');
+    const batchId = await verifiedBatch([{ who, ref: 'closed', amount: 505_000 }]);
+    await link(who, '1234560000');
+    expect((await approver.post(`/v1/batches/${batchId}/approve`)).status).toBe(200);
+    await waitFor(batchId, (batch) => batch.status === 'COMPLETED' && batch.counts.FAILED === 1);
+    const paymentId = (await payments(batchId)).closed!.paymentId;
+    await link(who, '9876541234');
+    const path = (retryId: string, action = '') => `/v1/batches/${batchId}/retries/${retryId}${action}`;
+
+    const first = (await hcm.post<Retry>(`/v1/batches/${batchId}/retries`, {})).body;
+    expect(first).toMatchObject({ status: 'AWAITING_APPROVAL', paymentIds: [paymentId] });
+    // Only the province of the batch, with batches:write, withdraws it.
+    const hanoi = apiClient(server.url, await tokenFor(server.url, { role: 'province', provinceCode: '01', sub: 'hn-maker' }));
+    expect((await hanoi.post(path(first.retryId, '/cancel'))).status).toBe(404);
+    expect((await approver.post(path(first.retryId, '/cancel'))).status).toBe(403);
+    expect((await hcm.post(path('01JAAAAAAAAAAAAAAAAAAAAAAA', '/cancel'))).status).toBe(404);
+    const cancelled = await hcm.post<Retry>(path(first.retryId, '/cancel'));
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ retryId: first.retryId, status: 'CANCELLED', payments: [{ paymentId, status: 'FAILED', attempt: 1 }] });
+    const again = await hcm.post<Retry>(path(first.retryId, '/cancel'));
+    expect(again.status).toBe(200);
+    expect(again.body.status).toBe('CANCELLED');
+    const late = await approver.post<{ code: string }>(path(first.retryId, '/approve'));
+    expect(late.status).toBe(409);
+    expect(late.body.code).toBe('INVALID_STATE');
+    expect((await payments(batchId)).closed).toMatchObject({ status: 'FAILED', attempt: 1 });
+
+    // Its payment is free: the default retry takes it again. A cancel and an approval racing: one of them, whole.
+    const second = await hcm.post<Retry>(`/v1/batches/${batchId}/retries`, {});
+    expect(second.status).toBe(201);
+    expect(second.body.paymentIds).toEqual([paymentId]);
+    const [cancel, approval] = await Promise.all([hcm.post<Retry & { code?: string }>(path(second.body.retryId, '/cancel')), approver.post<Retry & { code?: string }>(path(second.body.retryId, '/approve'))]);
+    expect([cancel.status, approval.status].sort()).toEqual([200, 409]);
+    const winner = cancel.status === 200 ? cancel : approval;
+    expect((cancel.status === 200 ? approval : cancel).body.code).toBe('INVALID_STATE');
+    expect(winner.body.status).toBe(cancel.status === 200 ? 'CANCELLED' : 'APPROVED');
+    if (cancel.status === 200) {
+      expect((await payments(batchId)).closed).toMatchObject({ status: 'FAILED', attempt: 1 });
+      // An approved retry cannot be withdrawn: the third is approved, then its cancel is refused.
+      const third = (await hcm.post<Retry>(`/v1/batches/${batchId}/retries`, {})).body;
+      expect((await approver.post(path(third.retryId, '/approve'))).status).toBe(200);
+      expect((await hcm.post(path(third.retryId, '/cancel'))).status).toBe(409);
+    } else {
+      expect((await hcm.post(path(second.body.retryId, '/cancel'))).status).toBe(409);
+    }
+    const paid = await waitFor(batchId, (batch) => batch.status === 'COMPLETED' && batch.counts.PAID === 1);
+    expectTotals(paid);
+    expect((await payments(batchId)).closed).toMatchObject({ status: 'PAID', attempt: 2, transferRef: `${paymentId}-2` });
+    const audit = await hcm.get<{ items: { action: string; changes: { subject: string; to: string }[] }[] }>(`/v1/batches/${batchId}/audit?limit=1000`);
+    expect(audit.body.items.filter((record) => record.action === 'cancelRetry').flatMap((record) => record.changes.map((change) => change.to))).toContain('RETRY_CANCELLED');
+  }, 90_000);
+
   it('refuses a retry of another province, a payment of another batch, and bad input, changing nothing', async () => {
     const who = person('Đỗ Thị Quyên');
     const batchId = await verifiedBatch([{ who, ref: 'only' }]);

@@ -706,8 +706,8 @@ function batchReads(ctx: FuzzContext, operationId: 'getBatch' | 'listBatchPaymen
     .map(({ auth, id, query: q, headers }) => build(operationId, { auth, path: { batchId: id }, query: q, headers, mustReject: false, kind: 'read' }));
 }
 
-/** A retry of a batch (none exists in the fuzz world: every call is refused), read or approved. */
-function retryCall(ctx: FuzzContext, operationId: 'getRetry' | 'approveRetry', allowed: string[], wrongRole: string[]): fc.Arbitrary<FuzzRequest> {
+/** A retry of a batch (none exists in the fuzz world: every call is refused), read, approved or cancelled. */
+function retryCall(ctx: FuzzContext, operationId: 'getRetry' | 'approveRetry' | 'cancelRetry', allowed: string[], wrongRole: string[]): fc.Arbitrary<FuzzRequest> {
   return fc
     .record({
       auth: authFor(ctx, allowed, wrongRole),
@@ -721,9 +721,9 @@ function retryCall(ctx: FuzzContext, operationId: 'getRetry' | 'approveRetry', a
         auth,
         path: { batchId: id, retryId },
         headers,
-        ...(operationId === 'approveRetry' && body ? { body: body.bytes, contentType: 'application/json' } : {}),
+        ...(operationId !== 'getRetry' && body ? { body: body.bytes, contentType: 'application/json' } : {}),
         mustReject: true,
-        kind: operationId === 'approveRetry' ? 'command' : 'read',
+        kind: operationId === 'getRetry' ? 'read' : 'command',
       }),
     );
 }
@@ -1283,6 +1283,7 @@ export function routeFuzzers(ctx: FuzzContext): Record<OperationId, fc.Arbitrary
     importStatement: statementRequest(ctx),
     getRetry: retryCall(ctx, 'getRetry', [tokens.province, tokens.approver, tokens.otherProvince], [tokens.beneficiary, tokens.ops]),
     approveRetry: retryCall(ctx, 'approveRetry', [tokens.otherApprover, tokens.creatorApprover], [tokens.province, tokens.beneficiary]),
+    cancelRetry: retryCall(ctx, 'cancelRetry', [tokens.province, tokens.otherProvince], [tokens.approver, tokens.beneficiary]),
   };
 }
 

@@ -163,4 +163,90 @@ describe('new attempts through dynalite', () => {
     for (const payment of failed) expect(attemptOf(after.get(payment.paymentId)!)).toBe(2);
     for (const [paymentId, references] of await bookingsPerPayment()) expect(references, paymentId).toHaveLength(1);
   });
+
+  it('a new attempt started but never counted (its approval died) cannot leave a completed batch miscounted', async () => {
+    const queue = new RecordingQueue<DisbursementMessage>();
+    const seeded = await settledBatch(queue);
+    const failed = [...(await paymentsOf(world, seeded)).values()].filter((payment) => payment.status === 'FAILED');
+    await relink(failed);
+    const retry = await retriesOver(world.batches, queue).request(maker, seeded.batch.batchId, {});
+    // The approval dies after its first payment's new attempt started: that move is never counted.
+    let started = 0;
+    const dying = decorate<BatchStore>(world.batches, {
+      transitionPayment: async (...args: Parameters<BatchStore['transitionPayment']>) => {
+        if (started >= 1) throw new InjectedCrash('approval died');
+        started += 1;
+        return world.batches.transitionPayment(...args);
+      },
+    });
+    await expect(retriesOver(dying, queue).approve(approver('hcm-checker'), seeded.batch.batchId, retry.retryId)).rejects.toThrow(InjectedCrash);
+    queue.take();
+    // The same official approves again: the rest start, counted; the counters now hold one QUEUED payment too few.
+    await retriesOver(world.batches, queue).approve(approver('hcm-checker'), seeded.batch.batchId, retry.retryId);
+    const toSend = queue.take().flatMap((message) => (message.kind === 'payments' ? message.payments : []));
+    expect(toSend).toHaveLength(4);
+
+    // One payment per unit. The first unit's counter update waits until the other three have counted theirs:
+    // their counters reach zero unsettled while its payment is PAID but uncounted, so the batch completes
+    // from a tally that has it, and then its count arrives.
+    let release!: () => void;
+    const othersDone = new Promise<void>((resolve) => (release = resolve));
+    const waiting = decorate<BatchStore>(world.batches, {
+      addToCounters: async (...args: Parameters<BatchStore['addToCounters']>) => {
+        await othersDone;
+        return world.batches.addToCounters(...args);
+      },
+    });
+    const late = useCases(world, queue, { batches: waiting }).handle({ kind: 'payments', payments: [toSend[0]!] });
+    const app = useCases(world, queue);
+    for (const payment of toSend.slice(1)) await app.handle({ kind: 'payments', payments: [payment] });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the first unit's status writes are done by now
+    release();
+    await late;
+
+    const clock: Clock = { now: () => new Date(world.clock.now().getTime() + 60_000) };
+    const repair = createRepairUseCases({
+      batches: world.batches,
+      entitlements: world.entitlements,
+      accounts: world.accounts,
+      verificationQueue: new RecordingQueue<VerificationMessage>(),
+      disbursementQueue: queue,
+      clock,
+      settings: { quietMs: 1_000, redriveAfterMs: 300_000, recheckMs: 1_000 },
+    });
+    await repair.run();
+    const batch = (await world.batches.getBatch(seeded.batch.batchId))!;
+    const tally = await world.batches.tallyPayments(seeded.batch);
+    expect(tally.counts).toMatchObject({ QUEUED: 0, SENT: 0, FAILED: 0 });
+    expect(batch.status).toBe('COMPLETED');
+    expect(batch.counts).toEqual(tally.counts);
+    expect(batch.amounts).toEqual(tally.amounts);
+    expect((await world.batches.listWatchedBatches()).map((watched) => watched.batchId)).not.toContain(seeded.batch.batchId);
+  });
+
+  it('a retry cancelled before its claims were released holds nothing: a new retry takes its payments, and no approval starts it', async () => {
+    const queue = new RecordingQueue<DisbursementMessage>();
+    const seeded = await settledBatch(queue);
+    const failed = [...(await paymentsOf(world, seeded)).values()].filter((payment) => payment.status === 'FAILED');
+    await relink(failed);
+    const retries = retriesOver(world.batches, queue);
+    const withdrawn = await retries.request(maker, seeded.batch.batchId, {});
+    expect(withdrawn.itemCount).toBe(4);
+    // The cancel's status write, and its end: the process died before any claim was released.
+    expect(await world.batches.updateRetry(seeded.batch.batchId, withdrawn.retryId, ['AWAITING_APPROVAL'], { status: 'CANCELLED' }, world.clock.now().toISOString())).toBeDefined();
+    const stale = await paymentsOf(world, seeded);
+    for (const payment of failed) expect(stale.get(payment.paymentId)!.retryId, 'the claim is still there').toBe(withdrawn.retryId);
+
+    await expect(retries.approve(approver('late'), seeded.batch.batchId, withdrawn.retryId)).rejects.toThrow(/CANCELLED/);
+    const named = await retries.request(maker, seeded.batch.batchId, { paymentIds: [failed[0]!.paymentId] });
+    expect(named.itemCount).toBe(1);
+    const rest = await retries.request(maker, seeded.batch.batchId, {});
+    expect([...rest.paymentIds].sort()).toEqual(failed.slice(1).map((payment) => payment.paymentId).sort());
+    // The replayed cancel releases nothing of theirs (each release names the retry it ends).
+    await retries.cancel(maker, seeded.batch.batchId, withdrawn.retryId);
+    const claims = await paymentsOf(world, seeded);
+    expect(claims.get(failed[0]!.paymentId)!.retryId).toBe(named.retryId);
+    for (const payment of failed.slice(1)) expect(claims.get(payment.paymentId)!.retryId).toBe(rest.retryId);
+    expect(queue.take(), 'nothing was sent for a retry not approved').toEqual([]);
+  });
 });
