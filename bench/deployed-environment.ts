@@ -75,6 +75,8 @@ export async function deployedShape(stage: StageName): Promise<DeployedShape> {
         return `stand-in-${ref as string}`;
       case 'AWS::SQS::Queue':
         return `https://sqs.${STAND_IN_REGION}.amazonaws.com/${STAND_IN_ACCOUNT}/stand-in-${ref as string}`;
+      case 'AWS::SNS::Topic':
+        return `arn:aws:sns:${STAND_IN_REGION}:${STAND_IN_ACCOUNT}:stand-in-${ref as string}`;
       case 'AWS::SecretsManager::Secret': {
         const arn = `arn:aws:secretsmanager:${STAND_IN_REGION}:${STAND_IN_ACCOUNT}:secret:${ref as string}-AbCdEf`;
         const secret = secretValueById[(ref as string).replace(/Secret$/, '')];

@@ -15,6 +15,7 @@ import { metricsNamespace, serviceName, ServiceFunction } from './constructs/ser
 import { checkConsumerTimeout, WorkQueues } from './constructs/work-queues.js';
 import { SANDBOX_REGISTER_SEED } from '../shared/adapters/population/synthetic-population.js';
 import { stackOutputs } from './outputs.js';
+import { NoticesTopic } from './constructs/notices-topic.js';
 import type { JwtIssuer, StageConfig } from './stages.js';
 import {
   consumerDefaults,
@@ -60,6 +61,8 @@ export interface PaymentsStackProps extends StackProps {
 export class PaymentsStack extends Stack {
   readonly stage: StageConfig;
   readonly alarms: AlarmTopic;
+  /** The beneficiary notices topic, where the stage has the channel (stages.ts `beneficiaryNotices`). */
+  readonly notices: NoticesTopic | undefined;
   readonly tables: DataTables;
   readonly secrets: AppSecrets;
   readonly queues: WorkQueues;
@@ -84,6 +87,7 @@ export class PaymentsStack extends Stack {
     this.tables = new DataTables(this, 'Tables', { stage: this.stage });
     this.secrets = new AppSecrets(this, 'Secrets', { stage: this.stage, key: this.tables.key });
     this.queues = new WorkQueues(this, 'Queues', { stage: this.stage, alarms: this.alarms });
+    this.notices = this.stage.beneficiaryNotices === 'sns' ? new NoticesTopic(this, 'Notices', { stage: this.stage }) : undefined;
     if (this.stage.jwt) {
       this.identity = undefined;
       this.jwt = this.stage.jwt;
@@ -186,6 +190,8 @@ export class PaymentsStack extends Stack {
     if ((options.wiring.sendsTo ?? []).includes('webhook') || options.wiring.webhookPolicy) {
       for (const [variable, value] of Object.entries(webhookSettings)) fn.addEnvironment(variable, value);
     }
+    // Without a notice channel in the stage, a notifying function gets nothing and sends no notice.
+    if (options.wiring.notifies && this.notices) this.notices.grantPublish(fn);
     if (options.wiring.populationRegistry) this.grantPopulationRegistry(name, fn);
     if (options.wiring.paymentProvider) this.grantPaymentProvider(name, fn);
     this.functions.set(name, fn);
@@ -398,6 +404,9 @@ export class PaymentsStack extends Stack {
       });
     }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'SNS topic of every alarm' });
+    if (this.notices) {
+      new CfnOutput(this, 'NoticesTopicArn', { value: this.notices.topic.topicArn, description: "SNS topic of beneficiary notices: each province subscribes its SMS gateway, filtered on provinceCode" });
+    }
     for (const [tableKey, table] of this.tables.entries()) {
       const definition = tableDefinitions[tableKey];
       new CfnOutput(this, `${definition.id}TableName`, {

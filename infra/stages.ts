@@ -141,6 +141,15 @@ export interface StageConfig {
    * variable, and synth warns.
    */
   paymentProvider?: { baseUrl: string };
+  /**
+   * The beneficiary notice channel (docs/decisions.md 144): `sns` creates the
+   * notices topic (KMS-encrypted, TLS only) that provinces subscribe their SMS
+   * gateways to, filtered by provinceCode, and switches the notifying
+   * functions (infra/wiring.ts `notifies`) to it. Unset: no notices are sent
+   * (the sandbox: nobody there to tell). `-c beneficiaryNotices=sns|off`
+   * overrides it.
+   */
+  beneficiaryNotices?: 'sns';
 }
 
 export const stages: Record<StageName, StageConfig> = {
@@ -240,6 +249,8 @@ export const stages: Record<StageName, StageConfig> = {
     // Cold starts are paid by citizens and provinces; traces are mapped afterwards when needed.
     sourceMapsAtRuntime: false,
     queueAgeAlarmSeconds: 3600,
+    // Beneficiaries are told of their payments through the provinces' SMS gateways, subscribed to the notices topic.
+    beneficiaryNotices: 'sns',
     // populationRegistry: { baseUrl: 'https://...' } — the data-sharing platform's
     // address is not known yet. Until it is set here (or with
     // -c populationRegistryUrl=...), verification and account linking cannot
@@ -262,6 +273,8 @@ export const contextOverrides = {
   corsOrigins: 'corsOrigins',
   /** Base URL of the payment providers' gateway (stages without the sandbox provider). */
   paymentProviderUrl: 'paymentProviderUrl',
+  /** `sns` or `off`: the beneficiary notice channel (replaces the stage's). */
+  beneficiaryNotices: 'beneficiaryNotices',
 } as const;
 
 function isStageName(value: string): value is StageName {
@@ -321,6 +334,11 @@ export function resolveStage(
   if (providerUrl !== undefined && !/^https:\/\/[^\s/]+/.test(providerUrl)) {
     throw new Error(`Stage "${name}": the payment provider gateway must be an https URL, got "${providerUrl}".`);
   }
+  const noticesOverride = optionalString(context(contextOverrides.beneficiaryNotices));
+  if (noticesOverride !== undefined && noticesOverride !== 'sns' && noticesOverride !== 'off') {
+    throw new Error(`Stage "${name}": -c beneficiaryNotices is sns or off, got "${noticesOverride}".`);
+  }
+  const beneficiaryNotices = noticesOverride === undefined ? base.beneficiaryNotices : noticesOverride === 'sns' ? 'sns' : undefined;
   const resolved: StageConfig = {
     ...base,
     cors: { allowOrigins },
@@ -328,6 +346,8 @@ export function resolveStage(
     ...(registryUrl ? { populationRegistry: { baseUrl: registryUrl } } : {}),
     ...(providerUrl ? { paymentProvider: { baseUrl: providerUrl } } : {}),
   };
+  if (beneficiaryNotices) resolved.beneficiaryNotices = beneficiaryNotices;
+  else delete resolved.beneficiaryNotices;
   if (jwt) {
     resolved.jwt = jwt;
     delete resolved.sandboxIdentity;

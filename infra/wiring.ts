@@ -78,6 +78,12 @@ export interface FunctionWiring {
    */
   reservedConcurrency?: Partial<Record<StageName, number>>;
   /**
+   * Tells beneficiaries of their payments (shared/wiring/notices.ts): where the stage has a notice
+   * channel (stages.ts `beneficiaryNotices`), NOTIFIER=sns, NOTICES_TOPIC_ARN and sns:Publish on
+   * the notices topic (with its key's data-key use); elsewhere nothing (no notices).
+   */
+  notifies?: true;
+  /**
    * Gets the webhook settings (`webhookSettings`) without sending to the webhook queue: G2P Connect,
    * which checks a disburse's sender_uri by the receiver policy. Functions that send to the webhook
    * queue get them anyway.
@@ -137,6 +143,8 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
     secrets: ['pepper'],
     // The approval (and an immediate completion) is announced to the province's webhook.
     sendsTo: ['disbursement', 'webhook'],
+    // A retry's payment held for want of an account asks its beneficiary to link one.
+    notifies: true,
     memorySize: 1024,
     timeoutSeconds: 29,
   },
@@ -176,6 +184,8 @@ export const httpFunctionWiring: Record<string, FunctionWiring> = {
     secrets: ['pepper', 'providerCallbacks'],
     // Progress (25, 50, 75 %) and completion are announced to the province's webhook.
     sendsTo: ['webhook'],
+    // PAID, FAILED (when the beneficiary can act) and RETURNED are told to the beneficiary.
+    notifies: true,
     memorySize: 1024,
     timeoutSeconds: 29,
   },
@@ -240,6 +250,8 @@ export const consumerWiring: Partial<Record<QueueKey, FunctionWiring>> = {
     secrets: ['pepper'],
     // Progress and completion are announced to the province's webhook.
     sendsTo: ['disbursement', 'webhook'],
+    // PAID, FAILED (when the beneficiary can act), ON_HOLD (link an account) are told to the beneficiary.
+    notifies: true,
   },
   // The population register's events pushed to a queue (SQS or EventBridge):
   // the same use case and permissions as the signed route, without its secret
@@ -272,6 +284,8 @@ export const deadLetterConsumerWiring: Partial<Record<QueueKey, FunctionWiring>>
     secrets: ['pepper'],
     // Progress and completion are announced to the province's webhook.
     sendsTo: ['disbursement', 'webhook'],
+    // PAID, FAILED (when the beneficiary can act), ON_HOLD (link an account) are told to the beneficiary.
+    notifies: true,
   },
   // webhook-exhausted: a delivery whose message kept failing ends FAILED (GetItem, UpdateItem). Builds the
   // same webhook use cases as the worker, so it gets the queue's URL too.
@@ -300,6 +314,8 @@ export const reconcilerWiring: FunctionWiring = {
   secrets: ['pepper'],
   // Completions and finished cancels it repairs are announced to the province's webhook.
   sendsTo: ['verification', 'disbursement', 'webhook'],
+  // The halfway reminder of a held payment, and what a resumed retry holds.
+  notifies: true,
   memorySize: 1024,
   timeoutSeconds: 300,
 };

@@ -3,11 +3,18 @@ import { apiHandler, json, requirePrincipal } from '../../shared/http/api-handle
 import { pathParameter } from '../../shared/http/query.js';
 import { createDisbursementContext } from '../../shared/wiring/disbursement.js';
 import { workQueue } from '../../shared/wiring/queues.js';
+import { createNoticesFor } from '../../shared/wiring/notices.js';
 import { createRetries } from '../../shared/wiring/retries.js';
 import type { DisbursementMessage } from '../../shared/app/disbursement.js';
 
 const { disbursement, audit, batches, core } = await createDisbursementContext();
-const retries = createRetries({ store: batches, client: core.client, tableName: core.config.CORE_TABLE_NAME, queue: workQueue<DisbursementMessage>('disbursement') });
+const retries = createRetries({
+  store: batches,
+  client: core.client,
+  tableName: core.config.CORE_TABLE_NAME,
+  queue: workQueue<DisbursementMessage>('disbursement'),
+  notices: createNoticesFor(batches),
+});
 
 /**
  * Maker-checker approval of a verified batch (its payments are then fanned out to the disbursement

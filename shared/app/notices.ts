@@ -27,9 +27,34 @@ export interface Notices {
 
 export const noNotices: Notices = { notify: () => Promise.resolve(false), afterMove: () => Promise.resolve() };
 
-export function createNotices(deps: { batches: Pick<BatchStore, 'claimNotice'>; notifier: Notifier; clock: Clock }): Notices {
+export function createNotices(deps: {
+  batches: Pick<BatchStore, 'claimNotice'>;
+  notifier: Notifier;
+  clock: Clock;
+  /** A notice the channel refused or never answered: lost (at most once), reported here; the payment's unit goes on. */
+  onLost?: (error: unknown, notice: { paymentId: string; event: NoticeEvent }) => void;
+}): Notices {
   async function send(payment: PaymentRecord, event: NoticeEvent, at: string, options: { expiresOn?: string } = {}): Promise<void> {
-    await deps.notifier.send({ personHash: payment.personHash, paymentId: payment.paymentId, event, text: noticeText(event, payment, options), sentAt: at });
+    try {
+      await publish(payment, event, at, options);
+    } catch (error) {
+      // A notice is a courtesy: a channel that is down must not fail the unit that moved the money
+      // (its counters and its batch's completion come after the notice).
+      if (!deps.onLost) throw error;
+      deps.onLost(error, { paymentId: payment.paymentId, event });
+    }
+  }
+  async function publish(payment: PaymentRecord, event: NoticeEvent, at: string, options: { expiresOn?: string }): Promise<void> {
+    await deps.notifier.send({
+      personHash: payment.personHash,
+      paymentId: payment.paymentId,
+      paymentRef: payment.paymentRef,
+      provinceCode: payment.provinceCode,
+      attempt: attemptOf(payment),
+      event,
+      text: noticeText(event, payment, options),
+      sentAt: at,
+    });
   }
   return {
     async notify(payment, event, options = {}) {

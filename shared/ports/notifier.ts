@@ -6,6 +6,11 @@ export type NoticeEvent = (typeof noticeEvents)[number];
 export interface Notice {
   personHash: string;
   paymentId: string;
+  /** The province's own reference of the payment and its province: how a province's channel finds the person to tell. */
+  paymentRef: string;
+  provinceCode: string;
+  /** The payment's attempt: with paymentId and event, the notice's identity (a channel deduplicates by it). */
+  attempt: number;
   event: NoticeEvent;
   text: string;
   sentAt: string;

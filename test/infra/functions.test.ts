@@ -496,6 +496,53 @@ describe.each(['sandbox', 'prod'] as const)('functions in %s', (stageName) => {
   });
 });
 
+describe.each([
+  ['prod', {}, true],
+  ['sandbox', {}, false],
+  ['sandbox', { beneficiaryNotices: 'sns' }, true],
+  ['prod', { beneficiaryNotices: 'off' }, false],
+] as const)('beneficiary notices in %s %j', (stageName, context, channel) => {
+  const notifying = ['batches-approve', 'disburse-exhausted', 'disburse-worker', 'provider-callbacks', 'reconciler'];
+  let synth: SynthesizedStage;
+  beforeAll(() => {
+    synth = synthStage(stageName, context);
+  });
+
+  it(channel ? 'is a KMS-encrypted, TLS-only topic that exactly the notifying functions may publish to, with NOTIFIER=sns' : 'has no topic, and no function sends notices', () => {
+    const functions = synth.template.findResources('AWS::Lambda::Function');
+    const variablesOf = (name: string) => {
+      const id = synth.stack.getLogicalId(synth.stack.fn(name).function.node.defaultChild as CfnElement);
+      return (functions[id]?.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>;
+    };
+    const publishers = [...synth.stack.functions.keys()].filter((name) => variablesOf(name).NOTIFIER !== undefined);
+    const topics = synth.template.findResources('AWS::SNS::Topic');
+    if (!channel) {
+      expect(synth.stack.notices).toBeUndefined();
+      expect(Object.keys(topics)).toHaveLength(1); // the alarms' topic only
+      expect(publishers).toEqual([]);
+      return;
+    }
+    const topicId = synth.stack.getLogicalId(synth.stack.notices!.topic.node.defaultChild as CfnElement);
+    const keyId = synth.stack.getLogicalId(synth.stack.notices!.key.node.defaultChild as CfnElement);
+    expect(topics[topicId]?.Properties?.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    const policies = Object.values(synth.template.findResources('AWS::SNS::TopicPolicy')).filter((policy) => JSON.stringify(policy).includes(`"${topicId}"`));
+    expect(JSON.stringify(policies)).toContain('"aws:SecureTransport":"false"');
+    expect(publishers.sort()).toEqual(notifying);
+    for (const name of publishers) {
+      expect(variablesOf(name)).toMatchObject({ NOTIFIER: 'sns', NOTICES_TOPIC_ARN: { Ref: topicId } });
+      const statements = functionPolicyStatements(synth.template, synth.stack.getLogicalId(synth.stack.fn(name).function.node.defaultChild as CfnElement));
+      expect(statements.find((s) => s.Sid === 'NoticesPublish')).toMatchObject({ Action: 'sns:Publish', Resource: { Ref: topicId } });
+      expect(statements.find((s) => s.Sid === 'NoticesKeyPublish')).toMatchObject({ Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    }
+    // Nobody else may publish to it.
+    const others = [...synth.stack.functions.keys()].filter((name) => !notifying.includes(name));
+    for (const name of others) {
+      const statements = functionPolicyStatements(synth.template, synth.stack.getLogicalId(synth.stack.fn(name).function.node.defaultChild as CfnElement));
+      expect(JSON.stringify(statements), name).not.toContain(topicId);
+    }
+  });
+});
+
 describe('payment provider gateway URL', () => {
   it('is passed to the functions that send transfers in prod when the stage has one, with variables the adapter accepts, and synth stops warning', () => {
     const url = 'https://gateway.provider.example/api';

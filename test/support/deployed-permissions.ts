@@ -139,7 +139,7 @@ export const variablesNotFromTheStack: readonly { pattern: RegExp; why: string }
   { pattern: /^(DYNAMODB_ENDPOINT|SQS_ENDPOINT)$/, why: 'local stores (dynalite, fauxqs); deployed, the SDK uses the regional endpoint' },
   { pattern: /^HASH_PEPPER$/, why: 'development pepper; deployed, HASH_PEPPER_SECRET_ARN' },
   { pattern: /^LOCAL_/, why: 'local server settings (LOCAL_PROVIDER_SECRET: deployed, PROVIDER_SECRETS_ARN)' },
-  { pattern: /^NOTIFIER$/, why: 'the notification channel switch (docs/decisions.md 107-108): `sandbox` locally; unset deployed (no notices) until a real channel is wired' },
+  { pattern: /^NOTIFIER$/, why: 'the notification channel switch (docs/decisions.md 107, 144): `sandbox` locally; deployed, `sns` where the stage has the channel (set by the stack with NOTICES_TOPIC_ARN), else unset' },
   { pattern: /^(DYNAMODB_REQUEST_COUNTER|NATIONAL_REGISTRY_API_KEY|PAYMENT_PROVIDER_SECRET)$/, why: 'benchmark and test switches, never set deployed' },
 ];
 
