@@ -111,6 +111,12 @@ export interface LocalQueues {
   dlqArns: Record<QueueKey, string>;
   /** The visibility timeout the queues were created with (seconds). */
   visibilityTimeoutSeconds: number;
+  /**
+   * With `consumerDeaths` only (the chaos suite, whose one consumer process is killed and replaced): makes
+   * every message in flight on any queue visible now, and says how many. To be called only while no
+   * consumer is alive (after a death, before the next start), so that no live consumer holds any of them.
+   */
+  releaseInFlight?: () => Promise<number>;
   /** Request counters by queue name (queues and DLQs, and any queue created later). */
   stats(): Record<string, QueueRequestStats>;
   resetStats(): void;
@@ -143,11 +149,25 @@ export async function createDefinedQueues(client: SQSClient, prefix: string, vis
   };
 }
 
+/** Marks the requests the local queues make to themselves (consumerDeaths), left out of the counters. */
+const INTERNAL_HEADER = 'x-local-queues-internal';
+
 export interface LocalQueuesOptions {
   /** Queue names are `<prefix>-<id>` and `<prefix>-<id>-dlq`. Default "local". */
   prefix?: string;
   /** Default: LOCAL_VISIBILITY_TIMEOUT_SECONDS or 2 s (see above). */
   visibilityTimeoutSeconds?: number;
+  /**
+   * The chaos suite's queues, whose one consumer process is killed with SIGKILL and replaced at once
+   * (test/chaos/harness.ts). Off by default: `npm start` and the other suites keep SQS's behaviour. On:
+   * - a ReceiveMessage answered to a connection that is already closed (the long poll of a consumer
+   *   that died while it waited) gives its messages back at once: nobody received them, and SQS would
+   *   keep them invisible for the visibility timeout;
+   * - `releaseInFlight()` is available (see LocalQueues).
+   * Messages are never made visible while a live consumer holds them: the first case has none, the
+   * second is called only between a death and the next start.
+   */
+  consumerDeaths?: boolean;
 }
 
 function emptyStats(): QueueRequestStats {
@@ -208,6 +228,8 @@ export async function startLocalQueues(options: LocalQueuesOptions = {}): Promis
 
   const counters = new Map<string, QueueRequestStats>();
   app.addHook('preHandler', (request, _reply, done) => {
+    // This process's own requests (consumerDeaths) are not counted.
+    if (request.headers[INTERNAL_HEADER]) return done();
     const target = request.headers['x-amz-target'];
     const body = request.body as { QueueUrl?: unknown; Entries?: unknown } | undefined;
     if (typeof target === 'string' && target.startsWith('AmazonSQS.') && typeof body?.QueueUrl === 'string') {
@@ -230,6 +252,32 @@ export async function startLocalQueues(options: LocalQueuesOptions = {}): Promis
     done();
   });
 
+  /** Makes the messages of these receipt handles visible now (ChangeMessageVisibilityBatch to 0, as any client could). */
+  const visibleNow = async (queueUrl: string, receiptHandles: string[]): Promise<void> => {
+    for (let start = 0; start < receiptHandles.length; start += 10) {
+      await app.inject({
+        method: 'POST',
+        url: '/',
+        headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.ChangeMessageVisibilityBatch', [INTERNAL_HEADER]: '1' },
+        payload: JSON.stringify({
+          QueueUrl: queueUrl,
+          Entries: receiptHandles.slice(start, start + 10).map((ReceiptHandle, index) => ({ Id: String(index), ReceiptHandle, VisibilityTimeout: 0 })),
+        }),
+      });
+    }
+  };
+  if (options.consumerDeaths) {
+    app.addHook('onSend', (request, _reply, payload, done) => {
+      // A long poll whose consumer died while it waited: the answer goes nowhere, its messages come back now.
+      if (request.headers['x-amz-target'] === 'AmazonSQS.ReceiveMessage' && request.raw.socket?.destroyed && typeof payload === 'string') {
+        const queueUrl = (request.body as { QueueUrl?: unknown } | undefined)?.QueueUrl;
+        const handles = ((JSON.parse(payload) as { Messages?: { ReceiptHandle?: string }[] }).Messages ?? []).flatMap((message) => (message.ReceiptHandle ? [message.ReceiptHandle] : []));
+        if (typeof queueUrl === 'string' && handles.length > 0) void visibleNow(queueUrl, handles).catch(() => undefined);
+      }
+      done(null, payload);
+    });
+  }
+
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
@@ -245,6 +293,21 @@ export async function startLocalQueues(options: LocalQueuesOptions = {}): Promis
       visibilityTimeoutSeconds,
       stats: () => Object.fromEntries([...counters].map(([name, stats]) => [name, { ...stats, byAction: { ...stats.byAction } }])),
       resetStats: () => counters.clear(),
+      ...(options.consumerDeaths
+        ? {
+            releaseInFlight: async () => {
+              let released = 0;
+              const listed = await app.inject({ method: 'GET', url: '/_fauxqs/queues' });
+              for (const { name } of listed.json<{ name: string }[]>()) {
+                const queue = (await app.inject({ method: 'GET', url: `/_fauxqs/queues/${encodeURIComponent(name)}` })).json<{ url: string; messages: { inflight: { receiptHandle: string }[] } }>();
+                const handles = queue.messages.inflight.map((entry) => entry.receiptHandle);
+                await visibleNow(queue.url, handles);
+                released += handles.length;
+              }
+              return released;
+            },
+          }
+        : {}),
       stop: async () => {
         // Closing fauxqs also answers any long poll still waiting (its preClose hook).
         await app.close();

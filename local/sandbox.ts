@@ -84,6 +84,22 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
+/** The store's endpoint and table names, in the variables the stack gives the functions. */
+export function setStoreEnvironment(dynamo: { endpoint: string; tableNames: Record<TableKey, string> }): void {
+  process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
+  for (const [key, definition] of Object.entries(tableDefinitions)) {
+    process.env[definition.envVar] = dynamo.tableNames[key as TableKey];
+  }
+}
+
+/** The queues' endpoint and URLs, in the variables the stack gives the functions. */
+export function setQueueEnvironment(queues: { endpoint: string; queueUrls: Record<QueueKey, string> }): void {
+  process.env.SQS_ENDPOINT = queues.endpoint;
+  for (const [key, definition] of Object.entries(queueDefinitions)) {
+    process.env[definition.envVar] = queues.queueUrls[key as QueueKey];
+  }
+}
+
 /**
  * Starts the whole system on this machine, in order: store, queues, identity,
  * HTTP, queue consumers.
@@ -96,20 +112,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const external = options.external;
   const dynamo = external ? { ...external.dynamo, stop: async () => undefined } : await startLocalDynamo('local', data ? { path: data.dynamodb } : {});
   const providerSecret = process.env.LOCAL_PROVIDER_SECRET ?? 'local-provider-secret';
-  process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
-  for (const [key, definition] of Object.entries(tableDefinitions)) {
-    process.env[definition.envVar] = dynamo.tableNames[key as TableKey];
-  }
+  setStoreEnvironment(dynamo);
   // --- sandbox population register: seeded (sandboxPeople + 2,000 synthetic people, local/population.ts)
   // while the queues start; awaited before HTTP listens. POST /local/population is added to localRoutes.
   const population = startLocalPopulation(dynamo.endpoint, dynamo.tableNames.registry);
   // --- end sandbox population register
   // --- local SQS: queues (fauxqs) before any handler loads; URLs set as the stack sets them
   const queues: LocalQueues = external ? { ...external.queues, stats: () => ({}), resetStats: () => undefined, stop: async () => undefined } : await startLocalQueues();
-  process.env.SQS_ENDPOINT = queues.endpoint;
-  for (const [key, definition] of Object.entries(queueDefinitions)) {
-    process.env[definition.envVar] = queues.queueUrls[key as QueueKey];
-  }
+  setQueueEnvironment(queues);
   // --- end local SQS
 
   // --- function timings (opt-in): each handler wrapped where it is loaded, HTTP and queue consumers alike.

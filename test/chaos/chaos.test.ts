@@ -43,6 +43,8 @@ function random(seedValue: number): () => number {
   };
 }
 
+const median = (values: number[]) => Math.round([...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0);
+
 let world: ChaosWorld;
 let supervisor: Supervisor;
 let driver: Driver;
@@ -71,6 +73,7 @@ async function runRound(): Promise<RoundResult> {
   const result = await driver.round(cast, round++);
   results.push(result);
   // Progress on stderr as it happens (a long suite otherwise says nothing until it ends).
+  if (process.env.CHAOS_TRACE === '1') process.stderr.write(`[trace] killed: ${supervisor.kills.slice(deathsBefore).map((kill) => `${kill.point} ${kill.when}`).join(', ')}\n`);
   process.stderr.write(`[chaos] round ${round}: ${supervisor.kills.length - deathsBefore} deaths in ${((performance.now() - started) / 1000).toFixed(1)} s, converged ${Math.round(result.convergeMs)} ms after the last action\n`);
   return result;
 }
@@ -92,7 +95,7 @@ describe('chaos: SIGKILL at every point, then at random ones', () => {
     summary.push(`round without deaths: converged ${Math.round(result.convergeMs)} ms after the last action; ${points.length} points`);
     // Every flow of the issue shows up as points: upload, seal, verification page, entitlement claim, approval
     // and fan-out, queueing, provider call, outcome write, counter update, callback, cancel, dead-letter
-    // handling, held-payment release (a link), the reconciler, a new attempt.
+    // handling, held-payment release (a link), the reconciler, a new attempt (one withdrawn first).
     for (const expected of [
       'batches-write:create.claim',
       'batches-write:upload.payments',
@@ -119,6 +122,9 @@ describe('chaos: SIGKILL at every point, then at random ones', () => {
       // A new attempt (issue 13): the request and its claim, the approval, the attempt's start, its send.
       'batches-write:retry.request',
       'batches-write:payment.retry-claim',
+      // A retry withdrawn before its approval (the province's cancel): its status, then its claims released.
+      'batches-write:retry.CANCELLED',
+      'batches-write:payment.retry-release',
       'batches-approve:retry.APPROVED',
       'batches-approve:payment.QUEUED',
       'batches-approve:retry.dispatched',
@@ -182,7 +188,10 @@ describe('chaos: SIGKILL at every point, then at random ones', () => {
       `random: ${supervisor.kills.length - before} deaths in ${converge.length} rounds, ${Math.round((performance.now() - started) / 1000)} s; ` +
         `convergence after the last action: median ${Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0)} ms, max ${Math.round(sorted.at(-1) ?? 0)} ms`,
     );
-    summary.push(`child starts: ${supervisor.startTimes.length}, median ${Math.round([...supervisor.startTimes].sort((a, b) => a - b)[Math.floor(supervisor.startTimes.length / 2)] ?? 0)} ms to listen`);
+    summary.push(
+      `child starts: ${supervisor.startTimes.length}, median ${median(supervisor.startTimes)} ms to listen, ${median(supervisor.restartTimes)} ms from a death; ` +
+        `${supervisor.released} messages the dead held made visible at their death`,
+    );
     expect(supervisor.kills.length - before).toBeGreaterThanOrEqual(randomKills);
     await expectInvariants(`after ${randomKills} random deaths`);
   });

@@ -16,8 +16,9 @@
 import '../../local/environment.js';
 import { writeSync } from 'node:fs';
 import { observeAwsCalls } from '../../shared/adapters/aws-call-observers.js';
-import { currentFunction } from '../../local/function-context.js';
-import { startSandbox, type SandboxOptions } from '../../local/sandbox.js';
+import { currentFunction, runAsFunction } from '../../local/function-context.js';
+import { functionModules } from '../../local/function-modules.js';
+import { setQueueEnvironment, setStoreEnvironment, startSandbox, type SandboxOptions } from '../../local/sandbox.js';
 import { pointOf } from './points.js';
 
 interface KillSpec {
@@ -93,7 +94,17 @@ process.stdin.on('data', (data: Buffer) => {
 process.stdin.on('end', () => {
   if (standby) process.exit(0);
 });
-if (standby) await go;
+if (standby) {
+  // The handlers' cold starts, while waiting (as a warm Lambda environment has run its init): the variables
+  // set first, exactly as startSandbox sets them before any handler loads; each module loaded as its function.
+  const preload = (process.env.CHAOS_PRELOAD ?? '').split(',').filter((name) => name in functionModules);
+  if (preload.length > 0) {
+    setStoreEnvironment(config.external.dynamo);
+    setQueueEnvironment(config.external.queues);
+    for (const name of preload) await runAsFunction(name, () => functionModules[name]!());
+  }
+  await go;
+}
 
 await startSandbox({ port: config.port, dataDir: config.dataDir, external: config.external, repairIntervalMs: Number(process.env.LOCAL_REPAIR_INTERVAL_MS ?? 300) });
 say('CHAOS-READY');

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,25 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
  */
 const BUNDLE_DIR = join(root, '.chaos-child');
 
+/**
+ * The store's and the queues' servers (dynalite, fauxqs) run in the parent: the child imports them with
+ * local/sandbox.ts but never starts them. Replaced in the bundle by a module that says so if called (loading
+ * them, fastify and all, was about a third of a start's CPU).
+ */
+const parentOnly: Plugin = {
+  name: 'chaos-parent-only',
+  setup(build) {
+    build.onResolve({ filter: /^(dynalite|fauxqs)$/ }, (args) => ({ path: args.path, namespace: 'chaos-parent-only' }));
+    build.onLoad({ filter: /.*/, namespace: 'chaos-parent-only' }, (args) => {
+      const refuse = `() => { throw new Error(${JSON.stringify(`${args.path} runs in the chaos suite's parent, not in its child`)}); }`;
+      return { contents: `const refuse = ${refuse};\nexport default refuse;\nexport const buildApp = refuse;\n`, loader: 'js' };
+    });
+  },
+};
+
 export async function bundleChild(): Promise<string> {
+  // Chunks of an earlier build are not reused: a fresh folder.
+  rmSync(BUNDLE_DIR, { recursive: true, force: true });
   await build({
     entryPoints: { child: join(root, 'test/chaos/child.ts') },
     outdir: BUNDLE_DIR,
@@ -35,7 +53,10 @@ export async function bundleChild(): Promise<string> {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
+    // The packages in the bundle too (node resolves and reads a few hundred files of them otherwise):
+    // CommonJS ones reach `require` through the banner's.
+    plugins: [parentOnly],
+    banner: { js: "import { createRequire as __chaosCreateRequire } from 'node:module'; const require = __chaosCreateRequire(import.meta.url);" },
     outExtension: { '.js': '.mjs' },
     logLevel: 'error',
   });
@@ -70,7 +91,8 @@ export interface ChaosWorld {
 export async function startChaosWorld(prefix: string): Promise<ChaosWorld> {
   const dynamo = await startLocalDynamo(prefix);
   // A 1 s visibility timeout: a message of a killed consumer comes back after a second (deployed: 6 minutes).
-  const queues = await startLocalQueues({ prefix, visibilityTimeoutSeconds: 1 });
+  // consumerDeaths: a dead child's long polls give back what they receive, and releaseInFlight() after a death.
+  const queues = await startLocalQueues({ prefix, visibilityTimeoutSeconds: 1, consumerDeaths: true });
   return {
     dynamo,
     queues,
@@ -103,6 +125,8 @@ export const chaosChildEnvironment: Record<string, string> = {
   LOCAL_REPAIR_INTERVAL_MS: '300',
   // A create or upload that died frees its batchRef after 2 s, not 35 (its requests take milliseconds here).
   BATCH_LEASE_SECONDS: '2',
+  // The handlers the workload reaches, loaded by a standby child while it waits (test/chaos/child.ts).
+  CHAOS_PRELOAD: ['reconciler', 'verify-worker', 'disburse-worker', 'disburse-exhausted', 'register-events-consumer', 'webhook-worker', 'webhook-exhausted', 'batches-write', 'batches-approve', 'batches-read', 'accounts', 'me', 'provider-callbacks'].join(','),
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   NODE_NO_WARNINGS: '1',
 };
@@ -121,6 +145,10 @@ export class Supervisor {
   readonly succeeded = new Set<string>();
   /** Starts of the child, and how long each took to listen (ms). */
   readonly startTimes: number[] = [];
+  /** From a death to the next child listening (ms): the dead child's messages released, then the start. */
+  readonly restartTimes: number[] = [];
+  /** Messages the dead children held, made visible at their death. */
+  released = 0;
   private child: ChildProcess | undefined;
   /** Children loaded and waiting to be started, oldest first (a pool, as Lambda keeps environments warm). */
   private readonly standbys: ChildProcess[] = [];
@@ -131,7 +159,7 @@ export class Supervisor {
   private plan: (generation: number) => KillSpec | undefined = () => undefined;
   private output = '';
   private readonly dataDir = mkdtempSync(join(tmpdir(), 'chaos-child-'));
-  private readonly generationOf = new Map<ChildProcess, { generation: number; started: number }>();
+  private readonly generationOf = new Map<ChildProcess, { generation: number; started: number; died?: number }>();
 
   private constructor(
     private readonly world: ChaosWorld,
@@ -141,7 +169,8 @@ export class Supervisor {
 
   static async start(world: ChaosWorld): Promise<Supervisor> {
     const supervisor = new Supervisor(world, await freePort(), await bundleChild());
-    supervisor.promote();
+    supervisor.awaitNext();
+    supervisor.startNext();
     await supervisor.ready();
     return supervisor;
   }
@@ -220,6 +249,7 @@ export class Supervisor {
       for (const line of lines) {
         if (line.startsWith('CHAOS-READY') && meta && child === this.child) {
           this.startTimes.push(performance.now() - meta.started);
+          if (meta.died !== undefined) this.restartTimes.push(performance.now() - meta.died);
           this.resolveReady();
         } else if (line.startsWith('CHAOS-POINT ')) this.points.add(line.slice('CHAOS-POINT '.length));
         else if (line.startsWith('CHAOS-DONE ')) this.succeeded.add(line.slice('CHAOS-DONE '.length));
@@ -241,22 +271,37 @@ export class Supervisor {
       if (child !== this.child) return;
       const meta = this.generationOf.get(child);
       if (signal !== 'SIGKILL') this.output += `\n[chaos] child ${meta?.generation} exited with ${code ?? signal}\n`;
-      // A new environment at once, as Lambda starts one for the next event.
-      this.promote();
+      const died = performance.now();
+      this.awaitNext();
+      // The messages the dead child had received are held by nobody now (one child runs at a time, and the
+      // next starts only after this): visible at once, as they would be after the visibility timeout, not a
+      // second later. The messages a live consumer holds are never touched.
+      void (this.world.queues.releaseInFlight?.() ?? Promise.resolve(0))
+        .then(
+          (released) => (this.released += released),
+          (error: unknown) => (this.output += `\n[chaos] releasing the dead child's messages failed: ${String(error)}\n`),
+        )
+        // A new environment at once, as Lambda starts one for the next event.
+        .then(() => {
+          if (!this.stopping) this.startNext(died);
+        });
     });
     return child;
   }
 
+  /** Whoever waits for a child that listens (on the dead child's start, say) waits for the next one's. */
+  private awaitNext(): void {
+    const previous = this.resolveReady;
+    this.readyPromise = new Promise<void>((resolve) => (this.resolveReady = resolve));
+    void this.readyPromise.then(previous);
+  }
+
   /** Starts the standby (or a new child) as the next generation, and spawns the next standby. */
-  private promote(): void {
+  private startNext(died?: number): void {
     this.generation++;
     const child = this.standbys.shift() ?? this.launch();
     this.child = child;
-    this.generationOf.set(child, { generation: this.generation, started: performance.now() });
-    const previous = this.resolveReady;
-    this.readyPromise = new Promise<void>((resolve) => (this.resolveReady = resolve));
-    // Whoever waited on the dead child's start waits on this one instead.
-    void this.readyPromise.then(previous);
+    this.generationOf.set(child, { generation: this.generation, started: performance.now(), ...(died === undefined ? {} : { died }) });
     this.send(child, this.plan(this.generation));
     while (this.standbys.length < STANDBYS) this.standbys.push(this.launch());
   }

@@ -3,7 +3,7 @@ import { DynamoBatchStore } from '../../shared/adapters/dynamodb/batch-store.js'
 import { createDocumentClient } from '../../shared/adapters/dynamodb/client.js';
 import { SANDBOX_REGISTER_SEED, sandboxPeople, syntheticPopulation } from '../../shared/adapters/population/synthetic-population.js';
 import { callbackSignature } from '../../shared/app/callbacks.js';
-import { attemptOf, parsePaymentId, parseTransferRef, type BatchRecord, type PaymentRecord } from '../../shared/domain/batch.js';
+import { attemptOf, historyWithAttempts, parsePaymentId, parseTransferRef, type BatchRecord, type PaymentRecord } from '../../shared/domain/batch.js';
 import { entitlementHoldingStatuses, paymentStatuses, type PaymentStatus } from '../../shared/domain/lifecycle.js';
 import type { ReasonCode } from '../../shared/domain/reason-codes.js';
 import type { Citizen } from '../../shared/ports/population-registry.js';
@@ -120,6 +120,8 @@ const exhaustible = new Set<Profile>(['paid', 'closed', 'not-found', 'flaky', 's
 
 export interface RoundResult {
   batches: { approved: string; cancelled: string };
+  /** The closed account's payment, the retry of it the province withdrew, and the one approved. */
+  retries: { paymentId: string; withdrawn: string; approved: string };
   /** Deaths while the round ran. */
   deaths: number;
   /** paymentId -> profile */
@@ -131,6 +133,9 @@ export interface RoundResult {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** CHAOS_TRACE=1: each wait's end on stderr, in seconds from the round's start (where a round's time goes). */
+const tracing = process.env.CHAOS_TRACE === '1';
 
 export class Driver {
   readonly store: DynamoBatchStore;
@@ -278,13 +283,21 @@ export class Driver {
     const started = performance.now();
     for (;;) {
       const value = await probe();
-      if (value !== undefined) return value;
+      if (value !== undefined) {
+        this.trace(`${what} (waited ${Math.round(performance.now() - started)} ms)`);
+        return value;
+      }
       const lastDeath = this.supervisor.kills.at(-1)?.at ?? 0;
       if (performance.now() > Math.max(started, lastDeath) + timeoutMs) {
         throw new Error(`timed out waiting for ${what}\n${await this.describeRound()}\n${this.supervisor.tail()}`);
       }
       await sleep(150);
     }
+  }
+
+  private roundStarted = 0;
+  private trace(what: string): void {
+    if (tracing) process.stderr.write(`[trace] +${((performance.now() - this.roundStarted) / 1000).toFixed(2)} s ${what}; deaths ${this.supervisor.kills.length}\n`);
   }
 
   /** The batches of the round under way, and each payment's status (for a timeout's message). */
@@ -318,6 +331,7 @@ export class Driver {
   }
 
   async round(cast: Cast, round: number): Promise<RoundResult> {
+    this.roundStarted = performance.now();
     const deathsBefore = this.supervisor.kills.length;
     const period = `${2031 + Math.floor(round / 12)}-${String((round % 12) + 1).padStart(2, '0')}`;
     const held = cast.held(round);
@@ -355,6 +369,7 @@ export class Driver {
       this.create(batchOf('B', cancelledItems)),
     ]);
     this.roundBatches = [approved, cancelled];
+    this.trace('created');
     for (const batchId of [approved, cancelled]) {
       await this.waitFor(`verification of ${batchId}`, async () => ((await this.store.getBatch(batchId))?.status === 'AWAITING_APPROVAL' ? true : undefined));
     }
@@ -362,7 +377,9 @@ export class Driver {
     // One after the other: a request is then killed at its own points, not at those of a request beside it
     // (the named phase must see each one's last write done by its own unit, not by the reconciler).
     await this.act(`/v1/batches/${cancelled}/cancel`, province, (batch) => batch.status === 'CANCELLED', cancelled);
+    this.trace('cancelled');
     await this.act(`/v1/batches/${approved}/approve`, await this.approver(), (batch) => batch.status !== 'AWAITING_APPROVAL', approved);
+    this.trace('approved');
 
     // Identify the payments by their refs (paymentRef -> profile).
     const profileByRef = new Map(approvedItems.map(([profile, payment]) => [payment.paymentRef, profile]));
@@ -381,6 +398,7 @@ export class Driver {
           return found === 'SENT' || found === 'FAILED' ? found : undefined;
         });
         if (status === 'SENT') await this.callback(sent, 'PAID');
+        this.trace('callback answered');
       })(),
       (async () => {
         const heldId = idOf('held');
@@ -392,26 +410,33 @@ export class Driver {
         // the reopen's write is a point of every round, not of the rounds where the link came first.
         await this.waitFor('the approved batch to complete', async () => ((await this.store.getBatch(approved))?.status === 'COMPLETED' ? true : undefined));
         await this.link(held, suffixOf.held!);
+        this.trace('held person linked');
       })(),
     ]);
 
-    await this.retryClosed(cast, approved, idOf('closed'));
+    const retries = { paymentId: idOf('closed'), ...(await this.retryClosed(cast, approved, idOf('closed'))) };
 
     const lastAction = performance.now();
-    await this.waitFor(`convergence of round ${round}`, async () => ((await this.converged([approved, cancelled], profiles, this.supervisor.kills.length > deathsBefore)) ? true : undefined), 180_000);
+    await this.waitFor(
+      `convergence of round ${round}`,
+      async () => ((await this.converged([approved, cancelled], profiles, this.supervisor.kills.length > deathsBefore, { batchId: approved, ...retries })) ? true : undefined),
+      180_000,
+    );
     const convergeMs = performance.now() - lastAction;
     // The next round's payment to this person fails again on the closed account.
     await this.link(cast.closed, suffixOf.closed!);
-    return { batches: { approved, cancelled }, deaths: this.supervisor.kills.length - deathsBefore, profiles, convergeMs, serverErrors: [...this.serverErrors] };
+    return { batches: { approved, cancelled }, retries, deaths: this.supervisor.kills.length - deathsBefore, profiles, convergeMs, serverErrors: [...this.serverErrors] };
   }
 
   /**
    * A new attempt (issue 13): once the payment of the closed account FAILED and its batch COMPLETED, its
-   * beneficiary links a working account, the province asks for a retry of that payment, and a second
-   * official approves it. Each asks again only while its effect is not recorded (read from the store, as
-   * an official would look in the app): a request that died after its claim is the retry to approve.
+   * beneficiary links a working account, and the province asks for a retry of that payment and withdraws it
+   * (cancel: its claim must hold nothing, and it must never be paid); then asks again, and a second official
+   * approves that one. Each asks again only while its effect is not recorded (read from the store, as an
+   * official would look in the app): a request that died after its claim is the retry to go on with, a cancel
+   * that died after the CANCELLED write is done (the next request releases the claim it left).
    */
-  private async retryClosed(cast: Cast, batchId: string, paymentId: string): Promise<void> {
+  private async retryClosed(cast: Cast, batchId: string, paymentId: string): Promise<{ withdrawn: string; approved: string }> {
     const key = parsePaymentId(paymentId)!;
     const first = await this.waitFor('the closed account payment to fail', async () => {
       const payment = await this.store.getPayment(key);
@@ -420,22 +445,42 @@ export class Driver {
     await this.waitFor('the approved batch to complete before the retry', async () => ((await this.store.getBatch(batchId))?.status === 'COMPLETED' ? true : undefined));
     await this.link(cast.closed, suffixOf.paid!);
     const province = await this.province();
+    // The retry the payment's claim names, unless that retry was cancelled (its claim holds nothing).
     const claimedRetry = async () => {
       const payment = await this.store.getPayment(key);
-      return payment?.retryId && payment.retryFor === attemptOf(first) ? payment.retryId : undefined;
+      if (!payment?.retryId || payment.retryFor !== attemptOf(first)) return undefined;
+      const retry = await this.store.getRetry(batchId, payment.retryId);
+      return retry && retry.status !== 'CANCELLED' ? payment.retryId : undefined;
     };
-    let retryId: string | undefined;
-    while (!retryId) {
+    const requestRetry = async (): Promise<string> => {
+      for (;;) {
+        try {
+          const answer = await this.request('POST', `/v1/batches/${batchId}/retries`, { token: province, body: { paymentIds: [paymentId] } });
+          if (answer.status === 201) return answer.json.retryId as string;
+          if (answer.status !== 409) throw new Error(`retry: ${answer.status} ${JSON.stringify(answer.json)}`);
+        } catch (error) {
+          if (!(error instanceof NetworkError)) throw error;
+        }
+        // 409, or no answer: an earlier request (dead) may hold it.
+        const claimed = await claimedRetry();
+        if (claimed) return claimed;
+      }
+    };
+    const withdrawn = await requestRetry();
+    this.trace('retry requested (to withdraw)');
+    for (;;) {
       try {
-        const answer = await this.request('POST', `/v1/batches/${batchId}/retries`, { token: province, body: { paymentIds: [paymentId] } });
-        if (answer.status === 201) retryId = answer.json.retryId as string;
-        else if (answer.status === 409) retryId = await claimedRetry(); // an earlier request (dead) holds it
-        else throw new Error(`retry: ${answer.status} ${JSON.stringify(answer.json)}`);
+        const answer = await this.request('POST', `/v1/batches/${batchId}/retries/${withdrawn}/cancel`, { token: province });
+        if (answer.status === 200) break;
+        throw new Error(`retry cancel: ${answer.status} ${JSON.stringify(answer.json)}`);
       } catch (error) {
         if (!(error instanceof NetworkError)) throw error;
-        retryId = await claimedRetry();
+        if ((await this.store.getRetry(batchId, withdrawn))?.status === 'CANCELLED') break;
       }
     }
+    this.trace('retry withdrawn');
+    const retryId = await requestRetry();
+    this.trace('retry requested');
     const approver = await this.approver();
     for (;;) {
       try {
@@ -447,10 +492,19 @@ export class Driver {
         if ((await this.store.getRetry(batchId, retryId))?.status === 'APPROVED') break;
       }
     }
+    this.trace('retry approved');
+    return { withdrawn, approved: retryId };
   }
 
   /** Every batch terminal, every payment where its profile ends, counters equal to a recount, nothing left watched. */
-  private async converged(batchIds: string[], profiles: Map<string, Profile>, hadDeaths: boolean): Promise<boolean> {
+  private async converged(batchIds: string[], profiles: Map<string, Profile>, hadDeaths: boolean, retry: { batchId: string; paymentId: string; approved: string }): Promise<boolean> {
+    // The approved retry has started its attempt: an approval that died after its APPROVED write is finished by
+    // the reconciler, and until then a payment whose first attempt deaths exhausted looks settled already (and the
+    // account linked for the next round would be the one its attempt is sent to).
+    const approvedRetry = await this.store.getRetry(retry.batchId, retry.approved);
+    if (!approvedRetry?.dispatched) return false;
+    const retried = await this.store.getPayment(parsePaymentId(retry.paymentId)!);
+    if (!retried || attemptOf(retried) < 2) return false;
     for (const batchId of batchIds) {
       const batch = await this.store.getBatch(batchId);
       if (!batch || (batch.status !== 'COMPLETED' && batch.status !== 'CANCELLED') || batch.cancelPending || batch.recountDue) return false;
@@ -494,8 +548,25 @@ export class Driver {
       for (const [paymentId, profile] of result.profiles) {
         const payment = payments.get(paymentId);
         const end = expectedEnd[profile];
-        if (!endsAsExpected(profile, payment, result.deaths > 0)) failures.push(`${paymentId} (${profile}): ${payment?.status} ${payment?.reasonCode}, expected ${end.status} ${end.reasonCode}`);
+        if (!endsAsExpected(profile, payment, result.deaths > 0)) {
+          const history = (payment?.history ?? []).map((entry) => `${entry.status}${entry.reasonCode ? ` ${entry.reasonCode}` : ''}`).join(' > ');
+          failures.push(`${paymentId} (${profile}): ${payment?.status} ${payment?.reasonCode}, expected ${end.status} ${end.reasonCode} (history: ${history})`);
+        }
         else if (payment?.status !== end.status) exhaustedByDeaths++;
+      }
+    }
+
+    // The withdrawn retry stays CANCELLED and never started an attempt; the closed account's payment started one
+    // new attempt, by the retry approved (its claim names it).
+    for (const { batches, retries } of results) {
+      const withdrawn = await this.store.getRetry(batches.approved, retries.withdrawn);
+      if (withdrawn?.status !== 'CANCELLED' || withdrawn.dispatched || withdrawn.approvedBy !== null) {
+        failures.push(`withdrawn retry ${retries.withdrawn}: ${withdrawn?.status} dispatched ${withdrawn?.dispatched} approvedBy ${withdrawn?.approvedBy}`);
+      }
+      const payment = payments.get(retries.paymentId);
+      const historyAttempt = historyWithAttempts(payment?.history ?? []).at(-1)?.attempt;
+      if (!payment || attemptOf(payment) !== 2 || historyAttempt !== 2 || payment.retryId !== retries.approved) {
+        failures.push(`${retries.paymentId} (closed): attempt ${payment && attemptOf(payment)} (history: ${historyAttempt}), claimed by ${payment?.retryId} (approved ${retries.approved}, withdrawn ${retries.withdrawn})`);
       }
     }
 
