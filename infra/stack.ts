@@ -88,6 +88,7 @@ export class PaymentsStack extends Stack {
     this.secrets = new AppSecrets(this, 'Secrets', { stage: this.stage, key: this.tables.key });
     this.queues = new WorkQueues(this, 'Queues', { stage: this.stage, alarms: this.alarms });
     this.notices = this.stage.beneficiaryNotices === 'sns' ? new NoticesTopic(this, 'Notices', { stage: this.stage }) : undefined;
+    if (this.notices) this.addNoticesLostAlarm(this.notices);
     if (this.stage.jwt) {
       this.identity = undefined;
       this.jwt = this.stage.jwt;
@@ -294,6 +295,20 @@ export class PaymentsStack extends Stack {
         statistic: 'Maximum',
         period: Duration.minutes(reconcilerIntervalMinutes),
       }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /** Emitted by any notifying function whose publish the topic refused (shared/wiring/notices.ts). */
+  private addNoticesLostAlarm(notices: NoticesTopic): void {
+    this.alarms.addAlarm(notices, 'LostAlarm', {
+      alarmName: `${this.stackName}-beneficiary-notices-lost`,
+      alarmDescription:
+        'The beneficiary notices topic refused publishes: those notices are lost (the payments are not affected). Runbook: docs/runbook.md#beneficiary-notices-lost',
+      metric: new cloudwatch.Metric({ namespace: metricsNamespace, metricName: 'NoticesLost', dimensionsMap: { service: serviceName }, statistic: 'Sum', period: Duration.minutes(5) }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,

@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
 import { sandboxNotifier } from '../adapters/notifier/sandbox-notifier.js';
 import { createSnsClient, SnsNotifier } from '../adapters/notifier/sns-notifier.js';
@@ -5,6 +6,7 @@ import { createNotices, noNotices, type Notices } from '../app/notices.js';
 import { loadConfig } from '../config/env.js';
 import { systemClock } from '../domain/dates.js';
 import { logger } from '../observability/logger.js';
+import { metrics } from '../observability/metrics.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { BatchStore } from '../ports/batch-store.js';
 
@@ -22,7 +24,12 @@ export function createNoticesFor(batches: Pick<BatchStore, 'claimNotice'>): Noti
         batches,
         notifier,
         clock: systemClock,
-        onLost: (error, notice) => logger.error('beneficiary notice lost', { ...notice, errorName: error instanceof Error ? error.name : 'unknown' }),
+        onLost: (error, notice) => {
+          logger.error('beneficiary notice lost', { ...notice, errorName: error instanceof Error ? error.name : 'unknown' });
+          // Alarmed (infra/stack.ts, NoticesLostAlarm): a channel that refuses publishes loses every notice until fixed.
+          metrics.addMetric('NoticesLost', MetricUnit.Count, 1);
+          metrics.publishStoredMetrics();
+        },
       })
     : noNotices;
 }

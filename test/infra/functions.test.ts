@@ -541,6 +541,18 @@ describe.each([
       expect(JSON.stringify(statements), name).not.toContain(topicId);
     }
   });
+
+  it(channel ? 'alarms on notices the topic refused' : 'has no lost-notices alarm', () => {
+    const alarms = Object.values(synth.template.findResources('AWS::CloudWatch::Alarm')).filter((alarm) => alarm.Properties?.MetricName === 'NoticesLost');
+    if (!channel) {
+      expect(alarms).toEqual([]);
+      return;
+    }
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]?.Properties).toMatchObject({ Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+    expect(alarms[0]?.Properties?.AlarmDescription).toContain('docs/runbook.md#beneficiary-notices-lost');
+    expect(alarms[0]?.Properties?.AlarmActions).toHaveLength(1);
+  });
 });
 
 describe('payment provider gateway URL', () => {

@@ -349,8 +349,11 @@ describe.each(['sandbox', 'prod'] as const)('limits and alarms in %s', (stageNam
     });
 
     it('sends every alarm to the alarm topic (ALARM and OK), states treatMissingData, names the stack and a runbook entry', () => {
-      // Two per function, two of the API, three or four per queue, and the reconciler's two (repairs, overdue unconfirmed transfers).
-      expect(alarms).toHaveLength(synth.stack.functions.size * 2 + 2 + Object.values(queueDefinitions).reduce((n, d) => n + ('deadLetterConsumer' in d ? 4 : 3), 0) + 2);
+      // Two per function, two of the API, three or four per queue, the reconciler's two (repairs, overdue unconfirmed
+      // transfers), and lost beneficiary notices where the stage has them.
+      expect(alarms).toHaveLength(
+        synth.stack.functions.size * 2 + 2 + Object.values(queueDefinitions).reduce((n, d) => n + ('deadLetterConsumer' in d ? 4 : 3), 0) + 2 + (synth.stack.notices ? 1 : 0),
+      );
       const names = new Set<string>();
       for (const alarm of alarms) {
         expect(alarm.AlarmActions?.map(referencedId), alarm.AlarmName).toEqual([topicId]);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DisbursementMessage } from '../../../shared/app/disbursement.js';
 import { createSqsClient } from '../../../shared/adapters/sqs/client.js';
 import { logger } from '../../../shared/observability/logger.js';
+import { metrics } from '../../../shared/observability/metrics.js';
 import { createNoticesFor } from '../../../shared/wiring/notices.js';
 import { approver, drain, paymentsOf, PROVINCE, RecordingQueue, seedVerifiedBatch, startWorld, useCases, type World } from '../../support/disbursement-harness.js';
 import { MOTO_CREDENTIALS, MOTO_REGION, motoAvailable, startMoto, type Moto } from '../../support/moto.js';
@@ -113,6 +114,8 @@ describe.runIf(motoAvailable)('beneficiary notices published to SNS (moto_server
     await drain(app, queue);
     const [paid] = [...(await paymentsOf(world, seeded)).values()];
     const lost = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const counted = vi.spyOn(metrics, 'addMetric');
+    const published = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
     const saved = { ...process.env };
     Object.assign(process.env, {
       NOTIFIER: 'sns',
@@ -126,9 +129,14 @@ describe.runIf(motoAvailable)('beneficiary notices published to SNS (moto_server
       await expect(createNoticesFor(world.batches).afterMove(paid!)).resolves.toBeUndefined();
       expect(lost).toHaveBeenCalledWith('beneficiary notice lost', { paymentId: paid!.paymentId, event: 'PAID', errorName: expect.any(String) });
       expect(JSON.stringify(lost.mock.calls)).not.toContain(paid!.personalId);
+      // Counted and published at once (the alarm NoticesLost): the unit's handler may publish nothing else.
+      expect(counted).toHaveBeenCalledWith('NoticesLost', 'Count', 1);
+      expect(published).toHaveBeenCalledTimes(1);
     } finally {
       process.env = saved;
       lost.mockRestore();
+      counted.mockRestore();
+      published.mockRestore();
     }
   });
 });
