@@ -115,7 +115,7 @@ describe.runIf(motoAvailable)('beneficiary notices published to SNS (moto_server
     const [paid] = [...(await paymentsOf(world, seeded)).values()];
     const lost = vi.spyOn(logger, 'error').mockImplementation(() => undefined);
     const counted = vi.spyOn(metrics, 'addMetric');
-    const published = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+    const published = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
     const saved = { ...process.env };
     Object.assign(process.env, {
       NOTIFIER: 'sns',
