@@ -42,6 +42,9 @@ import type { Moved } from './disbursement.js';
 /** Who acts in the audit trail and creates the funeral batch (never an approver: approval is the province's). */
 export const REGISTER_ACTOR = 'system:register-events';
 
+/** 409 CONFLICT with Retry-After: another delivery of the same event is at work; asking again gets the event's answer. */
+export class EventInFlightError extends ConflictError {}
+
 export interface RegisterEventDependencies {
   events: RegisterEventStore;
   batches: BatchStore;
@@ -153,6 +156,24 @@ export function createRegisterEventUseCases(deps: RegisterEventDependencies) {
     };
   }
 
+  /**
+   * The funeral batch's create. An earlier delivery of the event that is still creating it (or died doing so,
+   * until its lease ends) holds the batchRef: this delivery then says the event is being applied, with the
+   * create's Retry-After, not the create's own conflict (a register must not read it as "another content").
+   */
+  async function createFuneral(request: CreateBatchRequest): Promise<BatchRecord> {
+    try {
+      return await deps.createFuneralBatch(request);
+    } catch (error) {
+      if (error instanceof ConflictError && error.retryAfterSeconds !== undefined) {
+        throw new EventInFlightError('An earlier delivery of this event is still being applied. Ask again after Retry-After: the answer will be the event\'s; nothing was changed twice.', {
+          retryAfterSeconds: error.retryAfterSeconds,
+        });
+      }
+      throw error;
+    }
+  }
+
   /** Every step after the claim; idempotent (see the module comment). */
   async function process(record: RegisterEventRecord): Promise<DeathEventAnswer> {
     const { event, personHash, eventKey } = record;
@@ -180,7 +201,7 @@ export function createRegisterEventUseCases(deps: RegisterEventDependencies) {
     await accounts.unlink(personHash, { at: clock.now().toISOString(), by: REGISTER_ACTOR, consentRef: null });
 
     const request = await funeralRequest(event, eventKey);
-    const funeralBatch = request ? await deps.createFuneralBatch(request) : undefined;
+    const funeralBatch = request ? await createFuneral(request) : undefined;
 
     const answer: DeathEventAnswer = {
       eventId: event.eventId,
@@ -221,8 +242,17 @@ export function createRegisterEventUseCases(deps: RegisterEventDependencies) {
     /** The reconciler: finishes events left PENDING since before `quietBefore` (their delivery died). Returns how many. */
     async resumePending(quietBefore: string): Promise<number> {
       const pending = await events.listPending(quietBefore);
-      for (const record of pending) await process(record);
-      return pending.length;
+      let finished = 0;
+      for (const record of pending) {
+        try {
+          await process(record);
+          finished++;
+        } catch (error) {
+          // A delivery still at work on it (its funeral batch's create lease): a later run finishes it.
+          if (!(error instanceof EventInFlightError)) throw error;
+        }
+      }
+      return finished;
     },
   };
 }

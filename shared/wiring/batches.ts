@@ -7,7 +7,7 @@ import { createBeneficiaryUseCases } from '../app/beneficiary.js';
 import type { BatchRecord } from '../domain/batch.js';
 import { systemClock } from '../domain/dates.js';
 import { createAudit } from './audit.js';
-import { createCore } from './core.js';
+import { batchLeaseSetting, createCore } from './core.js';
 import { announcing } from './webhooks.js';
 
 /**
@@ -30,8 +30,7 @@ export async function createBatchContext(options: { startVerification?: (batch: 
     hash,
     cursors,
     onSubmitted: options.startVerification ?? (async () => undefined),
-    // Unset deployed and in `npm start` (35 s): the chaos suite's child, whose requests take milliseconds, shortens it.
-    ...(process.env.BATCH_LEASE_SECONDS ? { leaseMs: Number(process.env.BATCH_LEASE_SECONDS) * 1000 } : {}),
+    ...batchLeaseSetting(),
   });
   return {
     batches,

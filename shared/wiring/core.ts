@@ -21,3 +21,12 @@ export async function createCore(): Promise<Core> {
   const secrets = await loadSecrets();
   return { config, client: createDocumentClient(), hash: keyedHasher(secrets.pepper), cursors: new CursorCodec(secrets.cursorKey) };
 }
+
+/**
+ * The lease of a batch's create and upload (shared/app/batches.ts): unset deployed and in `npm start` (35 s).
+ * The chaos suite's child, whose requests take milliseconds, shortens it with BATCH_LEASE_SECONDS. Every
+ * composition root that creates batches (the province's functions, the register's funeral allowance) reads it here.
+ */
+export function batchLeaseSetting(): { leaseMs?: number } {
+  return process.env.BATCH_LEASE_SECONDS ? { leaseMs: Number(process.env.BATCH_LEASE_SECONDS) * 1000 } : {};
+}

@@ -10,7 +10,7 @@ import { createRegisterEventUseCases, REGISTER_ACTOR } from '../app/register-eve
 import { verificationMessagesFor, type VerificationMessage } from '../app/verification.js';
 import { systemClock } from '../domain/dates.js';
 import { createAudit } from './audit.js';
-import { createCore, type Core } from './core.js';
+import { batchLeaseSetting, createCore, type Core } from './core.js';
 import type { PopulationRegistry } from '../ports/population-registry.js';
 import { workQueue } from './queues.js';
 import { createRegistry } from './registry.js';
@@ -42,6 +42,7 @@ export function registerEventUseCasesOver(core: Core, registry: PopulationRegist
     hash,
     cursors,
     onSubmitted: (batch) => verification.send(verificationMessagesFor(batch)),
+    ...batchLeaseSetting(),
   });
   const registerEvents = createRegisterEventUseCases({
     events,

@@ -78,6 +78,8 @@ export function pointOf(call: AwsCall): string | undefined {
   // The core table, by the item's key.
   if (pk.startsWith('BATCHREF#')) return call.operation === 'PutItem' ? 'create.claim' : batchUpdate(input.UpdateExpression ?? '', input.ExpressionAttributeValues ?? {});
   if (pk.startsWith('ENT#')) return call.operation === 'DeleteItem' ? 'entitlement.release' : 'entitlement.claim';
+  if (pk.startsWith('REGEVENT#')) return call.operation === 'PutItem' ? 'register-event.claim' : 'register-event.done';
+  if (pk.startsWith('PERSON#') && sk === 'DEATH') return 'death.marker';
   if (pk.startsWith('PERSON#')) return `account.${call.operation === 'DeleteItem' ? 'unlink' : sk === 'ACCOUNT' ? 'current' : 'history'}`;
   if (pk.startsWith('BATCH#') && sk === 'BATCH') {
     if (call.operation === 'PutItem') return 'create.batch';

@@ -6,6 +6,7 @@ import { callbackSignature } from '../../shared/app/callbacks.js';
 import { attemptOf, historyWithAttempts, parsePaymentId, parseTransferRef, type BatchRecord, type PaymentRecord } from '../../shared/domain/batch.js';
 import { entitlementHoldingStatuses, paymentStatuses, type PaymentStatus } from '../../shared/domain/lifecycle.js';
 import type { ReasonCode } from '../../shared/domain/reason-codes.js';
+import type { DeathEventAnswer } from '../../shared/domain/register-events.js';
 import type { Citizen } from '../../shared/ports/population-registry.js';
 import type { ChaosWorld, Supervisor } from './harness.js';
 
@@ -28,8 +29,9 @@ const PROGRAM = 'SOCIAL_ALLOWANCE';
 const AMOUNT = 500_000;
 const PROVIDER = '970436';
 const SECRET = 'local-provider-secret';
+const REGISTER_SECRET = 'local-register-secret';
 
-type Profile = 'paid' | 'duplicate' | 'closed' | 'not-found' | 'flaky' | 'down' | 'sent' | 'held' | 'deceased' | 'cancelled';
+type Profile = 'paid' | 'duplicate' | 'closed' | 'not-found' | 'flaky' | 'down' | 'sent' | 'held' | 'deceased' | 'died' | 'cancelled';
 
 const suffixOf: Partial<Record<Profile, string>> = { paid: '1234', closed: '0000', 'not-found': '0001', flaky: '9990', down: '9999', sent: '5555', held: '4321', cancelled: '2468' };
 
@@ -46,6 +48,8 @@ export const expectedEnd: Record<Profile, { status: PaymentStatus; reasonCode: R
   sent: { status: 'PAID', reasonCode: null },
   held: { status: 'PAID', reasonCode: null },
   deceased: { status: 'REJECTED', reasonCode: 'DECEASED' },
+  // Held (no account), then the register's death event (issue 16) cancels it: nothing is owed after the death.
+  died: { status: 'CANCELLED', reasonCode: 'DECEASED' },
   cancelled: { status: 'CANCELLED', reasonCode: null },
 };
 
@@ -84,8 +88,17 @@ export class Cast {
   }
 
   held(round: number): Citizen {
-    const person = this.unlinked[round];
-    if (!person) throw new Error(`no unlinked person left for round ${round}`);
+    return this.unlinkedAt(round);
+  }
+
+  /** Who dies in the round (their payment held, no account), and who arranges the funeral: new people every round. */
+  dying(round: number): { deceased: Citizen; arranger: Citizen } {
+    return { deceased: this.unlinkedAt(500 + 2 * round), arranger: this.unlinkedAt(501 + 2 * round) };
+  }
+
+  private unlinkedAt(index: number): Citizen {
+    const person = this.unlinked[index];
+    if (!person) throw new Error(`no unlinked person left at ${index}`);
     return person;
   }
 
@@ -122,6 +135,8 @@ export interface RoundResult {
   batches: { approved: string; cancelled: string };
   /** The closed account's payment, the retry of it the province withdrew, and the one approved. */
   retries: { paymentId: string; withdrawn: string; approved: string };
+  /** The register's death event of the round, and what it answered. */
+  death: { eventId: string; answer: DeathEventAnswer };
   /** Deaths while the round ran. */
   deaths: number;
   /** paymentId -> profile */
@@ -260,6 +275,34 @@ export class Driver {
     }
   }
 
+  /**
+   * The register's signed death event (api.md 1.1, "Events from the population register"), with a funeral:
+   * the same event sent again until answered (the same eventId is the same event, finished by whichever
+   * delivery, or the reconciler, gets to it).
+   */
+  private async registerDeath(round: number, dying: { deceased: Citizen; arranger: Citizen }): Promise<RoundResult['death']> {
+    const eventId = `chaos-death-${round}`;
+    const raw = JSON.stringify({
+      eventId,
+      type: 'DEATH_REGISTERED',
+      personalId: dying.deceased.personalId,
+      dateOfDeath: '2026-11-15',
+      registeredAt: '2026-11-16T08:00:00+07:00',
+      funeral: { arrangerPersonalId: dying.arranger.personalId, arrangerName: dying.arranger.fullName, provinceCode: PROVINCE },
+    });
+    for (;;) {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const answer = await this.untilAnswered('POST', '/v1/register-events', { raw, headers: { 'x-timestamp': timestamp, 'x-signature': callbackSignature(REGISTER_SECRET, timestamp, raw) } });
+      if (answer.status === 202) return { eventId, answer: answer.json as unknown as DeathEventAnswer };
+      // An earlier delivery (dead) still holds the funeral batch's create: the register asks again after Retry-After.
+      if (answer.status === 409 && answer.retryAfter !== null) {
+        await sleep(Math.min(Number(answer.retryAfter), 2) * 1000);
+        continue;
+      }
+      throw new Error(`register event: ${answer.status} ${JSON.stringify(answer.json)}`);
+    }
+  }
+
   /** A provider's signed callback, sent until it is answered. */
   private async callback(paymentId: string, outcome: 'PAID'): Promise<void> {
     const raw = JSON.stringify({ transferRef: paymentId, outcome, settledAt: new Date().toISOString() });
@@ -335,6 +378,7 @@ export class Driver {
     const deathsBefore = this.supervisor.kills.length;
     const period = `${2031 + Math.floor(round / 12)}-${String((round % 12) + 1).padStart(2, '0')}`;
     const held = cast.held(round);
+    const dying = cast.dying(round);
     const item = (person: Citizen, ref: string) => ({
       paymentRef: ref,
       personalId: person.personalId,
@@ -353,6 +397,7 @@ export class Driver {
       ['sent', item(cast.sent, 'SENT')],
       ['held', item(held, 'HELD')],
       ['deceased', item(cast.deceased, 'DECEASED')],
+      ['died', item(dying.deceased, 'DIED')],
     ];
     const cancelledItems = cast.cancelled.map((person, index) => item(person, `C${index}`));
     const batchOf = (ref: string, items: ReturnType<typeof item>[]) => ({
@@ -388,7 +433,8 @@ export class Driver {
     for (const payment of await this.payments(cancelled)) profiles.set(payment.paymentId, 'cancelled');
     const idOf = (profile: Profile) => [...profiles].find(([, p]) => p === profile)?.[0] as string;
 
-    // The provider settles the accepted transfer; the held person links an account.
+    // The provider settles the accepted transfer; the held person links an account; the register reports a death.
+    let death: RoundResult['death'] | undefined;
     await Promise.all([
       (async () => {
         const sent = idOf('sent');
@@ -412,6 +458,15 @@ export class Driver {
         await this.link(held, suffixOf.held!);
         this.trace('held person linked');
       })(),
+      (async () => {
+        const diedId = idOf('died');
+        await this.waitFor('the dying person\'s payment held', async () => ((await this.store.getPayment(parsePaymentId(diedId)!))?.status === 'ON_HOLD' ? true : undefined));
+        // Once the batch is COMPLETED, as the held person's link: every round takes the same path.
+        await this.waitFor('the approved batch to complete before the death', async () => ((await this.store.getBatch(approved))?.status === 'COMPLETED' ? true : undefined));
+        death = await this.registerDeath(round, dying);
+        if (death.answer.funeralAllowance) this.roundBatches.push(death.answer.funeralAllowance.batchId);
+        this.trace('death registered');
+      })(),
     ]);
 
     const retries = { paymentId: idOf('closed'), ...(await this.retryClosed(cast, approved, idOf('closed'))) };
@@ -419,13 +474,13 @@ export class Driver {
     const lastAction = performance.now();
     await this.waitFor(
       `convergence of round ${round}`,
-      async () => ((await this.converged([approved, cancelled], profiles, this.supervisor.kills.length > deathsBefore, { batchId: approved, ...retries })) ? true : undefined),
+      async () => ((await this.converged([approved, cancelled], profiles, this.supervisor.kills.length > deathsBefore, { batchId: approved, ...retries }, death!.answer)) ? true : undefined),
       180_000,
     );
     const convergeMs = performance.now() - lastAction;
     // The next round's payment to this person fails again on the closed account.
     await this.link(cast.closed, suffixOf.closed!);
-    return { batches: { approved, cancelled }, retries, deaths: this.supervisor.kills.length - deathsBefore, profiles, convergeMs, serverErrors: [...this.serverErrors] };
+    return { batches: { approved, cancelled }, retries, death: death!, deaths: this.supervisor.kills.length - deathsBefore, profiles, convergeMs, serverErrors: [...this.serverErrors] };
   }
 
   /**
@@ -497,7 +552,16 @@ export class Driver {
   }
 
   /** Every batch terminal, every payment where its profile ends, counters equal to a recount, nothing left watched. */
-  private async converged(batchIds: string[], profiles: Map<string, Profile>, hadDeaths: boolean, retry: { batchId: string; paymentId: string; approved: string }): Promise<boolean> {
+  private async converged(
+    batchIds: string[],
+    profiles: Map<string, Profile>,
+    hadDeaths: boolean,
+    retry: { batchId: string; paymentId: string; approved: string },
+    death: DeathEventAnswer,
+  ): Promise<boolean> {
+    // The funeral allowance's batch is verified and waits for the province's officials (nobody approves it here).
+    const funeral = death.funeralAllowance && (await this.store.getBatch(death.funeralAllowance.batchId));
+    if (!funeral || funeral.status !== 'AWAITING_APPROVAL') return false;
     // The approved retry has started its attempt: an approval that died after its APPROVED write is finished by
     // the reconciler, and until then a payment whose first attempt deaths exhausted looks settled already (and the
     // account linked for the next round would be the one its attempt is sent to).
@@ -567,6 +631,22 @@ export class Driver {
       const historyAttempt = historyWithAttempts(payment?.history ?? []).at(-1)?.attempt;
       if (!payment || attemptOf(payment) !== 2 || historyAttempt !== 2 || payment.retryId !== retries.approved) {
         failures.push(`${retries.paymentId} (closed): attempt ${payment && attemptOf(payment)} (history: ${historyAttempt}), claimed by ${payment?.retryId} (approved ${retries.approved}, withdrawn ${retries.withdrawn})`);
+      }
+    }
+
+    // Each death event cancelled the deceased's held payment (whichever delivery finished it) and prepared exactly
+    // one funeral allowance, verified and waiting for approval: a delivery or a resume after a death never makes two.
+    const funeralBatches = (await this.scan(this.world.dynamo.tableNames.core, (item) => item.entity === 'BATCH' && item.programCode === 'FUNERAL_ALLOWANCE')).map((item) => String(item.batchId));
+    const announced = results.map(({ death }) => death.answer.funeralAllowance?.batchId);
+    if (JSON.stringify([...funeralBatches].sort()) !== JSON.stringify([...announced].sort())) {
+      failures.push(`funeral allowance batches ${JSON.stringify(funeralBatches)}, announced ${JSON.stringify(announced)}`);
+    }
+    for (const { death } of results) {
+      const { cancelledPayments, funeralAllowance, paidAfterDeath } = death.answer;
+      if (cancelledPayments !== 1 || paidAfterDeath.length !== 0) failures.push(`${death.eventId}: cancelled ${cancelledPayments}, paid after death ${paidAfterDeath.length}`);
+      const batch = funeralAllowance && (await this.store.getBatch(funeralAllowance.batchId));
+      if (!batch || batch.status !== 'AWAITING_APPROVAL' || batch.control.itemCount !== 1 || batch.counts.VERIFIED !== 1) {
+        failures.push(`${death.eventId}: funeral batch ${funeralAllowance?.batchId} ${batch?.status}, VERIFIED ${batch?.counts.VERIFIED} of ${batch?.control.itemCount}`);
       }
     }
 

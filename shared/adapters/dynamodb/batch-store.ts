@@ -622,6 +622,30 @@ export class DynamoBatchStore implements BatchStore {
 
   async transitionBatch(batchId: string, from: readonly BatchStatus[], to: BatchStatus, changes: Partial<BatchRecord>, now: string, options: TransitionOptions = {}): Promise<BatchRecord> {
     assertTransitions('batch', from, to);
+    // Counters a transition does not replace are unknown here: a COMPLETED batch without them stays watched
+    // (the reconciler recounts it and lets it go).
+    const counts = (changes.counts ?? { ON_HOLD: 1 }) as BatchRecord['counts'];
+    const watched = isWatched({ status: to, counts, cancelPending: changes.cancelPending });
+    try {
+      return await this.sendTransition(batchId, from, to, changes, now, options, watched);
+    } catch (error) {
+      // Out of the watch only while no recount is due (a change from outside, decision 143): a batch that
+      // left the watch with one due would never be recounted. Then the same move, kept in the watch.
+      if (watched || !(error instanceof ConditionFailed) || error.current?.recountDue !== true || !from.includes(error.current.status)) throw error;
+      return this.sendTransition(batchId, from, to, changes, now, options, true);
+    }
+  }
+
+  /** One transition's conditional UpdateItem; out of the watch (`watched` false) only if no recount is due. */
+  private async sendTransition(
+    batchId: string,
+    from: readonly BatchStatus[],
+    to: BatchStatus,
+    changes: Partial<BatchRecord>,
+    now: string,
+    options: TransitionOptions,
+    watched: boolean,
+  ): Promise<BatchRecord> {
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = { ':to': to, ':now': now };
     const sets = ['#status = :to', 'updatedAt = :now'];
@@ -632,19 +656,23 @@ export class DynamoBatchStore implements BatchStore {
       values[`:${field}`] = value;
       sets.push(`#${field} = :${field}`);
     }
-    // Counters a transition does not replace are unknown here: a COMPLETED batch without them stays watched
-    // (the reconciler recounts it and lets it go).
-    const counts = changes.counts ?? { ON_HOLD: 1 };
-    const watch = watchClause(batchId, isWatched({ status: to, counts: counts as BatchRecord['counts'], cancelPending: changes.cancelPending }), names, values);
+    const watch = watchClause(batchId, watched, names, values);
     if (watch.set) sets.push(watch.set);
     if (watch.remove) removes.push(watch.remove);
+    const conditions = [`attribute_exists(pk) AND ${statusIn(from, values, 'from')}`];
+    if (options.beforeScheduledStart) conditions.push(beforeScheduledStart(values));
+    if (!watched) {
+      names['#recountDue'] = 'recountDue';
+      values[':recountDue'] = true;
+      conditions.push('(attribute_not_exists(#recountDue) OR #recountDue <> :recountDue)');
+    }
     try {
       const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.batch(batchId),
           UpdateExpression: updateExpression(sets, removes),
-          ConditionExpression: `attribute_exists(pk) AND ${statusIn(from, values, 'from')}${options.beforeScheduledStart ? ' AND ' + beforeScheduledStart(values) : ''}`,
+          ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',

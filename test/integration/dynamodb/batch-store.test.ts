@@ -569,6 +569,32 @@ function batchStoreSuite(backend: Backend): void {
       expect((missing as ConditionFailed).current).toBeUndefined();
     });
 
+    it('keeps a batch in the watch while a recount is due, whatever its new status, and lets it go with the recount', async () => {
+      // Prepare: a change from outside (a death's cancel, a return) asked for a recount of an approved batch
+      const counts = { ...zeroByStatus(), PAID: 1, CANCELLED: 1 };
+      const amounts = { ...zeroByStatus(), PAID: 500_000, CANCELLED: 500_000 };
+      const batch = await storedBatch({ status: 'APPROVED', counts, amounts });
+      await ctx.store.watchBatch(batch.batchId);
+      const watched = async () => (await ctx.store.listWatchedBatches()).map((watchedBatch) => watchedBatch.batchId);
+
+      // Act: completed from a tally with nothing held (which alone would leave the watch)
+      const completed = await ctx.store.transitionBatch(batch.batchId, ['APPROVED'], 'COMPLETED', { counts, amounts }, minutesAfter(T0, 2));
+      const wrong = await ctx.store.transitionBatch(batch.batchId, ['AWAITING_APPROVAL'], 'APPROVED', {}, minutesAfter(T0, 3)).catch((error: unknown) => error);
+
+      // Assess: still watched and due, and a transition from a wrong state still refused
+      expect(completed).toMatchObject({ status: 'COMPLETED', recountDue: true });
+      expect(await watched()).toContain(batch.batchId);
+      expect(wrong).toBeInstanceOf(ConditionFailed);
+      expect((await ctx.store.getBatch(batch.batchId))?.status).toBe('COMPLETED');
+
+      // Act: the reconciler's recount
+      const recounted = await ctx.store.recountBatch(batch.batchId, { counts, amounts, rejections: {} }, completed.updatedAt, minutesAfter(T0, 4));
+
+      // Assess
+      expect(recounted.recountDue).toBeUndefined();
+      expect(await watched()).not.toContain(batch.batchId);
+    });
+
     it('adds to the counters, merging repeated statuses into one update, and to the rejection reasons', async () => {
       // Prepare
       const batch = await storedBatch({

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRegisterEventUseCases } from '../../../shared/app/register-events.js';
+import { createRegisterEventUseCases, EventInFlightError, type RegisterEventDependencies } from '../../../shared/app/register-events.js';
 import { createRepairUseCases } from '../../../shared/app/repair.js';
 import type { DisbursementMessage } from '../../../shared/app/disbursement.js';
 import type { VerificationMessage } from '../../../shared/app/verification.js';
 import type { Clock } from '../../../shared/domain/dates.js';
+import { ConflictError } from '../../../shared/domain/errors.js';
 import type { DeathEventAnswer, DeathRegisteredEvent } from '../../../shared/domain/register-events.js';
 import type { AccountStore } from '../../../shared/ports/account-store.js';
 import type { BatchStore } from '../../../shared/ports/batch-store.js';
@@ -17,6 +18,7 @@ import {
   InjectedCrash,
   ledger,
   paymentsOf,
+  PROVINCE,
   RecordingQueue,
   seedVerifiedBatch,
   startWorld,
@@ -46,7 +48,16 @@ function deathOf(personalId: string, eventId = `ev-${personalId}`): DeathRegiste
 }
 
 /** The disbursement use cases and the register-event use case over the world, with some ports decorated. */
-function apps(ports: { batches?: BatchStore; deaths?: DeathMarkers; provider?: PaymentProvider; accounts?: AccountStore; clock?: Clock } = {}) {
+function apps(
+  ports: {
+    batches?: BatchStore;
+    deaths?: DeathMarkers;
+    provider?: PaymentProvider;
+    accounts?: AccountStore;
+    clock?: Clock;
+    createFuneralBatch?: RegisterEventDependencies['createFuneralBatch'];
+  } = {},
+) {
   const queue = new RecordingQueue<DisbursementMessage>();
   const disbursement = createDisbursementUseCases({
     batches: ports.batches ?? world.batches,
@@ -65,7 +76,7 @@ function apps(ports: { batches?: BatchStore; deaths?: DeathMarkers; provider?: P
     registry: { lookup: async () => new Map() },
     hash,
     clock: ports.clock ?? world.clock,
-    createFuneralBatch: () => Promise.reject(new Error('no funeral in these tests')),
+    createFuneralBatch: ports.createFuneralBatch ?? (() => Promise.reject(new Error('no funeral in these tests'))),
   });
   return { queue, disbursement, registerEvents };
 }
@@ -239,5 +250,49 @@ describe('an event whose delivery dies part way', () => {
     // Nothing left to finish; a replay answers as the finished event did.
     expect((await reconciler.run()).repairs.map((repair) => repair.kind)).not.toContain('register-event-finished');
     expect(await resumed.registerEvents.receive(deathOf(target.personalId))).toEqual({ eventId: `ev-${target.personalId}`, cancelledPayments: 1, funeralAllowance: null, paidAfterDeath: [] });
+  });
+
+  it('while an earlier delivery still creates its funeral batch: 409 with Retry-After for the event, skipped by the reconciler, finished later', async () => {
+    const seeded = await seedVerifiedBatch(world, ['paid', 'paid'], 1);
+    const target = seeded.payments[0]!;
+    const arranger = seeded.payments[1]!;
+    const event: DeathRegisteredEvent = { ...deathOf(target.personalId), funeral: { arrangerPersonalId: arranger.personalId, arrangerName: arranger.fullName, provinceCode: PROVINCE } };
+    // The create's own answer while another request holds the batchRef's lease (shared/app/batches.ts).
+    let leaseHeld = true;
+    const created: string[] = [];
+    const createFuneralBatch: RegisterEventDependencies['createFuneralBatch'] = async (request) => {
+      if (leaseHeld) throw new ConflictError('An identical request is creating this batch right now.', { retryAfterSeconds: 7, extensions: { batchId: 'FUNERAL' } });
+      created.push(request.batchRef);
+      return { ...seeded.batch, batchId: 'FUNERAL-BATCH' };
+    };
+    const later: Clock = { now: () => new Date(world.clock.now().getTime() + 60_000) };
+    const { registerEvents } = apps({ createFuneralBatch });
+    const resumed = apps({ createFuneralBatch, clock: later });
+    const reconciler = createRepairUseCases({
+      batches: world.batches,
+      entitlements: world.entitlements,
+      accounts: world.accounts,
+      verificationQueue: new RecordingQueue<VerificationMessage>(),
+      disbursementQueue: resumed.queue,
+      clock: later,
+      settings: { quietMs: 1_000, redriveAfterMs: 300_000, recheckMs: 1_000 },
+      registerEvents: resumed.registerEvents,
+    });
+
+    const inFlight = await registerEvents.receive(event).catch((error: unknown) => error);
+    expect(inFlight).toBeInstanceOf(EventInFlightError);
+    expect(inFlight).toMatchObject({ status: 409, code: 'CONFLICT', retryAfterSeconds: 7, extensions: undefined });
+    expect((inFlight as Error).message).toContain('this event');
+    // Every step before the funeral is done; the reconciler's run goes on past the event, and leaves it pending.
+    expect((await paymentsOf(world, seeded)).get(target.paymentId)).toMatchObject({ status: 'CANCELLED', reasonCode: 'DECEASED' });
+    const skipped = await reconciler.run();
+    expect(skipped.repairs.map((repair) => repair.kind)).not.toContain('register-event-finished');
+    expect(created).toEqual([]);
+
+    leaseHeld = false;
+    const finished = await reconciler.run();
+    expect(finished.repairs.filter((repair) => repair.kind === 'register-event-finished')).toEqual([{ batchId: '', kind: 'register-event-finished', count: 1 }]);
+    expect(await registerEvents.receive(event)).toEqual({ eventId: event.eventId, cancelledPayments: 1, funeralAllowance: { batchId: 'FUNERAL-BATCH' }, paidAfterDeath: [] });
+    expect(created).toHaveLength(1);
   });
 });
