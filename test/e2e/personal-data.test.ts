@@ -682,7 +682,9 @@ describe('personal ID numbers stay out of logs, errors, queues, keys and metrics
 
     // Assess: the repair was published (so the scan looked at real metrics), and every importer of Powertools Metrics is known.
     expect(records.flatMap((record) => record.names)).toEqual(expect.arrayContaining(['Repairs', 'Repairs.counters-recounted']));
-    expect(metricsImporters().sort()).toEqual(['functions/reconciler/handler.ts', 'shared/observability/metrics.ts']);
+    // The other emitter, a lost beneficiary notice (shared/wiring/notices.ts), publishes one constant name and no
+    // dimension of its own: test/integration/moto/sns-notices.test.ts checks exactly that call.
+    expect(metricsImporters().sort()).toEqual(['functions/reconciler/handler.ts', 'shared/observability/metrics.ts', 'shared/wiring/notices.ts']);
     expect(findings, describeFindings(findings)).toEqual([]);
     summary.push(`(e) ${records.length} EMF record(s) of the reconciler's repair: no ID in names or dimensions`);
   });
