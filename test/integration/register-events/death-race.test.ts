@@ -209,6 +209,23 @@ describe('a death racing the disbursement worker', () => {
   });
 });
 
+/** The reconciler a minute later (past its quiet period), with its own register-event use case on that clock. */
+function reconcilerLater(ports: Parameters<typeof apps>[0] = {}) {
+  const later: Clock = { now: () => new Date(world.clock.now().getTime() + 60_000) };
+  const resumed = apps({ ...ports, clock: later });
+  const reconciler = createRepairUseCases({
+    batches: world.batches,
+    entitlements: world.entitlements,
+    accounts: world.accounts,
+    verificationQueue: new RecordingQueue<VerificationMessage>(),
+    disbursementQueue: resumed.queue,
+    clock: later,
+    settings: { quietMs: 1_000, redriveAfterMs: 300_000, recheckMs: 1_000 },
+    registerEvents: resumed.registerEvents,
+  });
+  return { reconciler, resumed };
+}
+
 describe('an event whose delivery dies part way', () => {
   it('is finished by the reconciler: link closed, counters recounted, the same answer on a replay', async () => {
     const seeded = await seedVerifiedBatch(world, ['paid', 'paid'], 1);
@@ -227,19 +244,7 @@ describe('an event whose delivery dies part way', () => {
     await expect(dying.registerEvents.receive(deathOf(target.personalId))).rejects.toThrow(InjectedCrash);
     expect(await world.accounts.getCurrent(target.personHash)).toBeDefined();
 
-    const offset = 60_000;
-    const later: Clock = { now: () => new Date(world.clock.now().getTime() + offset) };
-    const resumed = apps({ clock: later });
-    const reconciler = createRepairUseCases({
-      batches: world.batches,
-      entitlements: world.entitlements,
-      accounts: world.accounts,
-      verificationQueue: new RecordingQueue<VerificationMessage>(),
-      disbursementQueue: resumed.queue,
-      clock: later,
-      settings: { quietMs: 1_000, redriveAfterMs: 300_000, recheckMs: 1_000 },
-      registerEvents: resumed.registerEvents,
-    });
+    const { reconciler, resumed } = reconcilerLater();
     const report = await reconciler.run();
     expect(report.repairs.map((repair) => repair.kind)).toContain('register-event-finished');
     expect(await world.accounts.getCurrent(target.personHash)).toBeUndefined();
@@ -265,19 +270,8 @@ describe('an event whose delivery dies part way', () => {
       created.push(request.batchRef);
       return { ...seeded.batch, batchId: 'FUNERAL-BATCH' };
     };
-    const later: Clock = { now: () => new Date(world.clock.now().getTime() + 60_000) };
     const { registerEvents } = apps({ createFuneralBatch });
-    const resumed = apps({ createFuneralBatch, clock: later });
-    const reconciler = createRepairUseCases({
-      batches: world.batches,
-      entitlements: world.entitlements,
-      accounts: world.accounts,
-      verificationQueue: new RecordingQueue<VerificationMessage>(),
-      disbursementQueue: resumed.queue,
-      clock: later,
-      settings: { quietMs: 1_000, redriveAfterMs: 300_000, recheckMs: 1_000 },
-      registerEvents: resumed.registerEvents,
-    });
+    const { reconciler } = reconcilerLater({ createFuneralBatch });
 
     const inFlight = await registerEvents.receive(event).catch((error: unknown) => error);
     expect(inFlight).toBeInstanceOf(EventInFlightError);
