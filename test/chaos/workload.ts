@@ -338,6 +338,11 @@ export class Driver {
     }
   }
 
+  /** Waits until the batch is COMPLETED. */
+  private async completed(batchId: string, what: string): Promise<void> {
+    await this.waitFor(what, async () => ((await this.store.getBatch(batchId))?.status === 'COMPLETED' ? true : undefined));
+  }
+
   private roundStarted = 0;
   private trace(what: string): void {
     if (tracing) process.stderr.write(`[trace] +${((performance.now() - this.roundStarted) / 1000).toFixed(2)} s ${what}; deaths ${this.supervisor.kills.length}\n`);
@@ -454,7 +459,7 @@ export class Driver {
         });
         // Linked once the batch is COMPLETED (ON_HOLD is settled), so that every round's release reopens it:
         // the reopen's write is a point of every round, not of the rounds where the link came first.
-        await this.waitFor('the approved batch to complete', async () => ((await this.store.getBatch(approved))?.status === 'COMPLETED' ? true : undefined));
+        await this.completed(approved, 'the approved batch to complete');
         await this.link(held, suffixOf.held!);
         this.trace('held person linked');
       })(),
@@ -462,7 +467,7 @@ export class Driver {
         const diedId = idOf('died');
         await this.waitFor('the dying person\'s payment held', async () => ((await this.store.getPayment(parsePaymentId(diedId)!))?.status === 'ON_HOLD' ? true : undefined));
         // Once the batch is COMPLETED, as the held person's link: every round takes the same path.
-        await this.waitFor('the approved batch to complete before the death', async () => ((await this.store.getBatch(approved))?.status === 'COMPLETED' ? true : undefined));
+        await this.completed(approved, 'the approved batch to complete before the death');
         death = await this.registerDeath(round, dying);
         if (death.answer.funeralAllowance) this.roundBatches.push(death.answer.funeralAllowance.batchId);
         this.trace('death registered');
@@ -497,7 +502,7 @@ export class Driver {
       const payment = await this.store.getPayment(key);
       return payment?.status === 'FAILED' ? payment : undefined;
     });
-    await this.waitFor('the approved batch to complete before the retry', async () => ((await this.store.getBatch(batchId))?.status === 'COMPLETED' ? true : undefined));
+    await this.completed(batchId, 'the approved batch to complete before the retry');
     await this.link(cast.closed, suffixOf.paid!);
     const province = await this.province();
     // The retry the payment's claim names, unless that retry was cancelled (its claim holds nothing).
