@@ -41,7 +41,11 @@ type Batch = { batchId: string; status: string; counts: Record<string, number>; 
 type Payment = { paymentId: string; paymentRef: string; status: string; amount: number };
 type Report = { totals: { control: { itemCount: number; totalAmount: number }; byStatus: Record<string, { count: number; amount: number }> }; items: unknown[] };
 
-const PAYMENTS = 40;
+/**
+ * Enough that the kill lands mid-disbursement: the sandbox pays in milliseconds, and between the first PAID
+ * seen and the kill 14 to 40 of 40 were paid on the 2-core machine (all 40 once: a red run that proved nothing).
+ */
+const PAYMENTS = 120;
 
 function person(index: number) {
   const dateOfBirth = `19${45 + (index % 40)}-0${1 + (index % 9)}-1${index % 10}`;
